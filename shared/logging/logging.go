@@ -1,0 +1,106 @@
+// Package logging builds the structured logger every function uses: JSON
+// through aws-lambda-go's lambdacontext handler (which adds requestId), plus
+// the chain's correlationId on every line and DEBUG lines only for chains the
+// edge sampled (see package correlation).
+//
+// Sampling whole chains, rather than switching DEBUG on for a function,
+// keeps the cost of debug logs proportional to the sample rate while still
+// giving, for the sampled requests, every debug line from every function they
+// passed through.
+//
+// # Two levels, and why both are needed
+//
+// Lambda's advanced logging controls (LoggingConfig in the template) filter
+// JSON log lines by their "level" field before they reach CloudWatch, and
+// lambdacontext also reads that setting (AWS_LAMBDA_LOG_LEVEL). If
+// ApplicationLogLevel were INFO, Lambda would drop every sampled debug line.
+// So the template sets ApplicationLogLevel to DEBUG, and this package's
+// handler is the gate instead: LOG_LEVEL sets the floor for unsampled
+// chains, and sampled chains log from DEBUG up.
+//
+// Keys are camelCase across the repository: requestId (from lambdacontext),
+// correlationId and debugSampled (from here).
+package logging
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/go-serverless/reference/shared/correlation"
+)
+
+// Keys this package adds to log records.
+const (
+	KeyCorrelationID = "correlationId"
+	KeyDebugSampled  = "debugSampled"
+)
+
+// New returns the logger for a Lambda function: JSON (when the function's
+// log format is JSON) through lambdacontext, gated at the level named by the
+// LOG_LEVEL environment variable (DEBUG, INFO, WARN or ERROR; INFO when unset
+// or unknown), and at DEBUG for sampled chains.
+func New() *slog.Logger {
+	return slog.New(NewHandler(lambdacontext.NewLogHandler(), levelFromEnv(os.Getenv)))
+}
+
+// NewHandler wraps inner so that records at level or above are handled, plus
+// records from DEBUG up when the context's chain is debug-sampled, and every
+// record carries the context's correlation ID.
+//
+// The returned handler is the only level gate: slog asks the outermost
+// handler whether a level is enabled and then hands the record to inner,
+// whose own level setting is not consulted again.
+func NewHandler(inner slog.Handler, level slog.Level) slog.Handler {
+	return &handler{inner: inner, level: level}
+}
+
+type handler struct {
+	inner slog.Handler
+	level slog.Level
+}
+
+// Enabled reports whether a record at l should be logged in ctx.
+func (h *handler) Enabled(ctx context.Context, l slog.Level) bool {
+	if l >= h.level {
+		return true
+	}
+	ids, _ := correlation.FromContext(ctx)
+	return ids.DebugSampled && l >= slog.LevelDebug
+}
+
+// Handle adds the correlation attributes from ctx and passes r on. Like
+// lambdacontext's requestId, they are record attributes, so on a logger
+// derived with WithGroup they appear inside the group.
+func (h *handler) Handle(ctx context.Context, r slog.Record) error {
+	if ids, ok := correlation.FromContext(ctx); ok {
+		r.AddAttrs(slog.String(KeyCorrelationID, ids.CorrelationID))
+		if ids.DebugSampled {
+			r.AddAttrs(slog.Bool(KeyDebugSampled, true))
+		}
+	}
+	return h.inner.Handle(ctx, r)
+}
+
+// WithAttrs returns a handler with the same gating whose records carry attrs.
+func (h *handler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &handler{inner: h.inner.WithAttrs(attrs), level: h.level}
+}
+
+// WithGroup returns a handler with the same gating that nests later
+// attributes under name.
+func (h *handler) WithGroup(name string) slog.Handler {
+	return &handler{inner: h.inner.WithGroup(name), level: h.level}
+}
+
+// levelFromEnv reads LOG_LEVEL through getenv. An unknown value falls back
+// to INFO rather than failing the cold start over a logging setting.
+func levelFromEnv(getenv func(string) string) slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(getenv("LOG_LEVEL"))); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}

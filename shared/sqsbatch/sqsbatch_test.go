@@ -1,0 +1,202 @@
+package sqsbatch
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/go-serverless/reference/shared/budget"
+	"github.com/go-serverless/reference/shared/correlation"
+	"github.com/go-serverless/reference/shared/logging"
+)
+
+// batch returns an event with one record per ID, from queue arn. Record
+// "c2" carries correlation attributes; the others carry none.
+func batch(arn string, ids ...string) events.SQSEvent {
+	var e events.SQSEvent
+	for _, id := range ids {
+		msg := events.SQSMessage{MessageId: id, Body: "body-" + id, EventSourceARN: arn}
+		if id == "c2" {
+			cid, sampled := "chain-2", "true"
+			msg.MessageAttributes = map[string]events.SQSMessageAttribute{
+				correlation.AttributeCorrelationID: {DataType: "String", StringValue: &cid},
+				correlation.AttributeDebugSampled:  {DataType: "String", StringValue: &sampled},
+			}
+		}
+		e.Records = append(e.Records, msg)
+	}
+	return e
+}
+
+const (
+	standardARN = "arn:aws:sqs:us-east-1:123456789012:jobs"
+	fifoARN     = "arn:aws:sqs:us-east-1:123456789012:ledger.fifo"
+)
+
+var ex = correlation.Extractor{NewID: func() string { return "new-chain" }}
+
+func failures(resp events.SQSEventResponse) []string {
+	ids := []string{}
+	for _, f := range resp.BatchItemFailures {
+		ids = append(ids, f.ItemIdentifier)
+	}
+	return ids
+}
+
+func newLogger() (*slog.Logger, *bytes.Buffer) {
+	var buf bytes.Buffer
+	return slog.New(logging.NewHandler(slog.NewJSONHandler(&buf, nil), slog.LevelInfo)), &buf
+}
+
+func TestProcess(t *testing.T) {
+	errBoom := errors.New("boom")
+	tests := []struct {
+		name         string
+		event        events.SQSEvent
+		failOn       string
+		panicOn      string
+		wantRan      []string
+		wantFailures []string
+	}{
+		{"all succeed", batch(standardARN, "a", "b", "c"), "", "", []string{"a", "b", "c"}, []string{}},
+		{"one fails, rest run", batch(standardARN, "a", "b", "c"), "b", "", []string{"a", "b", "c"}, []string{"b"}},
+		{"panic fails one record", batch(standardARN, "a", "b", "c"), "", "a", []string{"a", "b", "c"}, []string{"a"}},
+		{"FIFO stops at a failure", batch(fifoARN, "a", "b", "c", "d"), "b", "", []string{"a", "b"}, []string{"b", "c", "d"}},
+		{"FIFO failure on last record", batch(fifoARN, "a", "b"), "b", "", []string{"a", "b"}, []string{"b"}},
+		{"empty event", events.SQSEvent{}, "", "", nil, []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			log, _ := newLogger()
+			var ran []string
+			resp := Process(context.Background(), log, ex, budget.Budget{}, tt.event, func(ctx context.Context, msg events.SQSMessage) error {
+				ran = append(ran, msg.MessageId)
+				if msg.MessageId == tt.panicOn {
+					panic("poison message")
+				}
+				if msg.MessageId == tt.failOn {
+					return errBoom
+				}
+				return nil
+			})
+			if !reflect.DeepEqual(ran, tt.wantRan) {
+				t.Errorf("ran %v, want %v", ran, tt.wantRan)
+			}
+			if got := failures(resp); !reflect.DeepEqual(got, tt.wantFailures) {
+				t.Errorf("failures = %v, want %v", got, tt.wantFailures)
+			}
+		})
+	}
+}
+
+func TestProcessEmptyResponseIsNotNull(t *testing.T) {
+	log, _ := newLogger()
+	resp := Process(context.Background(), log, ex, budget.Budget{}, batch(standardARN, "a"), func(context.Context, events.SQSMessage) error { return nil })
+	b, err := json.Marshal(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(b), `{"batchItemFailures":[]}`; got != want {
+		t.Errorf("response = %s, want %s", got, want)
+	}
+}
+
+func TestProcessLogsFailureOnce(t *testing.T) {
+	log, buf := newLogger()
+	Process(context.Background(), log, ex, budget.Budget{}, batch(standardARN, "a", "c2"), func(_ context.Context, msg events.SQSMessage) error {
+		if msg.MessageId == "c2" {
+			return errors.New("charge card: declined")
+		}
+		return nil
+	})
+	// c2's chain is sampled, so it also logs at DEBUG; count the errors.
+	var errorLines []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var line map[string]any
+		if err := json.Unmarshal([]byte(l), &line); err != nil {
+			t.Fatal(err)
+		}
+		if line["level"] == "ERROR" {
+			errorLines = append(errorLines, line)
+		}
+	}
+	if len(errorLines) != 1 {
+		t.Fatalf("logged %d errors, want 1:\n%s", len(errorLines), buf)
+	}
+	line := errorLines[0]
+	want := map[string]any{"level": "ERROR", "messageId": "c2", "error": "charge card: declined", "correlationId": "chain-2"}
+	for k, v := range want {
+		if line[k] != v {
+			t.Errorf("log %s = %v, want %v", k, line[k], v)
+		}
+	}
+}
+
+func TestProcessCorrelationPerRecord(t *testing.T) {
+	log, _ := newLogger()
+	got := map[string]correlation.IDs{}
+	Process(context.Background(), log, ex, budget.Budget{}, batch(standardARN, "a", "c2"), func(ctx context.Context, msg events.SQSMessage) error {
+		got[msg.MessageId], _ = correlation.FromContext(ctx)
+		return nil
+	})
+	want := map[string]correlation.IDs{
+		"a":  {CorrelationID: "new-chain"},
+		"c2": {CorrelationID: "chain-2", DebugSampled: true},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("IDs per record = %v, want %v", got, want)
+	}
+}
+
+// stepClock is a clock that handlers move forward.
+type stepClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *stepClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *stepClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func TestProcessStopsWhenBudgetRunsOut(t *testing.T) {
+	start := time.Now().Add(time.Hour) // a deadline the test never reaches
+	ctx, cancel := context.WithDeadline(context.Background(), start.Add(2500*time.Millisecond))
+	defer cancel()
+	clock := &stepClock{t: start}
+	b := budget.Budget{Margin: time.Second, Now: clock.Now}
+
+	log, buf := newLogger()
+	var ran []string
+	// Each record takes 1 s; 1.5 s of budget starts two of them.
+	resp := Process(ctx, log, ex, b, batch(standardARN, "a", "b", "c", "d"), func(_ context.Context, msg events.SQSMessage) error {
+		ran = append(ran, msg.MessageId)
+		clock.Advance(time.Second)
+		return nil
+	})
+	if want := []string{"a", "b"}; !reflect.DeepEqual(ran, want) {
+		t.Errorf("ran %v, want %v", ran, want)
+	}
+	if got, want := failures(resp), []string{"c", "d"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("failures = %v, want %v", got, want)
+	}
+	if !strings.Contains(buf.String(), `"unstarted":2`) {
+		t.Errorf("log = %s, want a warning with unstarted 2", buf)
+	}
+}
