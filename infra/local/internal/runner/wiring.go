@@ -1,0 +1,300 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-serverless/reference/infra/local/internal/jwt"
+	"github.com/go-serverless/reference/infra/local/internal/provision"
+	"github.com/go-serverless/reference/infra/local/internal/sources"
+	"github.com/go-serverless/reference/infra/local/template"
+)
+
+// wiring turns what the template declares about event sources into local sources. Each
+// integration has one method here and one file in package sources.
+type wiring struct {
+	tmpl      *template.Template
+	bindings  *template.Bindings
+	resources *provision.Resources
+	functions []template.Function
+	invoker   sources.Invoker
+	log       *slog.Logger
+	region    string
+	sqs       sources.SQSAPI
+	issuer    *jwt.Issuer
+	// audience is what the API's JWT authorizer accepts, once httpAPI has run.
+	audience string
+}
+
+// events returns every event of type typ with the name of the function it feeds.
+func (w *wiring) events(typ string) []functionEvent {
+	var out []functionEvent
+	for _, fn := range w.functions {
+		for _, ev := range fn.Events {
+			if ev.Type == typ {
+				out = append(out, functionEvent{fn: fn, name: w.resources.FunctionNames[fn.LogicalID], event: ev})
+			}
+		}
+	}
+	return out
+}
+
+type functionEvent struct {
+	fn    template.Function
+	name  string
+	event template.Event
+}
+
+// httpAPI builds the local HttpApi from the functions' HttpApi events and the API's Auth and
+// throttling settings. The JWT authorizer is emulated: tokens must come from the local issuer
+// (`make token`) instead of Cognito, with the audience the template declares.
+func (w *wiring) httpAPI() (*sources.HTTPAPI, error) {
+	apis := w.tmpl.OfType("AWS::Serverless::HttpApi")
+	if len(apis) > 1 {
+		return nil, fmt.Errorf("the local runner serves one AWS::Serverless::HttpApi; the template declares %d", len(apis))
+	}
+	api := &sources.HTTPAPI{Invoker: w.invoker, Log: w.log, Region: w.region}
+	var props map[string]template.Value
+	if len(apis) == 1 {
+		props = apis[0].Properties
+	}
+	defaultThrottle, err := w.throttleSettings(props["DefaultRouteSettings"])
+	if err != nil {
+		return nil, fmt.Errorf("HttpApi DefaultRouteSettings: %w", err)
+	}
+	routeSettings, _ := props["RouteSettings"].(map[string]template.Value)
+
+	authorizer, err := w.authorizer(props["Auth"])
+	if err != nil {
+		return nil, err
+	}
+	if authorizer != nil {
+		api.Authorizer = authorizer
+	}
+	for _, fe := range w.events("HttpApi") {
+		method, err := w.bindings.ResolveString(fe.event.Properties["Method"])
+		if err != nil {
+			return nil, fmt.Errorf("function %s event %s: Method: %w", fe.fn.LogicalID, fe.event.Name, err)
+		}
+		path, err := w.bindings.ResolveString(fe.event.Properties["Path"])
+		if err != nil {
+			return nil, fmt.Errorf("function %s event %s: Path: %w", fe.fn.LogicalID, fe.event.Name, err)
+		}
+		route := sources.Route{Method: strings.ToUpper(method), Path: path, Function: fe.name}
+		if auth, ok := fe.event.Properties["Auth"].(map[string]template.Value); ok {
+			name, _ := w.bindings.ResolveString(auth["Authorizer"])
+			route.Public = name == "NONE"
+		}
+		settings := routeSettings[route.Key()]
+		if own, ok := fe.event.Properties["RouteSettings"]; ok {
+			settings = own
+		}
+		if route.Throttle, err = w.throttleSettings(settings); err != nil {
+			return nil, fmt.Errorf("route %s: %w", route.Key(), err)
+		}
+		if route.Throttle == nil && defaultThrottle != nil {
+			route.Throttle = sources.NewThrottle(defaultThrottle.Rate, defaultThrottle.Burst)
+		}
+		api.Routes = append(api.Routes, route)
+	}
+	return api, nil
+}
+
+// authorizer returns the verifier for the API's default JWT authorizer, or nil when it has none.
+func (w *wiring) authorizer(auth template.Value) (*jwt.Verifier, error) {
+	props, ok := auth.(map[string]template.Value)
+	if !ok {
+		return nil, nil
+	}
+	name, err := w.bindings.ResolveString(props["DefaultAuthorizer"])
+	if err != nil || name == "" {
+		return nil, nil
+	}
+	authorizers, _ := props["Authorizers"].(map[string]template.Value)
+	def, _ := authorizers[name].(map[string]template.Value)
+	jwtConfig, ok := def["JwtConfiguration"].(map[string]template.Value)
+	if !ok {
+		return nil, fmt.Errorf("HttpApi authorizer %s: only JWT authorizers are emulated locally", name)
+	}
+	resolved, err := w.bindings.Resolve(jwtConfig["audience"])
+	if err != nil {
+		return nil, fmt.Errorf("HttpApi authorizer %s audience: %w", name, err)
+	}
+	list, _ := resolved.([]template.Value)
+	var audiences []string
+	for _, a := range list {
+		audiences = append(audiences, fmt.Sprint(a))
+	}
+	if len(audiences) == 0 {
+		return nil, fmt.Errorf("HttpApi authorizer %s declares no audience", name)
+	}
+	w.audience = audiences[0]
+	return &jwt.Verifier{Issuer: jwt.LocalIssuer, Audiences: audiences, Keys: w.issuer.PublicKeys}, nil
+}
+
+// throttleSettings reads ThrottlingRateLimit and ThrottlingBurstLimit; nil when neither is set.
+func (w *wiring) throttleSettings(v template.Value) (*sources.Throttle, error) {
+	if v == nil {
+		return nil, nil
+	}
+	resolved, err := w.bindings.Resolve(v)
+	if err != nil {
+		return nil, err
+	}
+	props, _ := resolved.(map[string]template.Value)
+	rate, hasRate := number(props["ThrottlingRateLimit"])
+	burst, hasBurst := number(props["ThrottlingBurstLimit"])
+	if !hasRate && !hasBurst {
+		return nil, nil
+	}
+	if !hasRate || !hasBurst {
+		return nil, fmt.Errorf("set both ThrottlingRateLimit and ThrottlingBurstLimit")
+	}
+	return sources.NewThrottle(rate, int(burst)), nil
+}
+
+// sqsMappings builds an event source mapping for every SQS event.
+func (w *wiring) sqsMappings() ([]*sources.SQSMapping, error) {
+	var out []*sources.SQSMapping
+	for _, fe := range w.events("SQS") {
+		props, err := w.bindings.Resolve(fe.event.Properties)
+		if err != nil {
+			return nil, fmt.Errorf("function %s event %s: %w", fe.fn.LogicalID, fe.event.Name, err)
+		}
+		p, _ := props.(map[string]template.Value)
+		if enabled, ok := p["Enabled"].(bool); ok && !enabled {
+			continue
+		}
+		arn := fmt.Sprint(p["Queue"])
+		queue, ok := w.resources.QueueByARN(arn)
+		if !ok {
+			return nil, fmt.Errorf("function %s event %s: queue %s is not declared in the template", fe.fn.LogicalID, fe.event.Name, arn)
+		}
+		m := &sources.SQSMapping{
+			SQS: w.sqs, Invoker: w.invoker, Log: w.log, Function: fe.name,
+			QueueURL: queue.URL, QueueARN: queue.ARN, Region: w.region,
+			BatchSize: 10, Concurrency: 5,
+		}
+		if n, ok := number(p["BatchSize"]); ok {
+			m.BatchSize = int(n)
+		}
+		if n, ok := number(p["MaximumBatchingWindowInSeconds"]); ok {
+			m.Window = time.Duration(n) * time.Second
+		}
+		if scaling, ok := p["ScalingConfig"].(map[string]template.Value); ok {
+			if n, ok := number(scaling["MaximumConcurrency"]); ok {
+				m.Concurrency = int(n)
+			}
+		}
+		types, _ := p["FunctionResponseTypes"].([]template.Value)
+		for _, t := range types {
+			if t == "ReportBatchItemFailures" {
+				m.ReportBatchItemFailures = true
+			}
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// outputs resolves the template's Outputs to local values; ApiUrl is the local API.
+func (w *wiring) outputs(apiURL string) map[string]string {
+	out := map[string]string{}
+	for name, v := range w.tmpl.Outputs {
+		props, _ := v.(map[string]template.Value)
+		value, err := w.bindings.ResolveString(props["Value"])
+		if err != nil {
+			w.log.Debug("output does not resolve locally", "output", name, "error", err)
+			continue
+		}
+		out[name] = value
+	}
+	out["ApiUrl"] = apiURL
+	return out
+}
+
+// functionEnv resolves a function's environment and points its AWS SDK at the stand-ins through
+// the SDK's standard per-service endpoint variables: no function has a code path for local runs.
+func functionEnv(b *template.Bindings, fn template.Function, endpoints map[string]string) (map[string]string, error) {
+	env := map[string]string{}
+	for name, v := range fn.Environment {
+		resolved, err := b.Resolve(v)
+		if err != nil {
+			return nil, fmt.Errorf("environment variable %s: %w", name, err)
+		}
+		if resolved == nil {
+			continue // AWS::NoValue
+		}
+		s, err := b.ResolveString(resolved)
+		if err != nil {
+			return nil, fmt.Errorf("environment variable %s: %w", name, err)
+		}
+		env[name] = s
+	}
+	services := make([]string, 0, len(endpoints))
+	for service := range endpoints {
+		services = append(services, service)
+	}
+	sort.Strings(services)
+	for _, service := range services {
+		env["AWS_ENDPOINT_URL_"+strings.ToUpper(service)] = endpoints[service]
+	}
+	return env, nil
+}
+
+// buildFunctions compiles every function for this machine, one `go build` per CodeUri (so shared
+// packages compile once), and returns each function's binary by logical ID.
+func buildFunctions(ctx context.Context, dir, outDir string, functions []template.Function) (map[string]string, error) {
+	byCode := map[string][]template.Function{}
+	for _, fn := range functions {
+		byCode[fn.CodeURI] = append(byCode[fn.CodeURI], fn)
+	}
+	binaries := map[string]string{}
+	for codeURI, fns := range byCode {
+		out := filepath.Join(outDir, strings.NewReplacer("/", "_", ".", "_").Replace(codeURI))
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			return nil, err
+		}
+		args := []string{"build", "-tags", "lambda.norpc", "-o", out + string(filepath.Separator)}
+		for _, fn := range fns {
+			rel, err := filepath.Rel(codeURI, fn.Package)
+			if err != nil {
+				return nil, err
+			}
+			args = append(args, "./"+filepath.ToSlash(rel))
+			binaries[fn.LogicalID] = filepath.Join(out, filepath.Base(fn.Package))
+		}
+		cmd := exec.CommandContext(ctx, "go", args...)
+		cmd.Dir = filepath.Join(dir, codeURI)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if output, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("build functions in %s: %w\n%s", codeURI, err, output)
+		}
+	}
+	return binaries, nil
+}
+
+// number reads a resolved template number (int or float64, or a numeric string).
+func number(v template.Value) (float64, bool) {
+	switch n := v.(type) {
+	case int:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	case float64:
+		return n, true
+	case string:
+		var f float64
+		if _, err := fmt.Sscan(n, &f); err == nil {
+			return f, true
+		}
+	}
+	return 0, false
+}

@@ -1,0 +1,8 @@
+// Package template reads a SAM template.yaml into plain Go values and resolves its intrinsic
+// functions (Ref, Fn::GetAtt, Fn::Sub, ...) to the values they have on a local run.
+//
+// It is the only place in the local runner that parses templates: the provisioner, the lambda
+// pool and the event sources all work from the model it returns, so a template feature is
+// understood in one place or not at all. Short-form YAML tags (!Ref, !Sub, ...) are rewritten to
+// their long form when the file is loaded; nothing downstream sees a YAML tag.
+package template
