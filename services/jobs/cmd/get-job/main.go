@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-serverless/reference/services/jobs/internal/handlers"
 	"github.com/go-serverless/reference/services/jobs/internal/jobs"
+	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/correlation"
 	"github.com/go-serverless/reference/shared/envvar"
 	"github.com/go-serverless/reference/shared/logging"
@@ -41,8 +42,11 @@ func run(log *slog.Logger) error {
 	}
 	handler := handlers.Get{
 		Jobs: jobs.Reader{
-			Jobs: jobs.DynamoStore{DB: dynamodb.NewFromConfig(cfg), Table: env["JOBS_TABLE"]},
-			Now:  time.Now,
+			Jobs: jobs.DynamoStore{
+				DB: dynamodb.NewFromConfig(cfg), Table: env["JOBS_TABLE"],
+				Calls: budget.Budget{Margin: 500 * time.Millisecond},
+			},
+			Now: time.Now,
 		},
 		Correlation: correlation.Extractor{SampleRate: sampleRate},
 		Log:         log,

@@ -50,7 +50,7 @@ func run(log *slog.Logger) error {
 	margin := budget.Budget{Margin: 2 * time.Second}
 	handler := handlers.Process{
 		Jobs: jobs.Processor{
-			Jobs:        jobs.DynamoStore{DB: db, Table: env["JOBS_TABLE"]},
+			Jobs:        jobs.DynamoStore{DB: db, Table: env["JOBS_TABLE"], Calls: margin},
 			Runs:        idempotency.New(db, env["IDEMPOTENCY_TABLE"]),
 			Work:        jobs.Simulate,
 			MaxAttempts: maxAttempts,

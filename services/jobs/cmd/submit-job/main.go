@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-serverless/reference/services/jobs/internal/handlers"
 	"github.com/go-serverless/reference/services/jobs/internal/jobs"
+	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/correlation"
 	"github.com/go-serverless/reference/shared/envvar"
 	"github.com/go-serverless/reference/shared/idempotency"
@@ -49,11 +50,14 @@ func run(log *slog.Logger) error {
 		return err
 	}
 	db := dynamodb.NewFromConfig(cfg)
+	// Every AWS call ends half a second before the invocation would, leaving time to answer 500
+	// (and release the Idempotency-Key) instead of being killed mid-request.
+	calls := budget.Budget{Margin: 500 * time.Millisecond}
 
 	handler := handlers.Submit{
 		Jobs: jobs.Submitter{
-			Jobs:      jobs.DynamoStore{DB: db, Table: env["JOBS_TABLE"]},
-			Queue:     jobs.SQSQueue{SQS: sqs.NewFromConfig(cfg), URL: env["JOBS_QUEUE_URL"]},
+			Jobs:      jobs.DynamoStore{DB: db, Table: env["JOBS_TABLE"], Calls: calls},
+			Queue:     jobs.SQSQueue{SQS: sqs.NewFromConfig(cfg), URL: env["JOBS_QUEUE_URL"], Calls: calls},
 			Deadline:  time.Duration(deadline) * time.Second,
 			Retention: jobRetention,
 			Now:       time.Now,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -33,7 +34,12 @@ type Process struct {
 
 // Handle processes each message; see sqsbatch for how failures and the time budget are handled.
 func (h Process) Handle(ctx context.Context, event events.SQSEvent) (events.SQSEventResponse, error) {
+	// If the invocation gets within a second of its deadline anyway (the work should have been
+	// interrupted at Budget's margin), leave a line saying which job it was on.
+	watch := budget.Watch(ctx, h.Log, budget.Budget{Margin: time.Second})
+	defer watch.Stop()
 	return sqsbatch.Process(ctx, h.Log, h.Correlation, h.Budget, event, func(ctx context.Context, msg events.SQSMessage) error {
+		watch.Doing("message " + msg.MessageId)
 		var task jobs.Task
 		if err := json.Unmarshal([]byte(msg.Body), &task); err != nil {
 			// Cannot succeed on any attempt: the queue's redrive policy moves it to the dead-letter queue.
@@ -43,6 +49,7 @@ func (h Process) Handle(ctx context.Context, event events.SQSEvent) (events.SQSE
 		if err != nil {
 			attempt = 1
 		}
+		watch.Doing("job " + task.JobID)
 		return h.Jobs.Process(ctx, task, attempt)
 	}), nil
 }

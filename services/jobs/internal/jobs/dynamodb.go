@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +12,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/go-serverless/reference/shared/budget"
 )
+
+// defaultCallTimeout bounds one AWS call when the adapter sets no CallTimeout.
+const defaultCallTimeout = 2 * time.Second
 
 // DynamoDBAPI is the part of the DynamoDB client the job store calls.
 type DynamoDBAPI interface {
@@ -25,6 +31,15 @@ type DynamoDBAPI interface {
 type DynamoStore struct {
 	DB    DynamoDBAPI
 	Table string
+	// Calls bounds each call, retries included, by CallTimeout and by the invocation's remaining
+	// time minus its margin, so a slow DynamoDB fails a call with time left to answer the caller.
+	Calls       budget.Budget
+	CallTimeout time.Duration
+}
+
+// call returns the context for one DynamoDB call.
+func (s DynamoStore) call(ctx context.Context) (context.Context, context.CancelFunc) {
+	return s.Calls.Context(ctx, cmp.Or(s.CallTimeout, defaultCallTimeout))
 }
 
 // Create stores a new job; ErrConflict if its id exists.
@@ -38,6 +53,8 @@ func (s DynamoStore) Create(ctx context.Context, job Job) error {
 	if err != nil {
 		return fmt.Errorf("build condition: %w", err)
 	}
+	ctx, cancel := s.call(ctx)
+	defer cancel()
 	_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                 aws.String(s.Table),
 		Item:                      item,
@@ -53,6 +70,8 @@ func (s DynamoStore) Create(ctx context.Context, job Job) error {
 
 // Get reads a job with a strongly consistent read, so a poller sees the worker's last write.
 func (s DynamoStore) Get(ctx context.Context, id string) (Job, error) {
+	ctx, cancel := s.call(ctx)
+	defer cancel()
 	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.Table),
 		Key:            key(id),
@@ -124,6 +143,8 @@ func (s DynamoStore) update(ctx context.Context, id string, update expression.Up
 	if err != nil {
 		return nil, fmt.Errorf("build update: %w", err)
 	}
+	ctx, cancel := s.call(ctx)
+	defer cancel()
 	out, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.Table),
 		Key:                       key(id),

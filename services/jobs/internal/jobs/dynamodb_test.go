@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/dynamotest"
 )
 
@@ -138,5 +139,28 @@ func TestDynamoStoreOneFinisherWins(t *testing.T) {
 	wg.Wait()
 	if wins != 1 || conflicts != 9 {
 		t.Errorf("%d wins and %d conflicts; want 1 and 9", wins, conflicts)
+	}
+}
+
+// hangingDB never answers; it returns when the call's context ends.
+type hangingDB struct{ DynamoDBAPI }
+
+func (hangingDB) GetItem(ctx context.Context, _ *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	<-ctx.Done()
+	return nil, context.Cause(ctx)
+}
+
+func TestDynamoStoreCallEndsBeforeInvocation(t *testing.T) {
+	// An invocation with 3 s left and a 2.9 s margin: the call must give up while the invocation
+	// still has its margin to answer, not hang until Lambda kills it.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	s := DynamoStore{DB: hangingDB{}, Table: "jobs", Calls: budget.Budget{Margin: 2900 * time.Millisecond}, CallTimeout: time.Minute}
+	_, err := s.Get(ctx, jobID)
+	if !errors.Is(err, budget.ErrBudgetExhausted) {
+		t.Fatalf("Get on a hanging table = %v; want the budget to end the call", err)
+	}
+	if ctx.Err() != nil {
+		t.Error("the invocation's own deadline passed first; want the call to end with the margin left")
 	}
 }

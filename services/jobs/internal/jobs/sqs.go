@@ -1,13 +1,16 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/correlation"
 )
 
@@ -21,6 +24,9 @@ type SQSAPI interface {
 type SQSQueue struct {
 	SQS SQSAPI
 	URL string
+	// Calls and CallTimeout bound each send, as in DynamoStore.
+	Calls       budget.Budget
+	CallTimeout time.Duration
 }
 
 // Send queues task.
@@ -29,6 +35,8 @@ func (q SQSQueue) Send(ctx context.Context, task Task) error {
 	if err != nil {
 		return fmt.Errorf("marshal task for job %s: %w", task.JobID, err)
 	}
+	ctx, cancel := q.Calls.Context(ctx, cmp.Or(q.CallTimeout, defaultCallTimeout))
+	defer cancel()
 	_, err = q.SQS.SendMessage(ctx, &sqs.SendMessageInput{
 		QueueUrl:          aws.String(q.URL),
 		MessageBody:       aws.String(string(body)),
