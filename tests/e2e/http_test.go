@@ -1,0 +1,88 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+var client = &http.Client{Timeout: 40 * time.Second}
+
+// response is what a test looks at in an HTTP answer.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decode body %q: %v", r.body, err)
+	}
+}
+
+// call sends one request to the API. token may be empty; headers are added as given.
+func call(t *testing.T, method, path, token, body string, headers ...string) response {
+	t.Helper()
+	var reader io.Reader
+	if body != "" {
+		reader = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, st.apiURL+path, reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read body: %v", method, path, err)
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: bytes.TrimSpace(b)}
+}
+
+// problem is an RFC 9457 problem document.
+type problem struct {
+	Type          string `json:"type"`
+	Title         string `json:"title"`
+	Status        int    `json:"status"`
+	Detail        string `json:"detail"`
+	InvalidParams []struct {
+		Name   string `json:"name"`
+		Reason string `json:"reason"`
+	} `json:"invalid-params"`
+}
+
+// wantProblem checks that r is a problem+json answer with status, and returns it.
+func wantProblem(t *testing.T, r response, status int) problem {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status = %d, body %s; want %d", r.status, r.body, status)
+	}
+	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+		t.Fatalf("Content-Type = %q; want application/problem+json", ct)
+	}
+	var p problem
+	r.json(t, &p)
+	if p.Status != status || p.Title == "" {
+		t.Fatalf("problem = %+v; want status %d and a title", p, status)
+	}
+	return p
+}

@@ -1,0 +1,361 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+)
+
+// jobView is GET /jobs/{id}'s body.
+type jobView struct {
+	JobID    string   `json:"jobId"`
+	Status   string   `json:"status"`
+	Task     string   `json:"task"`
+	Attempts int      `json:"attempts"`
+	Problem  *problem `json:"problem"`
+	Result   *struct {
+		Output string `json:"output"`
+	} `json:"result"`
+}
+
+// submit posts a job and checks the 202 answer; it returns the job id.
+func submit(t *testing.T, token, body string, headers ...string) string {
+	t.Helper()
+	r := call(t, http.MethodPost, "/jobs", token, body, headers...)
+	if r.status != http.StatusAccepted {
+		t.Fatalf("POST /jobs = %d %s; want 202", r.status, r.body)
+	}
+	var got struct {
+		JobID  string `json:"jobId"`
+		Status string `json:"status"`
+	}
+	r.json(t, &got)
+	if got.JobID == "" || got.Status != "PENDING" {
+		t.Fatalf("POST /jobs body = %s; want a jobId and status PENDING", r.body)
+	}
+	if loc := r.header.Get("Location"); loc != "/jobs/"+got.JobID {
+		t.Errorf("Location = %q; want /jobs/%s", loc, got.JobID)
+	}
+	if r.header.Get("Retry-After") == "" {
+		t.Error("202 without Retry-After")
+	}
+	return got.JobID
+}
+
+// waitForJob polls GET /jobs/{id} as a client would, honouring 202 + Retry-After, until the job is done.
+func waitForJob(t *testing.T, token, id string) jobView {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		r := call(t, http.MethodGet, "/jobs/"+id, token, "")
+		var job jobView
+		switch r.status {
+		case http.StatusOK:
+			r.json(t, &job)
+			return job
+		case http.StatusAccepted:
+			r.json(t, &job)
+			if job.Status != "PENDING" && job.Status != "RUNNING" {
+				t.Fatalf("202 with status %q; want PENDING or RUNNING", job.Status)
+			}
+			if r.header.Get("Retry-After") == "" {
+				t.Fatal("202 without Retry-After")
+			}
+		default:
+			t.Fatalf("GET /jobs/%s = %d %s", id, r.status, r.body)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s still %s after 90 s", id, job.Status)
+		}
+		time.Sleep(200 * time.Millisecond) // faster than Retry-After: the test wants the answer soon
+	}
+}
+
+func TestSubmitAndPollToCompletion(t *testing.T) {
+	t.Parallel()
+	token := st.token(t, "alice-complete", nil)
+	id := submit(t, token, `{"task":"resize-image","durationMs":300}`)
+	job := waitForJob(t, token, id)
+	if job.Status != "SUCCEEDED" || job.Result == nil || job.Result.Output != "processed resize-image" {
+		t.Fatalf("finished job = %+v; want SUCCEEDED with output", job)
+	}
+	if job.Attempts != 1 || job.Problem != nil {
+		t.Errorf("job = %+v; want 1 attempt and no problem", job)
+	}
+}
+
+func TestFailedJobReportsProblem(t *testing.T) {
+	t.Parallel()
+	token := st.token(t, "alice-fail", nil)
+	id := submit(t, token, `{"task":"corrupt-file","outcome":"fail"}`)
+	job := waitForJob(t, token, id)
+	if job.Status != "FAILED" || job.Problem == nil || job.Problem.Title != "task failed" {
+		t.Fatalf("job = %+v; want FAILED with a problem titled 'task failed'", job)
+	}
+	if job.Attempts != 1 {
+		t.Errorf("attempts = %d; want 1 (a failed task is not retried)", job.Attempts)
+	}
+}
+
+func TestIdempotentResubmit(t *testing.T) {
+	t.Parallel()
+	token := st.token(t, "alice-idem", nil)
+	key := "order-" + randomHex(4)
+	body := `{"task":"charge-card","durationMs":100}`
+	first := submit(t, token, body, "Idempotency-Key", key)
+	// The same request again, with other spacing: same job, nothing new queued.
+	second := submit(t, token, `{ "durationMs": 100, "task": "charge-card" }`, "Idempotency-Key", key)
+	if first != second {
+		t.Fatalf("resubmit with the same Idempotency-Key gave job %s, then %s; want the same job", first, second)
+	}
+	// The same key for a different request is refused.
+	wantProblem(t, call(t, http.MethodPost, "/jobs", token, `{"task":"refund"}`, "Idempotency-Key", key), http.StatusUnprocessableEntity)
+	// Another user's identical key is their own.
+	other := submit(t, st.token(t, "bob-idem", nil), body, "Idempotency-Key", key)
+	if other == first {
+		t.Errorf("two users with the same Idempotency-Key share job %s", first)
+	}
+
+	job := waitForJob(t, token, first)
+	if job.Status != "SUCCEEDED" || job.Attempts != 1 {
+		t.Fatalf("job = %+v; want SUCCEEDED after 1 attempt", job)
+	}
+	if st.logs != nil {
+		if n := len(st.logs.matching(`"job started"`, first)); n != 1 {
+			t.Errorf("job %s started %d times; want 1 (the resubmit must queue nothing)", first, n)
+		}
+	}
+}
+
+func TestDuplicatedMessageRunsJobOnce(t *testing.T) {
+	t.Parallel()
+	token := st.token(t, "alice-dup", nil)
+	id := submit(t, token, `{"task":"send-invoice","durationMs":1500}`)
+	// SQS delivers at least once: deliver this job's message twice more, one while it runs.
+	for range 2 {
+		_, err := st.sqs.SendMessage(context.Background(), &sqs.SendMessageInput{
+			QueueUrl:    aws.String(st.outputs["JobsQueueUrl"]),
+			MessageBody: aws.String(fmt.Sprintf(`{"jobId":%q}`, id)),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	job := waitForJob(t, token, id)
+	if job.Status != "SUCCEEDED" || job.Attempts != 1 {
+		t.Fatalf("job = %+v; want SUCCEEDED after exactly 1 attempt", job)
+	}
+	if st.logs != nil {
+		time.Sleep(3 * time.Second) // let the duplicates come back from their visibility timeout and be absorbed
+		if n := len(st.logs.matching(`"job started"`, id)); n != 1 {
+			t.Errorf("job %s started %d times for 3 deliveries; want 1", id, n)
+		}
+	}
+}
+
+func TestPoisonMessageEndsInDeadLetterQueue(t *testing.T) {
+	t.Parallel()
+	token := st.token(t, "alice-poison", nil)
+	id := submit(t, token, `{"task":"call-flaky-partner","outcome":"poison"}`)
+	job := waitForJob(t, token, id)
+	if job.Status != "FAILED" || job.Problem == nil || job.Problem.Title != "retries exhausted" || job.Attempts != 3 {
+		t.Fatalf("job = %+v; want FAILED, retries exhausted, after 3 attempts (maxReceiveCount)", job)
+	}
+	waitForDLQMessage(t, fmt.Sprintf(`{"jobId":%q}`, id))
+}
+
+func TestMalformedMessageEndsInDeadLetterQueue(t *testing.T) {
+	t.Parallel()
+	body := "not a task " + randomHex(4)
+	if _, err := st.sqs.SendMessage(context.Background(), &sqs.SendMessageInput{
+		QueueUrl: aws.String(st.outputs["JobsQueueUrl"]), MessageBody: aws.String(body),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitForDLQMessage(t, body)
+}
+
+// dlqMu serialises readers of the shared dead-letter queue, so one test does not hide another's message.
+var dlqMu sync.Mutex
+
+// waitForDLQMessage waits until a message with exactly body is in the jobs dead-letter queue, and deletes it.
+func waitForDLQMessage(t *testing.T, body string) {
+	t.Helper()
+	dlqMu.Lock()
+	defer dlqMu.Unlock()
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		out, err := st.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(st.outputs["JobsDeadLetterQueueUrl"]), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 1,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range out.Messages {
+			if aws.ToString(m.Body) == body {
+				_, _ = st.sqs.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{
+					QueueUrl: aws.String(st.outputs["JobsDeadLetterQueueUrl"]), ReceiptHandle: m.ReceiptHandle,
+				})
+				return
+			}
+		}
+	}
+	t.Fatalf("message %q never reached the dead-letter queue", body)
+}
+
+func TestUnauthorized(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		token func() string
+	}{
+		{"no token", func() string { return "" }},
+		{"garbage", func() string { return "not-a-jwt" }},
+	}
+	if st.forgedToken != nil {
+		tests = append(tests,
+			struct {
+				name  string
+				token func() string
+			}{"forged", func() string { return st.forgedToken(t, "mallory") }},
+			struct {
+				name  string
+				token func() string
+			}{"expired", func() string { return st.expiredToken(t, "alice") }},
+		)
+	}
+	for _, tt := range tests {
+		for _, route := range []struct{ method, path, body string }{
+			{http.MethodPost, "/jobs", `{"task":"x"}`},
+			{http.MethodGet, "/jobs/0123456789abcdef0123456789abcdef", ""},
+		} {
+			r := call(t, route.method, route.path, tt.token(), route.body)
+			if r.status != http.StatusUnauthorized || !strings.Contains(string(r.body), `"Unauthorized"`) {
+				t.Errorf("%s: %s %s = %d %s; want 401 Unauthorized", tt.name, route.method, route.path, r.status, r.body)
+			}
+		}
+	}
+}
+
+func TestOtherUsersJobIsNotFound(t *testing.T) {
+	t.Parallel()
+	alice := st.token(t, "alice-private", nil)
+	id := submit(t, alice, `{"task":"private"}`)
+	mallory := st.token(t, "mallory-private", nil)
+	p := wantProblem(t, call(t, http.MethodGet, "/jobs/"+id, mallory, ""), http.StatusNotFound)
+	unknown := wantProblem(t, call(t, http.MethodGet, "/jobs/ffffffffffffffffffffffffffffffff", mallory, ""), http.StatusNotFound)
+	if p.Title != unknown.Title || p.Detail != unknown.Detail || p.Type != unknown.Type {
+		t.Errorf("another user's job answers %+v, an unknown one %+v; want the same answer (no existence leak)", p, unknown)
+	}
+}
+
+func TestBadInputIsRejectedAndWritesNothing(t *testing.T) {
+	t.Parallel()
+	user := "alice-bad-input-" + randomHex(3)
+	token := st.token(t, user, nil)
+	tests := []struct {
+		name, body, contentType string
+		status                  int
+		field                   string
+	}{
+		{"malformed JSON", `{"task":`, "application/json", 400, ""},
+		{"wrong type", `{"task":42}`, "application/json", 400, "task"},
+		{"unknown field", `{"task":"x","priority":1}`, "application/json", 400, "priority"},
+		{"missing task", `{"durationMs":10}`, "application/json", 400, "task"},
+		{"duration too long", `{"task":"x","durationMs":999999}`, "application/json", 400, "durationMs"},
+		{"unknown outcome", `{"task":"x","outcome":"explode"}`, "application/json", 400, "outcome"},
+		{"two documents", `{"task":"x"}{"task":"y"}`, "application/json", 400, ""},
+		{"body over the limit", `{"task":"` + strings.Repeat("a", 20*1024) + `"}`, "application/json", 413, ""},
+		{"not JSON", `task=x`, "application/x-www-form-urlencoded", 415, ""},
+	}
+	for _, tt := range tests {
+		r := call(t, http.MethodPost, "/jobs", token, tt.body, "Content-Type", tt.contentType)
+		p := wantProblem(t, r, tt.status)
+		if tt.field != "" && (len(p.InvalidParams) == 0 || p.InvalidParams[0].Name != tt.field) {
+			t.Errorf("%s: invalid-params = %+v; want field %q named", tt.name, p.InvalidParams, tt.field)
+		}
+	}
+	// Nothing written: no job belongs to this user.
+	out, err := st.dynamodb.Scan(context.Background(), &dynamodb.ScanInput{
+		TableName:                 aws.String(st.outputs["JobsTableName"]),
+		FilterExpression:          aws.String("#o = :o"),
+		ExpressionAttributeNames:  map[string]string{"#o": "owner"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":o": &types.AttributeValueMemberS{Value: user}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Count != 0 {
+		t.Errorf("bad requests wrote %d jobs; want none", out.Count)
+	}
+}
+
+func TestCorrelationIDCrossesTheQueue(t *testing.T) {
+	requireLocal(t)
+	t.Parallel()
+	token := st.token(t, "alice-corr", nil)
+	corr := "e2e-" + randomHex(6)
+	r := call(t, http.MethodPost, "/jobs", token, `{"task":"trace-me"}`, "x-correlation-id", corr)
+	if r.status != http.StatusAccepted || r.header.Get("x-correlation-id") != corr {
+		t.Fatalf("POST /jobs = %d, x-correlation-id %q; want 202 echoing %q", r.status, r.header.Get("x-correlation-id"), corr)
+	}
+	var got struct {
+		JobID string `json:"jobId"`
+	}
+	r.json(t, &got)
+	waitForJob(t, token, got.JobID)
+	// The worker's lines for this job carry the caller's correlation ID: it crossed SQS.
+	lines := st.logs.matching(`"job succeeded"`, got.JobID)
+	if len(lines) != 1 {
+		t.Fatalf("found %d 'job succeeded' lines for %s; want 1", len(lines), got.JobID)
+	}
+	var line map[string]any
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(lines[0], lines[0][:strings.Index(lines[0], "{")])), &line); err != nil {
+		t.Fatalf("worker log line is not JSON after its prefix: %q", lines[0])
+	}
+	if line["correlationId"] != corr {
+		t.Errorf("worker log correlationId = %v; want %q", line["correlationId"], corr)
+	}
+	if line["requestId"] == nil {
+		t.Error("worker log line has no requestId")
+	}
+}
+
+// TestSubmitRouteIsThrottled is not parallel: it empties the route's token bucket, so it runs
+// before the parallel tests start and waits for the bucket to refill.
+func TestSubmitRouteIsThrottled(t *testing.T) {
+	token := st.token(t, "alice-throttle", nil)
+	// POST /jobs allows bursts of 20: 40 requests at once must meet the limit. The body is invalid,
+	// so nothing is written; throttling happens before the function runs.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	counts := map[int]int{}
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := call(t, http.MethodPost, "/jobs", token, `{}`)
+			mu.Lock()
+			counts[r.status]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if counts[http.StatusTooManyRequests] == 0 {
+		t.Errorf("40 concurrent POST /jobs answered %v; want some 429 Too Many Requests", counts)
+	}
+	if counts[http.StatusTooManyRequests]+counts[http.StatusBadRequest] != 40 {
+		t.Errorf("answers %v; want only 400 (bad body) and 429", counts)
+	}
+	time.Sleep(2500 * time.Millisecond) // 20 tokens at 10/s: full again for the tests that follow
+}
