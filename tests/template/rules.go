@@ -1,0 +1,658 @@
+package template
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/go-serverless/reference/infra/local/template"
+)
+
+// rule is one of the template rules: its name (the test that enforces it is "Test" + name) and
+// the check that lists its violations.
+type rule struct {
+	name  string
+	check func(t *template.Template) []string
+}
+
+// allRules returns every rule, in the order README.md lists them.
+func allRules() []rule {
+	return []rule{
+		{"EveryRouteRequiresJWT", checkEveryRouteRequiresJWT},
+		{"EveryAPIIsThrottled", checkEveryAPIIsThrottled},
+		{"PoliciesAreLeastPrivilege", checkPoliciesAreLeastPrivilege},
+		{"FunctionsLogJSONToRetainedGroups", checkFunctionsLogJSONToRetainedGroups},
+		{"TimeoutAndMemoryAreDeliberate", checkTimeoutAndMemoryAreDeliberate},
+		{"FunctionsAreGoOnARM64", checkFunctionsAreGoOnARM64},
+		{"FedQueuesHaveDeadLetterQueues", checkFedQueuesHaveDeadLetterQueues},
+		{"VisibilityTimeoutCoversSixTimeouts", checkVisibilityTimeoutCoversSixTimeouts},
+		{"SQSEventsReportBatchItemFailures", checkSQSEventsReportBatchItemFailures},
+		{"SQSEventsCapConcurrency", checkSQSEventsCapConcurrency},
+		{"AsyncFunctionsHaveFailureDestinations", checkAsyncFunctionsHaveFailureDestinations},
+		{"DeadLetterQueuesAreAlarmed", checkDeadLetterQueuesAreAlarmed},
+		{"NoFnJoin", checkNoFnJoin},
+		{"OutputsForTests", checkOutputsForTests},
+		{"StackTags", checkStackTags},
+		{"LogGroupsExpire", checkLogGroupsExpire},
+	}
+}
+
+// checkEveryRouteRequiresJWT: each HttpApi has a default JWT authorizer (issuer and audience),
+// no HttpApi event opts out with Authorizer NONE or names a non-JWT authorizer, every HttpApi
+// event names a declared HttpApi (without ApiId SAM creates an implicit API with no auth), and no
+// function has a function URL with AuthType NONE (a route around the API).
+func checkEveryRouteRequiresJWT(t *template.Template) []string {
+	var out []string
+	for _, api := range t.OfType(typeHTTPAPI) {
+		props := withGlobals(t, "HttpApi", api)
+		def := stringAt(props, "Auth", "DefaultAuthorizer")
+		if def == "" {
+			out = append(out, fmt.Sprintf("%s: Auth.DefaultAuthorizer is not set, so a route without its own authorizer is open", api.LogicalID))
+		} else if problem := jwtProblem(props, def); problem != "" {
+			out = append(out, fmt.Sprintf("%s: Auth.DefaultAuthorizer %s %s", api.LogicalID, def, problem))
+		}
+	}
+
+	fns, problems := functionsOf(t)
+	out = append(out, problems...)
+	for _, f := range fns {
+		if v, _ := lookup(f.Properties, "FunctionUrlConfig", "AuthType"); v == "NONE" {
+			out = append(out, fmt.Sprintf("%s: FunctionUrlConfig.AuthType NONE gives it a public URL that no JWT guards", f.LogicalID))
+		}
+		for _, e := range f.Events {
+			if e.Type != "HttpApi" {
+				continue
+			}
+			apiID, hasAPI := e.Properties["ApiId"]
+			api, isRef := refOf(apiID)
+			switch {
+			case !hasAPI:
+				out = append(out, fmt.Sprintf("%s: HttpApi event %s has no ApiId, so SAM serves it from an implicit API without an authorizer", f.LogicalID, e.Name))
+				continue
+			case !isRef || t.Resources[api].Type != typeHTTPAPI:
+				out = append(out, fmt.Sprintf("%s: HttpApi event %s has ApiId %s, not !Ref of a declared %s", f.LogicalID, e.Name, show(apiID), typeHTTPAPI))
+				continue
+			}
+			authorizer, set := lookup(e.Properties, "Auth", "Authorizer")
+			name, _ := authorizer.(string)
+			switch {
+			case !set:
+			case name == "NONE":
+				out = append(out, fmt.Sprintf("%s: HttpApi event %s sets Auth.Authorizer NONE, so %s is open", f.LogicalID, e.Name, routeKey(e)))
+			default:
+				if problem := jwtProblem(withGlobals(t, "HttpApi", t.Resources[api]), name); problem != "" {
+					out = append(out, fmt.Sprintf("%s: HttpApi event %s sets Auth.Authorizer %s, which %s in %s", f.LogicalID, e.Name, show(authorizer), problem, api))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// jwtProblem says what the authorizer called name, in the properties of an HttpApi, lacks to be
+// a JWT authorizer; "" when nothing.
+func jwtProblem(api map[string]template.Value, name string) string {
+	authorizer, ok := lookup(api, "Auth", "Authorizers", name)
+	if !ok {
+		return "is not one of Auth.Authorizers"
+	}
+	cfg, ok := lookup(authorizer, "JwtConfiguration")
+	if !ok {
+		return "has no JwtConfiguration"
+	}
+	if issuer, _ := lookupFold(cfg, "issuer"); isEmpty(issuer) {
+		return "has no JwtConfiguration issuer"
+	}
+	if audience, _ := lookupFold(cfg, "audience"); isEmpty(audience) {
+		return "has no JwtConfiguration audience"
+	}
+	return ""
+}
+
+// checkEveryAPIIsThrottled: each HttpApi has DefaultRouteSettings with both throttling limits, and
+// every RouteSettings key is the route key of one of its events (an override with a typo in its key
+// silently throttles nothing).
+func checkEveryAPIIsThrottled(t *template.Template) []string {
+	fns, out := functionsOf(t)
+	routes := map[string]map[string]bool{} // HttpApi → its route keys
+	for _, f := range fns {
+		for _, e := range f.Events {
+			if api, ok := refOf(e.Properties["ApiId"]); ok && e.Type == "HttpApi" {
+				if routes[api] == nil {
+					routes[api] = map[string]bool{}
+				}
+				routes[api][routeKey(e)] = true
+			}
+		}
+	}
+	for _, api := range t.OfType(typeHTTPAPI) {
+		props := withGlobals(t, "HttpApi", api)
+		for _, limit := range []string{"ThrottlingBurstLimit", "ThrottlingRateLimit"} {
+			if v, ok := lookup(props, "DefaultRouteSettings", limit); !ok || isEmpty(v) {
+				out = append(out, fmt.Sprintf("%s: DefaultRouteSettings has no %s", api.LogicalID, limit))
+			}
+		}
+		settings, _ := lookup(props, "RouteSettings")
+		for _, key := range sortedKeys(asMap(settings)) {
+			if !routes[api.LogicalID][key] {
+				out = append(out, fmt.Sprintf("%s: RouteSettings key %q is not a route of this API (its routes: %s)",
+					api.LogicalID, key, strings.Join(sortedKeys(routes[api.LogicalID]), ", ")))
+			}
+		}
+	}
+	return out
+}
+
+// checkPoliciesAreLeastPrivilege: every function states its own Policies; no managed policies;
+// inline statements name exact actions (no wildcard) on declared resources (Ref, GetAtt or Sub of
+// one, no wildcard); SAM policy templates take only arguments that refer to declared resources.
+func checkPoliciesAreLeastPrivilege(t *template.Template) []string {
+	fns, out := functionsOf(t)
+	for _, f := range fns {
+		id := f.LogicalID
+		if role, ok := f.Properties["Role"]; ok {
+			out = append(out, fmt.Sprintf("%s: sets Role %s instead of stating its own Policies", id, show(role)))
+		}
+		ps := policiesOf(f.Properties["Policies"])
+		if len(ps) == 0 {
+			out = append(out, fmt.Sprintf("%s: has no Policies of its own", id))
+		}
+		for _, p := range ps {
+			switch p.kind {
+			case managedPolicy:
+				out = append(out, fmt.Sprintf("%s: %s is the managed policy %s; state the actions and resources inline", id, p.where, show(p.value)))
+			case malformedPolicy:
+				out = append(out, fmt.Sprintf("%s: %s is neither a policy document nor a SAM policy template: %s", id, p.where, show(p.value)))
+			case policyTemplate:
+				args := asMap(p.value)
+				if len(args) == 0 {
+					out = append(out, fmt.Sprintf("%s: %s %s takes no resource to scope it to", id, p.where, p.template))
+				}
+				for _, name := range sortedKeys(args) {
+					if len(resourcesIn(t, args[name])) == 0 {
+						out = append(out, fmt.Sprintf("%s: %s %s argument %s is %s, which refers to no declared resource", id, p.where, p.template, name, show(args[name])))
+					}
+				}
+			}
+		}
+		for _, s := range statementsOf(ps) {
+			out = append(out, statementProblems(t, id, s)...)
+		}
+	}
+	return out
+}
+
+// statementProblems lists what makes one inline statement broader than least privilege.
+func statementProblems(t *template.Template, id string, s statement) []string {
+	var out []string
+	for _, not := range []string{"NotAction", "NotResource"} {
+		if _, ok := s.fields[not]; ok {
+			out = append(out, fmt.Sprintf("%s: %s uses %s, which grants everything not listed", id, s.where, not))
+		}
+	}
+	if len(s.actions()) == 0 {
+		out = append(out, fmt.Sprintf("%s: %s has no Action", id, s.where))
+	}
+	for _, a := range s.actions() {
+		switch name, ok := a.(string); {
+		case !ok:
+			out = append(out, fmt.Sprintf("%s: %s Action %s is not a literal action name", id, s.where, show(a)))
+		case strings.Contains(name, "*"):
+			out = append(out, fmt.Sprintf("%s: %s Action %q is a wildcard; name each action", id, s.where, name))
+		}
+	}
+	if len(s.resources()) == 0 {
+		out = append(out, fmt.Sprintf("%s: %s has no Resource", id, s.where))
+	}
+	for _, r := range s.resources() {
+		if lit, ok := r.(string); ok {
+			if strings.Contains(lit, "*") {
+				out = append(out, fmt.Sprintf("%s: %s Resource %q is a wildcard; name the resource", id, s.where, lit))
+			} else {
+				out = append(out, fmt.Sprintf("%s: %s Resource %q is a literal; refer to a declared resource with !Ref, !GetAtt or !Sub", id, s.where, lit))
+			}
+			continue
+		}
+		fn, arg, _ := intrinsic(r)
+		switch fn {
+		case "Ref", "Fn::GetAtt", "Fn::Sub":
+		default:
+			out = append(out, fmt.Sprintf("%s: %s Resource %s is not !Ref, !GetAtt or !Sub of a declared resource", id, s.where, show(r)))
+			continue
+		}
+		if fn == "Fn::Sub" {
+			tmpl, _ := arg.(string)
+			if l, ok := arg.([]template.Value); ok && len(l) > 0 {
+				tmpl, _ = l[0].(string)
+			}
+			if strings.Contains(tmpl, "*") {
+				out = append(out, fmt.Sprintf("%s: %s Resource %s contains a wildcard; name the resource", id, s.where, show(r)))
+				continue
+			}
+		}
+		if len(resourcesIn(t, r)) == 0 {
+			out = append(out, fmt.Sprintf("%s: %s Resource %s refers to no declared resource", id, s.where, show(r)))
+		}
+	}
+	return out
+}
+
+// checkFunctionsLogJSONToRetainedGroups: every function logs JSON to a log group of the template
+// (LoggingConfig.LogGroup is !Ref of an AWS::Logs::LogGroup) that has RetentionInDays; Lambda's
+// default group keeps logs forever.
+func checkFunctionsLogJSONToRetainedGroups(t *template.Template) []string {
+	fns, out := functionsOf(t)
+	for _, f := range fns {
+		if f.LogFormat != "JSON" {
+			out = append(out, fmt.Sprintf("%s: LoggingConfig.LogFormat is %q, want JSON", f.LogicalID, f.LogFormat))
+		}
+		v, ok := lookup(f.Properties, "LoggingConfig", "LogGroup")
+		group, isRef := refOf(v)
+		switch {
+		case !ok:
+			out = append(out, fmt.Sprintf("%s: LoggingConfig.LogGroup is not set, so Lambda logs to a group that never expires", f.LogicalID))
+		case !isRef || t.Resources[group].Type != typeLogGroup:
+			out = append(out, fmt.Sprintf("%s: LoggingConfig.LogGroup %s is not !Ref of a declared %s", f.LogicalID, show(v), typeLogGroup))
+		case isEmpty(t.Resources[group].Properties["RetentionInDays"]):
+			out = append(out, fmt.Sprintf("%s: its log group %s has no RetentionInDays", f.LogicalID, group))
+		}
+	}
+	return out
+}
+
+// checkTimeoutAndMemoryAreDeliberate: every function sets Timeout and MemorySize, itself or
+// through Globals; SAM's silent defaults (3 s, 128 MB) are nobody's decision.
+func checkTimeoutAndMemoryAreDeliberate(t *template.Template) []string {
+	fns, out := functionsOf(t)
+	for _, f := range fns {
+		for _, p := range []string{"Timeout", "MemorySize"} {
+			if _, ok := f.Properties[p]; !ok {
+				out = append(out, fmt.Sprintf("%s: %s is not set (in the function or Globals.Function), so SAM's default applies", f.LogicalID, p))
+			}
+		}
+	}
+	return out
+}
+
+// checkFunctionsAreGoOnARM64: every function is a Go binary for provided.al2023 on arm64, with
+// Handler bootstrap, built by the makefile, from a main package at <CodeUri>/cmd/<name>/main.go.
+func checkFunctionsAreGoOnARM64(t *template.Template) []string {
+	fns, out := functionsOf(t)
+	want := []struct{ property, value string }{
+		{"Runtime", "provided.al2023"},
+		{"Handler", "bootstrap"},
+	}
+	for _, f := range fns {
+		for _, w := range want {
+			v, ok := f.Properties[w.property]
+			got, err := stringOf(t, v)
+			if !ok || err != nil || got != w.value {
+				out = append(out, fmt.Sprintf("%s: %s is %s, want %s", f.LogicalID, w.property, show(v), w.value))
+			}
+		}
+		arch, err := template.NewBindings(t, "", "").Resolve(f.Properties["Architectures"])
+		if l := asList(arch); err != nil || len(l) != 1 || l[0] != "arm64" {
+			out = append(out, fmt.Sprintf("%s: Architectures is %s, want [arm64]", f.LogicalID, show(f.Properties["Architectures"])))
+		}
+		if got := stringAt(t.Resources[f.LogicalID].Metadata, "BuildMethod"); got != "makefile" {
+			out = append(out, fmt.Sprintf("%s: Metadata.BuildMethod is %q, want makefile", f.LogicalID, got))
+		}
+		mainGo := filepath.Join(t.Dir, f.Package, "main.go")
+		if info, err := os.Stat(mainGo); err != nil || !info.Mode().IsRegular() {
+			out = append(out, fmt.Sprintf("%s: no main package at %s (CodeUri %s, cmd/<logical ID without Function, in kebab case>)", f.LogicalID, filepath.Join(f.Package, "main.go"), f.CodeURI))
+		}
+	}
+	return out
+}
+
+// queueConsumers returns the declared queues that SQS events read, each with the functions that
+// read it; problems name the SQS events whose Queue is not !GetAtt <declared queue>.Arn.
+func queueConsumers(t *template.Template) (queues map[string][]template.Function, problems []string) {
+	fns, problems := functionsOf(t)
+	queues = map[string][]template.Function{}
+	for _, f := range fns {
+		for _, e := range f.Events {
+			if e.Type != "SQS" {
+				continue
+			}
+			q, attr, ok := getAttOf(e.Properties["Queue"])
+			if !ok || attr != "Arn" || t.Resources[q].Type != typeQueue {
+				problems = append(problems, fmt.Sprintf("%s: SQS event %s reads Queue %s, not !GetAtt <declared %s>.Arn", f.LogicalID, e.Name, show(e.Properties["Queue"]), typeQueue))
+				continue
+			}
+			if n := len(queues[q]); n == 0 || queues[q][n-1].LogicalID != f.LogicalID {
+				queues[q] = append(queues[q], f)
+			}
+		}
+	}
+	return queues, problems
+}
+
+// checkFedQueuesHaveDeadLetterQueues: every queue that feeds a function redrives, after
+// maxReceiveCount receives, to another declared queue, so a poison message stops being retried.
+func checkFedQueuesHaveDeadLetterQueues(t *template.Template) []string {
+	queues, out := queueConsumers(t)
+	for _, q := range sortedKeys(queues) {
+		redrive, ok := t.Resources[q].Properties["RedrivePolicy"]
+		if !ok {
+			var readers []string
+			for _, f := range queues[q] {
+				readers = append(readers, f.LogicalID)
+			}
+			out = append(out, fmt.Sprintf("%s: feeds %s but has no RedrivePolicy", q, strings.Join(readers, ", ")))
+			continue
+		}
+		target, _ := lookup(redrive, "deadLetterTargetArn")
+		dlqs := resourcesIn(t, target, typeQueue)
+		if len(dlqs) == 0 || slices.Equal(dlqs, []string{q}) {
+			out = append(out, fmt.Sprintf("%s: RedrivePolicy.deadLetterTargetArn %s is not another declared %s", q, show(target), typeQueue))
+		}
+		count, ok := lookup(redrive, "maxReceiveCount")
+		if !ok {
+			out = append(out, fmt.Sprintf("%s: RedrivePolicy has no maxReceiveCount", q))
+		} else if n, err := intOf(t, count); err != nil || n < 1 {
+			out = append(out, fmt.Sprintf("%s: RedrivePolicy.maxReceiveCount %s is not a positive integer", q, show(count)))
+		}
+	}
+	return out
+}
+
+// sqsDefaultVisibilityTimeout is SQS's VisibilityTimeout, in seconds, for a queue that sets none.
+const sqsDefaultVisibilityTimeout = 30
+
+// checkVisibilityTimeoutCoversSixTimeouts: a queue's VisibilityTimeout is at least 6 × the Timeout
+// of every function it feeds (AWS's advice for Lambda event sources), so a message is not handed
+// to a second worker while the first may still be working on it.
+func checkVisibilityTimeoutCoversSixTimeouts(t *template.Template) []string {
+	queues, _ := queueConsumers(t) // an SQS event on an undeclared queue is FedQueuesHaveDeadLetterQueues' to report
+	var out []string
+	for _, q := range sortedKeys(queues) {
+		visibility, source := sqsDefaultVisibilityTimeout, " (the SQS default)"
+		if v, ok := t.Resources[q].Properties["VisibilityTimeout"]; ok {
+			n, err := intOf(t, v)
+			if err != nil {
+				out = append(out, fmt.Sprintf("%s: VisibilityTimeout: %v", q, err))
+				continue
+			}
+			visibility, source = n, ""
+		}
+		for _, f := range queues[q] {
+			timeout := int(f.Timeout.Seconds())
+			if visibility < 6*timeout {
+				out = append(out, fmt.Sprintf("%s: VisibilityTimeout %d%s is below 6 × %s Timeout (%d) = %d",
+					q, visibility, source, f.LogicalID, timeout, 6*timeout))
+			}
+		}
+	}
+	return out
+}
+
+// checkSQSEventsReportBatchItemFailures: every SQS event lets its function report the messages
+// that failed, so one bad message does not send its whole batch back to the queue.
+func checkSQSEventsReportBatchItemFailures(t *template.Template) []string {
+	fns, out := functionsOf(t)
+	for _, f := range fns {
+		for _, e := range f.Events {
+			if e.Type != "SQS" {
+				continue
+			}
+			types, _ := e.Properties["FunctionResponseTypes"].([]template.Value)
+			found := false
+			for _, v := range types {
+				found = found || v == "ReportBatchItemFailures"
+			}
+			if !found {
+				out = append(out, fmt.Sprintf("%s: SQS event %s has no FunctionResponseTypes [ReportBatchItemFailures]", f.LogicalID, e.Name))
+			}
+		}
+	}
+	return out
+}
+
+// checkSQSEventsCapConcurrency: every SQS event sets ScalingConfig.MaximumConcurrency, so a deep
+// queue cannot scale the function past what its downstream resources take.
+func checkSQSEventsCapConcurrency(t *template.Template) []string {
+	fns, out := functionsOf(t)
+	for _, f := range fns {
+		for _, e := range f.Events {
+			if e.Type != "SQS" {
+				continue
+			}
+			if v, ok := lookup(e.Properties, "ScalingConfig", "MaximumConcurrency"); !ok || isEmpty(v) {
+				out = append(out, fmt.Sprintf("%s: SQS event %s has no ScalingConfig.MaximumConcurrency", f.LogicalID, e.Name))
+			}
+		}
+	}
+	return out
+}
+
+// asyncInvocations returns, for each function invoked asynchronously, why: its asynchronous events,
+// and the statements or LambdaInvokePolicy templates of other functions that may invoke it.
+func asyncInvocations(t *template.Template, fns []template.Function) map[string][]string {
+	// The SAM event types whose service invokes the function asynchronously.
+	asyncEventTypes := []string{
+		"S3", "SNS", "EventBridgeRule", "Schedule", "ScheduleV2", "CloudWatchEvent", "CloudWatchLogs", "IoTRule",
+	}
+	why := map[string][]string{}
+	for _, f := range fns {
+		for _, e := range f.Events {
+			if slices.Contains(asyncEventTypes, e.Type) {
+				why[f.LogicalID] = append(why[f.LogicalID], fmt.Sprintf("%s event %s", e.Type, e.Name))
+			}
+		}
+	}
+	for _, caller := range fns {
+		ps := policiesOf(caller.Properties["Policies"])
+		for _, p := range ps {
+			if p.kind == policyTemplate && p.template == "LambdaInvokePolicy" {
+				for _, callee := range resourcesIn(t, p.value, typeFunction) {
+					why[callee] = append(why[callee], fmt.Sprintf("%s %s LambdaInvokePolicy", caller.LogicalID, p.where))
+				}
+			}
+		}
+		for _, s := range statementsOf(ps) {
+			invokes := false
+			for _, a := range s.actions() {
+				name, _ := a.(string)
+				invokes = invokes || actionMatches(name, "lambda:InvokeFunction") || actionMatches(name, "lambda:InvokeAsync")
+			}
+			if !invokes {
+				continue
+			}
+			for _, callee := range resourcesIn(t, s.fields["Resource"], typeFunction) {
+				why[callee] = append(why[callee], fmt.Sprintf("lambda:InvokeFunction in %s %s", caller.LogicalID, s.where))
+			}
+		}
+	}
+	return why
+}
+
+// checkAsyncFunctionsHaveFailureDestinations: a function invoked asynchronously (by an S3, SNS,
+// EventBridge, schedule, CloudWatch or IoT event, or by another function allowed to call
+// lambda:InvokeFunction on it) keeps the events it fails on: a DeadLetterQueue or an
+// EventInvokeConfig OnFailure destination on a declared resource, and a deliberate
+// EventInvokeConfig.MaximumRetryAttempts.
+func checkAsyncFunctionsHaveFailureDestinations(t *template.Template) []string {
+	fns, out := functionsOf(t)
+	why := asyncInvocations(t, fns)
+	for _, f := range fns {
+		reasons, ok := why[f.LogicalID]
+		if !ok {
+			continue
+		}
+		because := "invoked asynchronously (" + strings.Join(reasons, "; ") + ")"
+		dlq, hasDLQ := lookup(f.Properties, "DeadLetterQueue", "TargetArn")
+		onFailure, hasOnFailure := lookup(f.Properties, "EventInvokeConfig", "DestinationConfig", "OnFailure", "Destination")
+		switch {
+		case !hasDLQ && !hasOnFailure:
+			out = append(out, fmt.Sprintf("%s: %s but has neither DeadLetterQueue nor EventInvokeConfig.DestinationConfig.OnFailure.Destination", f.LogicalID, because))
+		case hasDLQ && len(resourcesIn(t, dlq)) == 0:
+			out = append(out, fmt.Sprintf("%s: DeadLetterQueue.TargetArn %s refers to no declared resource", f.LogicalID, show(dlq)))
+		case hasOnFailure && len(resourcesIn(t, onFailure)) == 0:
+			out = append(out, fmt.Sprintf("%s: EventInvokeConfig.DestinationConfig.OnFailure.Destination %s refers to no declared resource", f.LogicalID, show(onFailure)))
+		}
+		if v, ok := lookup(f.Properties, "EventInvokeConfig", "MaximumRetryAttempts"); !ok || isEmpty(v) {
+			out = append(out, fmt.Sprintf("%s: %s but EventInvokeConfig.MaximumRetryAttempts is not set", f.LogicalID, because))
+		}
+	}
+	return out
+}
+
+// checkDeadLetterQueuesAreAlarmed: every dead-letter queue (a RedrivePolicy target, or a function's
+// DeadLetterQueue or OnFailure queue) has an alarm on ApproximateNumberOfMessagesVisible for that
+// queue with AlarmActions: a failed message nobody hears of is a lost message.
+func checkDeadLetterQueuesAreAlarmed(t *template.Template) []string {
+	fns, out := functionsOf(t)
+	dlqs := map[string]string{} // queue → what makes it a dead-letter queue
+	for _, q := range t.OfType(typeQueue) {
+		target, _ := lookup(q.Properties, "RedrivePolicy", "deadLetterTargetArn")
+		for _, dlq := range resourcesIn(t, target, typeQueue) {
+			dlqs[dlq] = "the RedrivePolicy target of " + q.LogicalID
+		}
+	}
+	for _, f := range fns {
+		target, _ := lookup(f.Properties, "DeadLetterQueue", "TargetArn")
+		for _, dlq := range resourcesIn(t, target, typeQueue) {
+			dlqs[dlq] = "the DeadLetterQueue of " + f.LogicalID
+		}
+		target, _ = lookup(f.Properties, "EventInvokeConfig", "DestinationConfig", "OnFailure", "Destination")
+		for _, dlq := range resourcesIn(t, target, typeQueue) {
+			dlqs[dlq] = "the OnFailure destination of " + f.LogicalID
+		}
+	}
+
+	for _, q := range sortedKeys(dlqs) {
+		var watching, alerting []string
+		for _, a := range t.OfType(typeAlarm) {
+			if !watchesQueueDepth(a, q) {
+				continue
+			}
+			watching = append(watching, a.LogicalID)
+			if actions, ok := a.Properties["AlarmActions"]; ok && !isEmpty(actions) {
+				alerting = append(alerting, a.LogicalID)
+			}
+		}
+		switch {
+		case len(watching) == 0:
+			out = append(out, fmt.Sprintf("%s: dead-letter queue (%s) has no %s on AWS/SQS ApproximateNumberOfMessagesVisible with dimension QueueName !GetAtt %s.QueueName", q, dlqs[q], typeAlarm, q))
+		case len(alerting) == 0:
+			out = append(out, fmt.Sprintf("%s: dead-letter queue (%s) is watched by %s, which has no AlarmActions", q, dlqs[q], strings.Join(watching, ", ")))
+		}
+	}
+	return out
+}
+
+// watchesQueueDepth reports whether alarm a watches the visible messages of queue q.
+func watchesQueueDepth(a template.Resource, q string) bool {
+	if stringAt(a.Properties, "Namespace") != "AWS/SQS" || stringAt(a.Properties, "MetricName") != "ApproximateNumberOfMessagesVisible" {
+		return false
+	}
+	for _, d := range asList(a.Properties["Dimensions"]) {
+		if stringAt(d, "Name") != "QueueName" {
+			continue
+		}
+		v, _ := lookup(d, "Value")
+		if id, attr, ok := getAttOf(v); ok && id == q && attr == "QueueName" {
+			return true
+		}
+	}
+	return false
+}
+
+// checkNoFnJoin: the template uses Fn::Sub, never Fn::Join: "${Table.Arn}/index/*" reads as the
+// string it builds.
+func checkNoFnJoin(t *template.Template) []string {
+	var out []string
+	find := func(owner, path string, v template.Value) {
+		walk(v, path, func(at string, v template.Value) {
+			if name, _, ok := intrinsic(v); ok && name == "Fn::Join" {
+				out = append(out, fmt.Sprintf("%s: Fn::Join at %s; use Fn::Sub", owner, at))
+			}
+		})
+	}
+	for _, kind := range sortedKeys(t.Globals) {
+		find("Globals."+kind, "Globals."+kind, t.Globals[kind])
+	}
+	for _, id := range sortedKeys(t.Resources) {
+		r := t.Resources[id]
+		find(id, "Properties", r.Properties)
+		find(id, "Metadata", r.Metadata)
+	}
+	for _, name := range sortedKeys(t.Conditions) {
+		find(name, "Conditions."+name, t.Conditions[name])
+	}
+	for _, name := range sortedKeys(t.Outputs) {
+		find(name, "Outputs."+name, t.Outputs[name])
+	}
+	return out
+}
+
+// checkOutputsForTests: the outputs the end-to-end tests read from a deployed stack: ApiUrl,
+// UserPoolId, UserPoolClientId, and a !Ref output for every table, queue, topic and bucket.
+func checkOutputsForTests(t *template.Template) []string {
+	var out []string
+	value := func(name string) (template.Value, bool) { return lookup(t.Outputs[name], "Value") }
+
+	if v, ok := value("ApiUrl"); !ok {
+		out = append(out, "ApiUrl: no output of that name (the end-to-end tests read the API's URL from it)")
+	} else if len(resourcesIn(t, v, typeHTTPAPI)) == 0 {
+		out = append(out, fmt.Sprintf("ApiUrl: Value %s refers to no declared %s", show(v), typeHTTPAPI))
+	}
+	for _, w := range []struct{ output, typ string }{{"UserPoolId", typeUserPool}, {"UserPoolClientId", typePoolClient}} {
+		v, ok := value(w.output)
+		if !ok {
+			out = append(out, fmt.Sprintf("%s: no output of that name (the end-to-end tests sign in with it)", w.output))
+			continue
+		}
+		if id, isRef := refOf(v); !isRef || t.Resources[id].Type != w.typ {
+			out = append(out, fmt.Sprintf("%s: Value %s is not !Ref of a declared %s", w.output, show(v), w.typ))
+		}
+	}
+
+	exported := map[string]bool{}
+	for name := range t.Outputs {
+		v, _ := value(name)
+		if id, ok := refOf(v); ok {
+			exported[id] = true
+		}
+	}
+	for _, typ := range []string{typeTable, typeQueue, typeTopic, typeBucket} {
+		for _, r := range t.OfType(typ) {
+			if !exported[r.LogicalID] {
+				out = append(out, fmt.Sprintf("%s: no output whose Value is !Ref %s (the end-to-end tests find the %s through it)", r.LogicalID, r.LogicalID, typ))
+			}
+		}
+	}
+	return out
+}
+
+// checkStackTags: every function carries the project and stage tags (Globals.Function.Tags, stage
+// from the Stage parameter), so costs and resources can be told apart per stage.
+func checkStackTags(t *template.Template) []string {
+	var out []string
+	if _, ok := t.Parameters["Stage"]; !ok {
+		out = append(out, "Parameters: no Stage parameter")
+	}
+	tags, _ := lookup(t.Globals["Function"], "Tags")
+	if v, _ := lookup(tags, "project"); isEmpty(v) {
+		out = append(out, "Globals.Function.Tags: no project tag")
+	}
+	stage, _ := lookup(tags, "stage")
+	if name, ok := refOf(stage); !ok || name != "Stage" {
+		out = append(out, fmt.Sprintf("Globals.Function.Tags: stage is %s, want !Ref Stage", show(stage)))
+	}
+	return out
+}
+
+// checkLogGroupsExpire: every log group has RetentionInDays; CloudWatch keeps logs forever by default.
+func checkLogGroupsExpire(t *template.Template) []string {
+	var out []string
+	for _, g := range t.OfType(typeLogGroup) {
+		if isEmpty(g.Properties["RetentionInDays"]) {
+			out = append(out, fmt.Sprintf("%s: no RetentionInDays, so its logs are kept forever", g.LogicalID))
+		}
+	}
+	return out
+}

@@ -1,0 +1,226 @@
+package template
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/go-serverless/reference/infra/local/template"
+)
+
+// projectTemplate is the template the rules are for.
+const projectTemplate = "../../template.yaml"
+
+// offence is a violation a fixture must produce: a line that starts with "<id>: " (the logical ID
+// at fault, or the output, parameter or Globals section) and mentions about.
+type offence struct {
+	id, about string
+}
+
+// load reads a template with the project's parser.
+func load(t *testing.T, path string) *template.Template {
+	t.Helper()
+	tmpl, err := template.Load(path)
+	if err != nil {
+		t.Fatalf("load %s: %v", path, err)
+	}
+	return tmpl
+}
+
+// ruleNamed returns the rule called name.
+func ruleNamed(t *testing.T, name string) rule {
+	t.Helper()
+	for _, r := range allRules() {
+		if r.name == name {
+			return r
+		}
+	}
+	t.Fatalf("no rule %s in allRules", name)
+	return rule{}
+}
+
+// testRule runs the rule called name on the project's template, which must keep it, and on
+// testdata/<fixture>, which must break it with every offence in want and keep every other rule.
+func testRule(t *testing.T, name, fixture string, want ...offence) {
+	t.Helper()
+	r := ruleNamed(t, name)
+	if len(want) == 0 {
+		t.Fatalf("%s: no offences to expect from %s; a rule must be seen to fail", name, fixture)
+	}
+
+	t.Run("project template", func(t *testing.T) {
+		if got := r.check(load(t, projectTemplate)); len(got) != 0 {
+			t.Errorf("%s: got violations of %s, want none:\n%s", projectTemplate, name, strings.Join(got, "\n"))
+		}
+	})
+
+	t.Run(fixture, func(t *testing.T) {
+		path := filepath.Join("testdata", fixture)
+		tmpl := load(t, path)
+		got := r.check(tmpl)
+		t.Logf("%s breaks %s:\n%s", path, name, strings.Join(got, "\n"))
+		for _, w := range want {
+			if !reported(got, w) {
+				t.Errorf("got violations:\n%s\nwant one starting %q that mentions %q", strings.Join(got, "\n"), w.id+": ", w.about)
+			}
+		}
+		for _, other := range allRules() {
+			if other.name == name {
+				continue
+			}
+			if v := other.check(tmpl); len(v) != 0 {
+				t.Errorf("%s also breaks %s, want it to break only %s:\n%s", path, other.name, name, strings.Join(v, "\n"))
+			}
+		}
+	})
+}
+
+// reported reports whether violations hold the offence w.
+func reported(violations []string, w offence) bool {
+	for _, v := range violations {
+		if strings.HasPrefix(v, w.id+": ") && strings.Contains(v, w.about) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestGoodFixtureKeepsEveryRule(t *testing.T) {
+	tmpl := load(t, "testdata/good.yaml")
+	for _, r := range allRules() {
+		t.Run(r.name, func(t *testing.T) {
+			if got := r.check(tmpl); len(got) != 0 {
+				t.Errorf("testdata/good.yaml: got violations, want none:\n%s", strings.Join(got, "\n"))
+			}
+		})
+	}
+}
+
+func TestEveryRouteRequiresJWT(t *testing.T) {
+	testRule(t, "EveryRouteRequiresJWT", "route-without-jwt.yaml",
+		offence{"OpenApi", "Auth.DefaultAuthorizer is not set"},
+		offence{"LambdaAuthApi", "Auth.DefaultAuthorizer Custom has no JwtConfiguration"},
+		offence{"HelloFunction", "event Anonymous sets Auth.Authorizer NONE"},
+		offence{"HelloFunction", `event ByLambda sets Auth.Authorizer "Lambda", which has no JwtConfiguration`},
+		offence{"HelloFunction", "event Implicit has no ApiId"},
+		offence{"HelloFunction", "FunctionUrlConfig.AuthType NONE"},
+	)
+}
+
+func TestEveryAPIIsThrottled(t *testing.T) {
+	testRule(t, "EveryAPIIsThrottled", "unthrottled-api.yaml",
+		offence{"HttpApi", "DefaultRouteSettings has no ThrottlingRateLimit"},
+		offence{"HttpApi", `RouteSettings key "POST /item" is not a route`},
+	)
+}
+
+func TestPoliciesAreLeastPrivilege(t *testing.T) {
+	testRule(t, "PoliciesAreLeastPrivilege", "broad-policies.yaml",
+		offence{"HelloFunction", `Action "dynamodb:*" is a wildcard`},
+		offence{"HelloFunction", `Resource "*" is a wildcard`},
+		offence{"HelloFunction", `contains a wildcard`},
+		offence{"HelloFunction", `is a literal`},
+		offence{"HelloFunction", `managed policy "AmazonDynamoDBFullAccess"`},
+		offence{"HelloFunction", `managed policy "arn:aws:iam::aws:policy/AmazonSQSFullAccess"`},
+		offence{"HelloFunction", "SQSSendMessagePolicy argument QueueName"},
+		offence{"NotifyFunction", "has no Policies"},
+	)
+}
+
+func TestFunctionsLogJSONToRetainedGroups(t *testing.T) {
+	testRule(t, "FunctionsLogJSONToRetainedGroups", "unstructured-logs.yaml",
+		offence{"HelloFunction", `LogFormat is "Text", want JSON`},
+		offence{"WorkFunction", "LoggingConfig.LogGroup is not set"},
+		offence{"NotifyFunction", `LoggingConfig.LogGroup "/aws/lambda/notify" is not !Ref`},
+	)
+}
+
+func TestTimeoutAndMemoryAreDeliberate(t *testing.T) {
+	testRule(t, "TimeoutAndMemoryAreDeliberate", "default-timeout.yaml",
+		offence{"HelloFunction", "MemorySize is not set"},
+		offence{"NotifyFunction", "Timeout is not set"},
+	)
+}
+
+func TestFunctionsAreGoOnARM64(t *testing.T) {
+	testRule(t, "FunctionsAreGoOnARM64", "wrong-runtime.yaml",
+		offence{"HelloFunction", "Runtime is \"nodejs22.x\", want provided.al2023"},
+		offence{"HelloFunction", "Handler is \"index.handler\", want bootstrap"},
+		offence{"WorkFunction", "Architectures is [\"x86_64\"], want [arm64]"},
+		offence{"WorkFunction", "Metadata.BuildMethod is \"go1.x\", want makefile"},
+		offence{"NotifyFunction", "no main package at services/cmd/notify/main.go"},
+	)
+}
+
+func TestFedQueuesHaveDeadLetterQueues(t *testing.T) {
+	testRule(t, "FedQueuesHaveDeadLetterQueues", "queue-without-redrive.yaml",
+		offence{"WorkQueue", "feeds WorkFunction but has no RedrivePolicy"},
+		offence{"OtherQueue", "deadLetterTargetArn"},
+		offence{"OtherQueue", "no maxReceiveCount"},
+	)
+}
+
+func TestVisibilityTimeoutCoversSixTimeouts(t *testing.T) {
+	testRule(t, "VisibilityTimeoutCoversSixTimeouts", "short-visibility-timeout.yaml",
+		offence{"WorkQueue", "VisibilityTimeout 60 is below 6 × WorkFunction Timeout (30) = 180"},
+		offence{"OtherQueue", "VisibilityTimeout 30 (the SQS default) is below 6 × WorkFunction Timeout (30) = 180"},
+	)
+}
+
+func TestSQSEventsReportBatchItemFailures(t *testing.T) {
+	testRule(t, "SQSEventsReportBatchItemFailures", "no-batch-item-failures.yaml",
+		offence{"WorkFunction", "SQS event Work has no FunctionResponseTypes"},
+	)
+}
+
+func TestSQSEventsCapConcurrency(t *testing.T) {
+	testRule(t, "SQSEventsCapConcurrency", "unbounded-sqs-concurrency.yaml",
+		offence{"WorkFunction", "SQS event Work has no ScalingConfig.MaximumConcurrency"},
+	)
+}
+
+func TestAsyncFunctionsHaveFailureDestinations(t *testing.T) {
+	testRule(t, "AsyncFunctionsHaveFailureDestinations", "async-without-failure-destination.yaml",
+		offence{"NotifyFunction", "S3 event Upload) but has neither DeadLetterQueue nor"},
+		offence{"WorkFunction", "lambda:InvokeFunction in HelloFunction"},
+		offence{"WorkFunction", "MaximumRetryAttempts is not set"},
+	)
+}
+
+func TestDeadLetterQueuesAreAlarmed(t *testing.T) {
+	testRule(t, "DeadLetterQueuesAreAlarmed", "dead-letter-queue-without-alarm.yaml",
+		offence{"WorkDeadLetterQueue", "RedrivePolicy target of WorkQueue) has no AWS::CloudWatch::Alarm"},
+		offence{"NotifyFailureQueue", "is watched by NotifyFailureQueueAlarm, which has no AlarmActions"},
+	)
+}
+
+func TestNoFnJoin(t *testing.T) {
+	testRule(t, "NoFnJoin", "join.yaml",
+		offence{"HelloFunction", "Fn::Join at Properties.Environment.Variables.ITEMS_ARN"},
+		offence{"ApiUrl", "Fn::Join at Outputs.ApiUrl.Value"},
+	)
+}
+
+func TestOutputsForTests(t *testing.T) {
+	testRule(t, "OutputsForTests", "missing-outputs.yaml",
+		offence{"UserPoolClientId", "no output of that name"},
+		offence{"UserPoolId", "is not !Ref of a declared AWS::Cognito::UserPool"},
+		offence{"ItemsTable", "no output whose Value is !Ref ItemsTable"},
+		offence{"AlarmTopic", "no output whose Value is !Ref AlarmTopic"},
+		offence{"UploadsBucket", "no output whose Value is !Ref UploadsBucket"},
+	)
+}
+
+func TestStackTags(t *testing.T) {
+	testRule(t, "StackTags", "untagged.yaml",
+		offence{"Parameters", "no Stage parameter"},
+		offence{"Globals.Function.Tags", "no project tag"},
+		offence{"Globals.Function.Tags", `stage is "dev", want !Ref Stage`},
+	)
+}
+
+func TestLogGroupsExpire(t *testing.T) {
+	testRule(t, "LogGroupsExpire", "log-group-without-retention.yaml",
+		offence{"AccessLogGroup", "no RetentionInDays"},
+	)
+}
