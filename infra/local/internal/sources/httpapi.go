@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -139,7 +140,9 @@ func (a *HTTPAPI) authorize(r *http.Request) (map[string]any, error) {
 }
 
 // match finds the route for method and path: an exact path first, then the one with most literal
-// segments, then greedy {proxy+} paths, as API Gateway prefers the most specific route.
+// segments, then greedy {proxy+} paths, as API Gateway prefers the most specific route. On the
+// same path a route for the method itself beats ANY, which takes only the methods no route names,
+// so the answer never depends on the order of Routes.
 func (a *HTTPAPI) match(method, path string) (Route, map[string]string, bool) {
 	var best Route
 	var bestParams map[string]string
@@ -149,7 +152,14 @@ func (a *HTTPAPI) match(method, path string) (Route, map[string]string, bool) {
 			continue
 		}
 		params, score, ok := matchPath(route.Path, path)
-		if ok && score > bestScore {
+		if !ok {
+			continue
+		}
+		score *= 2
+		if route.Method == method {
+			score++
+		}
+		if score > bestScore {
 			best, bestParams, bestScore = route, params, score
 		}
 	}
@@ -267,20 +277,31 @@ func (a *HTTPAPI) event(r *http.Request, route Route, params map[string]string, 
 func claimStrings(claims map[string]any) map[string]string {
 	out := make(map[string]string, len(claims))
 	for name, v := range claims {
-		switch v := v.(type) {
-		case string:
-			out[name] = v
-		case []any:
-			parts := make([]string, len(v))
-			for i, p := range v {
-				parts[i] = fmt.Sprint(p)
+		if list, ok := v.([]any); ok {
+			parts := make([]string, len(list))
+			for i, p := range list {
+				parts[i] = claimString(p)
 			}
 			out[name] = "[" + strings.Join(parts, " ") + "]"
-		default:
-			out[name] = fmt.Sprint(v)
+			continue
 		}
+		out[name] = claimString(v)
 	}
 	return out
+}
+
+// claimString is one claim value as text. A float64 (what encoding/json gives an authorizer that
+// does not decode with UseNumber) is written in full: fmt.Sprint would turn an exp claim of
+// 1741806238 into "1.741806238e+09".
+func claimString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	default:
+		return fmt.Sprint(v)
+	}
 }
 
 // isText reports whether API Gateway passes a body of this content type as text rather than base64.
@@ -298,18 +319,25 @@ func isText(contentType string) bool {
 }
 
 // writeResponse writes the function's payload format 2.0 response. A payload without a
-// statusCode is, as in API Gateway, a 200 whose JSON body is the payload itself.
+// statusCode is, as in API Gateway, a 200 whose JSON body is the payload itself. It returns an
+// error only for a malformed response, before writing anything, so that the caller can still
+// answer 500; a body on a 204 or 304 is dropped, as HTTP allows none.
 func writeResponse(w http.ResponseWriter, payload []byte) error {
 	var probe map[string]json.RawMessage
 	if json.Unmarshal(payload, &probe) != nil || probe["statusCode"] == nil {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
-		_, err := w.Write(payload)
-		return err
+		_, _ = w.Write(payload) // a client that has gone away cannot be told otherwise
+		return nil
 	}
 	var resp events.APIGatewayV2HTTPResponse
 	if err := json.Unmarshal(payload, &resp); err != nil {
 		return fmt.Errorf("decode response: %w", err)
+	}
+	// Checked before anything is written: net/http panics on a code outside 100-999, and sends
+	// a 1xx as an informational answer followed by an unrelated 200.
+	if resp.StatusCode < 200 || resp.StatusCode > 599 {
+		return fmt.Errorf("status code %d out of range", resp.StatusCode)
 	}
 	body := []byte(resp.Body)
 	if resp.IsBase64Encoded {
@@ -336,8 +364,10 @@ func writeResponse(w http.ResponseWriter, payload []byte) error {
 		w.Header().Add("Set-Cookie", c)
 	}
 	w.WriteHeader(resp.StatusCode)
-	_, err := w.Write(body)
-	return err
+	if len(body) > 0 && resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified {
+		_, _ = w.Write(body) // a client that has gone away cannot be told otherwise
+	}
+	return nil
 }
 
 func gatewayError(w http.ResponseWriter, status int, message string) {
