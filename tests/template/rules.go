@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -227,9 +228,12 @@ func statementProblems(t *template.Template, id string, s statement) []string {
 			if l, ok := arg.([]template.Value); ok && len(l) > 0 {
 				tmpl, _ = l[0].(string)
 			}
-			if strings.Contains(tmpl, "*") {
-				out = append(out, fmt.Sprintf("%s: %s Resource %s contains a wildcard; name the resource", id, s.where, show(r)))
+			if strings.Contains(tmpl, "*") && !objectPrefix(t, tmpl) {
+				out = append(out, fmt.Sprintf("%s: %s Resource %s contains a wildcard; name the resource (or, for S3 objects, a key prefix: ${Bucket.Arn}/prefix/*)", id, s.where, show(r)))
 				continue
+			}
+			if len(resourcesIn(t, r)) == 0 && namesParameter(t, r) {
+				continue // an exact ARN of something made outside the stack, named by a parameter
 			}
 		}
 		if len(resourcesIn(t, r)) == 0 {
@@ -655,4 +659,28 @@ func checkLogGroupsExpire(t *template.Template) []string {
 		}
 	}
 	return out
+}
+
+// objectKeyPrefix is the one wildcard least privilege allows: S3 object ARNs under a fixed key
+// prefix of a declared bucket (${UploadsBucket.Arn}/uploads/*). Objects have no ARN of their own
+// until they exist, so a prefix is as exact as an object resource can be; the whole bucket
+// (${Bucket.Arn}/*) is not.
+var objectKeyPrefix = regexp.MustCompile(`^\$\{([A-Za-z0-9]+)\.Arn\}/([A-Za-z0-9_.\-]+/)+\*$`)
+
+// objectPrefix reports whether a Fn::Sub template is an object key prefix of a declared bucket.
+func objectPrefix(t *template.Template, tmpl string) bool {
+	m := objectKeyPrefix.FindStringSubmatch(tmpl)
+	return m != nil && t.Resources[m[1]].Type == "AWS::S3::Bucket"
+}
+
+// namesParameter reports whether v refers to a template parameter: an ARN built from a parameter
+// (an SSM parameter's name, say) names one thing created outside the stack, such as a SecureString
+// CloudFormation cannot create.
+func namesParameter(t *template.Template, v template.Value) bool {
+	for _, ref := range template.References(v) {
+		if _, ok := t.Parameters[ref]; ok {
+			return true
+		}
+	}
+	return false
 }
