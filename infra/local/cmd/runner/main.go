@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -53,7 +54,11 @@ func run() error {
 	maxVisibility := flag.Duration("max-visibility-timeout", 0, "lower every queue's visibility timeout to this (tests only: failed messages return sooner)")
 	verbose := flag.Bool("v", false, "log the runner's debug messages")
 	flag.Var(params, "parameter", "template parameter override Name=Value (repeatable)")
+	paramsFile := flag.String("parameters", "", "JSON object of local parameter overrides, ${RepoRoot} expanded (default infra/local/parameters.json next to the template, if present); -parameter wins")
 	flag.Parse()
+	if err := addParameterFile(params, *paramsFile, *templatePath); err != nil {
+		return err
+	}
 
 	level := slog.LevelInfo
 	if *verbose {
@@ -93,6 +98,39 @@ func run() error {
 	<-ctx.Done()
 	log.Info("stopping")
 	r.Stop()
+	return nil
+}
+
+// addParameterFile adds the overrides in path (a JSON object of strings) to params, keeping any
+// already set by -parameter. With no path it reads infra/local/parameters.json beside the template,
+// if there is one: the committed local overrides (e.g. a flags file instead of LaunchDarkly), so
+// `make run` and the end-to-end tests need no flags. ${RepoRoot} in a value is the template's
+// directory, so committed values can name files in the repository.
+func addParameterFile(params parameters, path, templatePath string) error {
+	root, err := filepath.Abs(filepath.Dir(templatePath))
+	if err != nil {
+		return fmt.Errorf("find repository root: %w", err)
+	}
+	explicit := path != ""
+	if !explicit {
+		path = filepath.Join(root, "infra", "local", "parameters.json")
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) && !explicit {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read parameters: %w", err)
+	}
+	var overrides map[string]string
+	if err := json.Unmarshal(data, &overrides); err != nil {
+		return fmt.Errorf("read parameters %s: want a JSON object of strings: %w", path, err)
+	}
+	for name, value := range overrides {
+		if _, set := params[name]; !set {
+			params[name] = strings.ReplaceAll(value, "${RepoRoot}", root)
+		}
+	}
 	return nil
 }
 

@@ -1,0 +1,385 @@
+package fanout
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/go-serverless/reference/shared/budget"
+)
+
+// defaultCallTimeout bounds one AWS call when the adapter sets no CallTimeout.
+const defaultCallTimeout = 2 * time.Second
+
+// Sort keys: a batch's record and its subtasks' results share the partition key batchId, so the
+// sink reads every result of a batch with one paginated Query.
+const (
+	batchSK      = "batch"
+	subtaskSKPre = "task#"
+)
+
+// conflictRetries is how often a transaction cancelled by a concurrent transaction on the batch
+// record (TransactionConflict) is tried again before the message is handed back to the queue.
+const conflictRetries = 8
+
+// DynamoDBAPI is the part of the DynamoDB client the store calls.
+type DynamoDBAPI interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+}
+
+// DynamoStore keeps batches and subtask results in one DynamoDB table (partition key batchId, sort
+// key sk). Every status change is conditional, and every subtask result is written in the same
+// transaction as the counter change it causes.
+type DynamoStore struct {
+	DB    DynamoDBAPI
+	Table string
+	// Calls bounds each call by CallTimeout and by the invocation's remaining time minus its margin.
+	Calls       budget.Budget
+	CallTimeout time.Duration
+	// RetentionFor is how long subtask results are kept (their TTL), counted from when they are
+	// written; zero means 7 days.
+	RetentionFor time.Duration
+}
+
+func (s DynamoStore) call(ctx context.Context) (context.Context, context.CancelFunc) {
+	return s.Calls.Context(ctx, cmp.Or(s.CallTimeout, defaultCallTimeout))
+}
+
+// Create stores a new batch record; ErrConflict if the batch exists.
+func (s DynamoStore) Create(ctx context.Context, b Batch) error {
+	item, err := attributevalue.MarshalMap(b)
+	if err != nil {
+		return fmt.Errorf("marshal batch %s: %w", b.ID, err)
+	}
+	item["sk"] = str(batchSK)
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+	_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:           aws.String(s.Table),
+		Item:                item,
+		ConditionExpression: aws.String("attribute_not_exists(batchId)"),
+	})
+	if err != nil {
+		return fmt.Errorf("put batch %s: %w", b.ID, conflictOr(err))
+	}
+	return nil
+}
+
+// Get reads a batch with a strongly consistent read.
+func (s DynamoStore) Get(ctx context.Context, id string) (Batch, error) {
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.Table),
+		Key:            batchKey(id),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return Batch{}, fmt.Errorf("get batch %s: %w", id, err)
+	}
+	if out.Item == nil {
+		return Batch{}, ErrNotFound
+	}
+	return unmarshalBatch(id, out.Item)
+}
+
+// Resume claims an unfinished fan-out for another attempt by moving its PublishBy; ErrConflict if
+// the batch is no longer RUNNING (it was marked FAILED as interrupted, or is finished).
+func (s DynamoStore) Resume(ctx context.Context, id string, publishBy time.Time) error {
+	return s.update(ctx, id, "resume fan-out of", &dynamodb.UpdateItemInput{
+		UpdateExpression:    aws.String("SET publishBy = :by"),
+		ConditionExpression: aws.String("#s = :running"),
+		ExpressionAttributeNames: map[string]string{
+			"#s": "status",
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":by": num(publishBy.Unix()), ":running": str(string(StatusRunning)),
+		},
+	})
+}
+
+// Advance moves the fan-out cursor forward to published. A cursor already past it (a concurrent
+// resume got further) is left alone.
+func (s DynamoStore) Advance(ctx context.Context, id string, published int) error {
+	err := s.update(ctx, id, "advance fan-out cursor of", &dynamodb.UpdateItemInput{
+		UpdateExpression:          aws.String("SET published = :n"),
+		ConditionExpression:       aws.String("published < :n"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": num(int64(published))},
+	})
+	if errors.Is(err, ErrConflict) {
+		return nil
+	}
+	return err
+}
+
+// Record stores a subtask's result and counts it on the batch, atomically, exactly once:
+//
+//   - ErrDuplicate when the result is already there (the subtask was redelivered; it counted already);
+//   - ErrBatchClosed when the batch no longer takes results (FAILED, or complete);
+//   - last is true for the one call that recorded the batch's final subtask: its transaction also
+//     moved the batch from RUNNING to AGGREGATING, so no other call can see last == true.
+//
+// The common case is one transaction whose batch update is conditioned on remaining > 1. When that
+// condition fails with remaining == 1, this is the last subtask, and a second transaction sets
+// remaining to 0 and the status to AGGREGATING, conditioned on remaining == 1 and RUNNING.
+func (s DynamoStore) Record(ctx context.Context, batchID string, r SubtaskResult) (last bool, err error) {
+	put, err := s.subtaskPut(batchID, r)
+	if err != nil {
+		return false, err
+	}
+	counter := "completed"
+	if r.Status == SubtaskFailed {
+		counter = "failed"
+	}
+	notLast := &types.Update{
+		TableName:           aws.String(s.Table),
+		Key:                 batchKey(batchID),
+		UpdateExpression:    aws.String("SET remaining = remaining - :one ADD #c :one"),
+		ConditionExpression: aws.String("#s = :running AND remaining > :one"),
+		ExpressionAttributeNames: map[string]string{
+			"#s": "status", "#c": counter,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":one": num(1), ":running": str(string(StatusRunning)),
+		},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}
+	old, err := s.transact(ctx, put, notLast)
+	if err == nil {
+		return false, nil
+	}
+	if !errors.Is(err, errBatchCondition) {
+		return false, fmt.Errorf("record subtask %s of batch %s: %w", r.ItemID, batchID, err)
+	}
+	var b Batch
+	if err := attributevalue.UnmarshalMap(old, &b); err != nil || b.Status != StatusRunning || b.Remaining != 1 {
+		return false, ErrBatchClosed
+	}
+
+	lastUpdate := &types.Update{
+		TableName:           aws.String(s.Table),
+		Key:                 batchKey(batchID),
+		UpdateExpression:    aws.String("SET remaining = :zero, #s = :aggregating ADD #c :one"),
+		ConditionExpression: aws.String("#s = :running AND remaining = :one"),
+		ExpressionAttributeNames: map[string]string{
+			"#s": "status", "#c": counter,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":one": num(1), ":zero": num(0),
+			":running": str(string(StatusRunning)), ":aggregating": str(string(StatusAggregating)),
+		},
+	}
+	if _, err := s.transact(ctx, put, lastUpdate); err != nil {
+		if errors.Is(err, errBatchCondition) {
+			return false, ErrBatchClosed
+		}
+		return false, fmt.Errorf("record last subtask %s of batch %s: %w", r.ItemID, batchID, err)
+	}
+	return true, nil
+}
+
+// errBatchCondition is the batch update's condition failing inside transact.
+var errBatchCondition = errors.New("batch condition failed")
+
+// transact writes put and update in one transaction. It returns ErrDuplicate when put's condition
+// failed, errBatchCondition (and the batch as it was) when update's did, and tries again, with
+// jittered back-off, when a concurrent transaction on the same batch record got in the way.
+func (s DynamoStore) transact(ctx context.Context, put *types.Put, update *types.Update) (map[string]types.AttributeValue, error) {
+	in := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{{Put: put}, {Update: update}}}
+	for attempt := 1; ; attempt++ {
+		callCtx, cancel := s.call(ctx)
+		_, err := s.DB.TransactWriteItems(callCtx, in)
+		cancel()
+		var canceled *types.TransactionCanceledException
+		if !errors.As(err, &canceled) {
+			return nil, err
+		}
+		reasons := canceled.CancellationReasons
+		switch {
+		case len(reasons) == 2 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed":
+			return nil, ErrDuplicate
+		case len(reasons) == 2 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed":
+			return reasons[1].Item, errBatchCondition
+		}
+		if !conflicted(reasons) || attempt == conflictRetries {
+			return nil, err
+		}
+		// Every worker writes the one batch record, so transactions on it collide under load; a
+		// short random pause spreads the retries out.
+		pause := time.Duration(rand.Int64N(int64(5*time.Millisecond) << min(attempt, 5)))
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
+	}
+}
+
+func conflicted(reasons []types.CancellationReason) bool {
+	for _, r := range reasons {
+		if aws.ToString(r.Code) == "TransactionConflict" {
+			return true
+		}
+	}
+	return false
+}
+
+func (s DynamoStore) subtaskPut(batchID string, r SubtaskResult) (*types.Put, error) {
+	item, err := attributevalue.MarshalMap(r)
+	if err != nil {
+		return nil, fmt.Errorf("marshal subtask %s of batch %s: %w", r.ItemID, batchID, err)
+	}
+	item["batchId"] = str(batchID)
+	item["sk"] = str(subtaskSKPre + r.ItemID)
+	item["expiresAt"] = num(r.FinishedAt.Add(cmp.Or(s.RetentionFor, 7*24*time.Hour)).Unix())
+	return &types.Put{
+		TableName:           aws.String(s.Table),
+		Item:                item,
+		ConditionExpression: aws.String("attribute_not_exists(sk)"),
+	}, nil
+}
+
+// Results calls fn for every subtask result of the batch, reading the partition page by page
+// (1 MB each) with strongly consistent reads, so a 10,000-item batch works like a 10-item one.
+func (s DynamoStore) Results(ctx context.Context, batchID string, fn func(SubtaskResult) error) error {
+	pages := dynamodb.NewQueryPaginator(s.DB, &dynamodb.QueryInput{
+		TableName:              aws.String(s.Table),
+		KeyConditionExpression: aws.String("batchId = :id AND begins_with(sk, :pre)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":id": str(batchID), ":pre": str(subtaskSKPre),
+		},
+		ConsistentRead: aws.Bool(true),
+	})
+	for page := 1; pages.HasMorePages(); page++ {
+		callCtx, cancel := s.call(ctx)
+		out, err := pages.NextPage(callCtx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("query results of batch %s, page %d: %w", batchID, page, err)
+		}
+		for _, item := range out.Items {
+			var r SubtaskResult
+			if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+				return fmt.Errorf("unmarshal a result of batch %s: %w", batchID, err)
+			}
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Finish moves an AGGREGATING batch to status (SUCCEEDED or COMPLETED_WITH_ERRORS) with its result;
+// ErrConflict if it is not AGGREGATING (another sink run finished it, or it FAILED past its deadline).
+func (s DynamoStore) Finish(ctx context.Context, id string, status Status, result Result, now time.Time) error {
+	av, err := attributevalue.Marshal(result)
+	if err != nil {
+		return fmt.Errorf("marshal result of batch %s: %w", id, err)
+	}
+	return s.update(ctx, id, "finish", &dynamodb.UpdateItemInput{
+		UpdateExpression:         aws.String("SET #s = :status, #r = :result, finishedAt = :now"),
+		ConditionExpression:      aws.String("#s = :aggregating"),
+		ExpressionAttributeNames: map[string]string{"#s": "status", "#r": "result"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":status": str(string(status)), ":result": av, ":now": timeAV(now),
+			":aggregating": str(string(StatusAggregating)),
+		},
+	})
+}
+
+// FailInterrupted marks FAILED a batch whose fan-out stopped part-way and was not resumed by its
+// PublishBy; ErrConflict if that is not (or no longer) the case.
+func (s DynamoStore) FailInterrupted(ctx context.Context, id string, failure Failure, now time.Time) error {
+	return s.fail(ctx, id, failure, now,
+		"#s = :running AND published < #total AND publishBy < :nowUnix",
+		map[string]types.AttributeValue{":running": str(string(StatusRunning))})
+}
+
+// FailExpired marks FAILED a batch that is not done by its deadline; ErrConflict otherwise.
+func (s DynamoStore) FailExpired(ctx context.Context, id string, failure Failure, now time.Time) error {
+	return s.fail(ctx, id, failure, now,
+		"#s IN (:running, :aggregating) AND deadline < :nowUnix",
+		map[string]types.AttributeValue{
+			":running": str(string(StatusRunning)), ":aggregating": str(string(StatusAggregating)),
+		})
+}
+
+func (s DynamoStore) fail(ctx context.Context, id string, failure Failure, now time.Time, cond string, values map[string]types.AttributeValue) error {
+	av, err := attributevalue.Marshal(failure)
+	if err != nil {
+		return fmt.Errorf("marshal failure of batch %s: %w", id, err)
+	}
+	names := map[string]string{"#s": "status"}
+	if strings.Contains(cond, "#total") {
+		names["#total"] = "total" // a reserved word
+	}
+	values[":failed"] = str(string(StatusFailed))
+	values[":failure"] = av
+	values[":now"] = timeAV(now)
+	values[":nowUnix"] = num(now.Unix())
+	return s.update(ctx, id, "fail", &dynamodb.UpdateItemInput{
+		UpdateExpression:          aws.String("SET #s = :failed, failure = :failure, finishedAt = :now"),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	})
+}
+
+// update runs one conditional UpdateItem on the batch record; a failed condition is ErrConflict.
+func (s DynamoStore) update(ctx context.Context, id, doing string, in *dynamodb.UpdateItemInput) error {
+	in.TableName = aws.String(s.Table)
+	in.Key = batchKey(id)
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+	if _, err := s.DB.UpdateItem(ctx, in); err != nil {
+		return fmt.Errorf("%s batch %s: %w", doing, id, conflictOr(err))
+	}
+	return nil
+}
+
+func unmarshalBatch(id string, item map[string]types.AttributeValue) (Batch, error) {
+	var b Batch
+	if err := attributevalue.UnmarshalMap(item, &b); err != nil {
+		return Batch{}, fmt.Errorf("unmarshal batch %s: %w", id, err)
+	}
+	return b, nil
+}
+
+func batchKey(id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"batchId": str(id), "sk": str(batchSK)}
+}
+
+func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+
+func num(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+
+// timeAV encodes t as attributevalue does for a time.Time field (RFC 3339 with nanoseconds).
+func timeAV(t time.Time) types.AttributeValue {
+	return str(t.UTC().Format(time.RFC3339Nano))
+}
+
+// conflictOr turns a failed condition into ErrConflict (a lost race, not an outage).
+func conflictOr(err error) error {
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return ErrConflict
+	}
+	return err
+}

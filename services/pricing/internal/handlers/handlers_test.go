@@ -1,0 +1,380 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/go-serverless/reference/services/pricing/internal/canary"
+	"github.com/go-serverless/reference/services/pricing/internal/flags"
+	"github.com/go-serverless/reference/services/pricing/internal/pricing"
+	"github.com/go-serverless/reference/services/pricing/internal/quotes"
+)
+
+const sub = "5b8e4f1a-9c2d-4e7f-8a1b-3c4d5e6f7a8b"
+
+var t0 = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+
+// load reads an event fixture from testdata (the same files work with `sam local invoke -e`).
+func load(t testing.TB, name string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatalf("decode %s: %v", name, err)
+	}
+}
+
+// syncBuffer is a log sink safe for the SDK's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) lines() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return strings.Split(strings.TrimSpace(b.buf.String()), "\n")
+}
+
+func captureLog() (*slog.Logger, *syncBuffer) {
+	b := &syncBuffer{}
+	return slog.New(slog.NewJSONHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
+}
+
+// fakeFlags answers engine for everyone and counts evaluations and flushes.
+type fakeFlags struct {
+	engine  pricing.Engine
+	reason  flags.Reason
+	users   []flags.User
+	flushes int
+}
+
+func (f *fakeFlags) Evaluate(_ context.Context, u flags.User) (pricing.Engine, flags.Reason) {
+	f.users = append(f.users, u)
+	return f.engine, f.reason
+}
+
+func (f *fakeFlags) Flush(context.Context) { f.flushes++ }
+
+type fakeMetrics struct{ samples []canary.Sample }
+
+func (f *fakeMetrics) Record(s canary.Sample) error {
+	f.samples = append(f.samples, s)
+	return nil
+}
+
+func clock() func() time.Time {
+	now := t0
+	return func() time.Time { now = now.Add(3 * time.Millisecond); return now }
+}
+
+func TestPriceServesTheEngineTheFlagChose(t *testing.T) {
+	tests := []struct {
+		engine    pricing.Engine
+		reason    flags.Reason
+		wantPrice int64
+	}{
+		{engine: pricing.V1, reason: "FALLTHROUGH", wantPrice: 7250},
+		{engine: pricing.V2, reason: "RULE_MATCH(0,beta-plan)", wantPrice: 6887},
+		// LaunchDarkly unreachable: the adapter answers v1, and the request is served normally.
+		{engine: pricing.V1, reason: "ERROR(CLIENT_NOT_READY)", wantPrice: 7250},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.engine)+" "+string(tt.reason), func(t *testing.T) {
+			var req events.APIGatewayV2HTTPRequest
+			load(t, "get-price.json", &req)
+			f, m := &fakeFlags{engine: tt.engine, reason: tt.reason}, &fakeMetrics{}
+			log, logs := captureLog()
+			resp, err := Price{Flags: f, Metrics: m, Now: clock(), Log: log}.Handle(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got priceView
+			json.Unmarshal([]byte(resp.Body), &got)
+			want := priceView{SKU: "TEA-002", Quantity: 10, Price: tt.wantPrice, Currency: "EUR", Engine: tt.engine}
+			if resp.StatusCode != 200 || got != want {
+				t.Fatalf("response %d %s; want 200 %+v", resp.StatusCode, resp.Body, want)
+			}
+			if resp.Headers[EngineHeader] != string(tt.engine) {
+				t.Errorf("%s = %q; want %s", EngineHeader, resp.Headers[EngineHeader], tt.engine)
+			}
+			if len(f.users) != 1 || f.users[0] != (flags.User{Key: sub, Plan: "beta", Region: "eu-west-1"}) {
+				t.Errorf("evaluated for %+v; want the JWT's sub, plan and region", f.users)
+			}
+			if f.flushes != 1 {
+				t.Errorf("flushed %d times; want once, after evaluating", f.flushes)
+			}
+			if len(m.samples) != 1 || m.samples[0].Engine != tt.engine || m.samples[0].Failed || m.samples[0].Latency <= 0 {
+				t.Errorf("metrics %+v; want one successful sample for %s", m.samples, tt.engine)
+			}
+			for _, line := range logs.lines() {
+				if !strings.Contains(line, `"engine":"`+string(tt.engine)+`"`) {
+					t.Errorf("log line without the engine: %s", line)
+				}
+			}
+		})
+	}
+}
+
+func TestPriceRefusals(t *testing.T) {
+	tests := []struct {
+		name       string
+		edit       func(*events.APIGatewayV2HTTPRequest)
+		wantStatus int
+		wantParam  string
+		evaluates  bool
+	}{
+		{name: "bad sku", edit: func(r *events.APIGatewayV2HTTPRequest) { r.PathParameters["sku"] = "tea-2" }, wantStatus: 400, wantParam: "sku", evaluates: true},
+		{name: "unknown sku", edit: func(r *events.APIGatewayV2HTTPRequest) { r.PathParameters["sku"] = "ZZZ-999" }, wantStatus: 404, evaluates: true},
+		{name: "quantity not a number", edit: func(r *events.APIGatewayV2HTTPRequest) { r.QueryStringParameters["quantity"] = "ten" }, wantStatus: 400, wantParam: "quantity", evaluates: true},
+		{name: "quantity too large", edit: func(r *events.APIGatewayV2HTTPRequest) { r.QueryStringParameters["quantity"] = "1001" }, wantStatus: 400, wantParam: "quantity", evaluates: true},
+		{name: "no subject", edit: func(r *events.APIGatewayV2HTTPRequest) { delete(r.RequestContext.Authorizer.JWT.Claims, "sub") }, wantStatus: 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var req events.APIGatewayV2HTTPRequest
+			load(t, "get-price.json", &req)
+			tt.edit(&req)
+			f, m := &fakeFlags{engine: pricing.V2}, &fakeMetrics{}
+			log, _ := captureLog()
+			resp, _ := Price{Flags: f, Metrics: m, Now: clock(), Log: log}.Handle(context.Background(), req)
+			if resp.StatusCode != tt.wantStatus || resp.Headers["Content-Type"] != "application/problem+json" {
+				t.Fatalf("response %d %v %s; want %d problem+json", resp.StatusCode, resp.Headers, resp.Body, tt.wantStatus)
+			}
+			if tt.wantParam != "" && !strings.Contains(resp.Body, `"name":"`+tt.wantParam+`"`) {
+				t.Errorf("body %s; want invalid-params naming %s", resp.Body, tt.wantParam)
+			}
+			if evaluated := len(f.users) == 1; evaluated != tt.evaluates {
+				t.Errorf("evaluated = %v; want %v", evaluated, tt.evaluates)
+			}
+			// Flush only after an evaluation: with nothing queued, FlushAndWait waits its whole timeout.
+			if f.flushes != len(f.users) {
+				t.Errorf("%d flushes after %d evaluations; want equal", f.flushes, len(f.users))
+			}
+			if tt.evaluates && (resp.Headers[EngineHeader] != "v2" || len(m.samples) != 1 || m.samples[0].Failed) {
+				t.Errorf("header %q, metrics %+v; want the engine on the refusal and one non-error sample", resp.Headers[EngineHeader], m.samples)
+			}
+		})
+	}
+}
+
+type fakeSubmitter struct {
+	jobs []quotes.Job
+	err  error
+}
+
+func (f *fakeSubmitter) Submit(ctx context.Context, owner string, req pricing.Request, engine pricing.Engine, key string) (quotes.Job, error) {
+	if f.err != nil {
+		return quotes.Job{}, f.err
+	}
+	job, err := quotes.Submitter{Queue: queueFunc(func(_ context.Context, j quotes.Job) error { f.jobs = append(f.jobs, j); return nil })}.Submit(ctx, owner, req, engine, key)
+	return job, err
+}
+
+type queueFunc func(context.Context, quotes.Job) error
+
+func (q queueFunc) Send(ctx context.Context, j quotes.Job) error { return q(ctx, j) }
+
+func TestSubmitQuote(t *testing.T) {
+	tests := []struct {
+		name       string
+		edit       func(*events.APIGatewayV2HTTPRequest)
+		submitErr  error
+		wantStatus int
+	}{
+		{name: "accepted", wantStatus: 202},
+		{name: "unknown field", edit: func(r *events.APIGatewayV2HTTPRequest) { r.Body = `{"sku":"MUG-001","quantity":1,"price":1}` }, wantStatus: 400},
+		{name: "bad sku", edit: func(r *events.APIGatewayV2HTTPRequest) { r.Body = `{"sku":"mug","quantity":1}` }, wantStatus: 400},
+		{name: "no quantity", edit: func(r *events.APIGatewayV2HTTPRequest) { r.Body = `{"sku":"MUG-001"}` }, wantStatus: 400},
+		{name: "queue down", submitErr: errors.New("sqs: 10.0.0.9 unreachable"), wantStatus: 500},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var req events.APIGatewayV2HTTPRequest
+			load(t, "submit-quote.json", &req)
+			if tt.edit != nil {
+				tt.edit(&req)
+			}
+			s, f, m := &fakeSubmitter{err: tt.submitErr}, &fakeFlags{engine: pricing.V2}, &fakeMetrics{}
+			log, _ := captureLog()
+			resp, _ := SubmitQuote{Quotes: s, Flags: f, Metrics: m, Now: clock(), Log: log}.Handle(context.Background(), req)
+			if resp.StatusCode != tt.wantStatus || resp.Headers[EngineHeader] != "v2" {
+				t.Fatalf("response %d %v %s; want %d with engine v2", resp.StatusCode, resp.Headers, resp.Body, tt.wantStatus)
+			}
+			if strings.Contains(resp.Body, "10.0.0.9") {
+				t.Errorf("internal error leaked: %s", resp.Body)
+			}
+			if got := len(m.samples) == 1 && m.samples[0].Failed; got != (tt.wantStatus >= 500) {
+				t.Errorf("metrics %+v; want an error sample only for a 5xx", m.samples)
+			}
+			if tt.wantStatus != 202 {
+				if len(s.jobs) != 0 {
+					t.Errorf("queued %+v; want nothing", s.jobs)
+				}
+				return
+			}
+			var body quoteAccepted
+			json.Unmarshal([]byte(resp.Body), &body)
+			if len(s.jobs) != 1 || s.jobs[0].Engine != pricing.V2 || s.jobs[0].QuoteID != body.QuoteID || body.Engine != pricing.V2 {
+				t.Fatalf("queued %+v, answered %s; want one job carrying v2 and its id answered", s.jobs, resp.Body)
+			}
+			if resp.Headers["Location"] != "/quotes/"+body.QuoteID || resp.Headers["Retry-After"] == "" {
+				t.Errorf("headers %v; want Location and Retry-After", resp.Headers)
+			}
+		})
+	}
+}
+
+type memStore struct {
+	mu     sync.Mutex
+	quotes map[string]quotes.Quote
+}
+
+func (s *memStore) Put(_ context.Context, q quotes.Quote) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.quotes[q.QuoteID]; ok {
+		return false, nil
+	}
+	s.quotes[q.QuoteID] = q
+	return true, nil
+}
+
+func (s *memStore) Get(_ context.Context, id string) (quotes.Quote, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q, ok := s.quotes[id]
+	if !ok {
+		return quotes.Quote{}, quotes.ErrNotFound
+	}
+	return q, nil
+}
+
+// TestQuoteKeepsItsEngineWhenTheFlagFlips runs the real flag client on a flags file: a beta user
+// submits a quote (v2), the kill switch is thrown in the file before the worker runs, new
+// requests get v1, and the queued quote is still priced by v2.
+func TestQuoteKeepsItsEngineWhenTheFlagFlips(t *testing.T) {
+	ctx := context.Background()
+	data, err := os.ReadFile(filepath.Join("..", "..", "flags.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "flags.json")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	log, _ := captureLog()
+	ld, err := flags.Open(flags.Config{Source: flags.File, FlagsFile: path, StartWait: 5 * time.Second, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ld.Close()
+
+	var sent []events.SQSMessage
+	queue := queueFunc(func(_ context.Context, j quotes.Job) error {
+		body, _ := json.Marshal(j)
+		sent = append(sent, events.SQSMessage{MessageId: "m-" + j.QuoteID, Body: string(body), Attributes: map[string]string{"ApproximateReceiveCount": "1"}})
+		return nil
+	})
+	submit := SubmitQuote{Quotes: quotes.Submitter{Queue: queue}, Flags: ld, Metrics: &fakeMetrics{}, Now: clock(), Log: log}
+	var req events.APIGatewayV2HTTPRequest
+	load(t, "submit-quote.json", &req) // a beta-plan user
+	resp, _ := submit.Handle(ctx, req)
+	if resp.StatusCode != 202 || resp.Headers[EngineHeader] != "v2" || len(sent) != 1 {
+		t.Fatalf("submit: %d %v, %d queued; want 202 by v2 and one message", resp.StatusCode, resp.Headers, len(sent))
+	}
+
+	off := bytes.Replace(data, []byte(`"on": true`), []byte(`"on": false`), 1)
+	if err := os.WriteFile(path, off, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	beta := flags.User{Key: sub, Plan: "beta"}
+	deadline := time.Now().Add(10 * time.Second)
+	for e, _ := ld.Evaluate(ctx, beta); e != pricing.V1; e, _ = ld.Evaluate(ctx, beta) {
+		if time.Now().After(deadline) {
+			t.Fatal("the flag still serves v2 after the kill switch was thrown in the file")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	store := &memStore{quotes: map[string]quotes.Quote{}}
+	worker := ProcessQuotes{Quotes: quotes.Worker{Store: store, Retention: time.Hour, Now: clock()}, Metrics: &fakeMetrics{}, Now: clock(), Log: log}
+	out, _ := worker.Handle(ctx, events.SQSEvent{Records: sent})
+	if len(out.BatchItemFailures) != 0 {
+		t.Fatalf("failures %+v; want none", out.BatchItemFailures)
+	}
+	var job quotes.Job
+	json.Unmarshal([]byte(sent[0].Body), &job)
+	q, err := store.Get(ctx, job.QuoteID)
+	if err != nil || q.Engine != pricing.V2 || q.Price != 116910 {
+		t.Fatalf("quote = %+v, %v; want priced by v2 (116910), the engine decided at submission", q, err)
+	}
+}
+
+func TestProcessQuotesReportsOnlyFailures(t *testing.T) {
+	var event events.SQSEvent
+	load(t, "process-quote.json", &event)
+	store, m := &memStore{quotes: map[string]quotes.Quote{}}, &fakeMetrics{}
+	log, _ := captureLog()
+	h := ProcessQuotes{Quotes: quotes.Worker{Store: store, Retention: time.Hour, Now: clock()}, Metrics: m, Now: clock(), Log: log}
+	out, err := h.Handle(context.Background(), event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.BatchItemFailures) != 1 || out.BatchItemFailures[0].ItemIdentifier != event.Records[1].MessageId {
+		t.Fatalf("failures %+v; want only the job with engine v9", out.BatchItemFailures)
+	}
+	q, err := store.Get(context.Background(), "9f1c2b3a4d5e6f708192a3b4c5d6e7f8")
+	if err != nil || q.Engine != pricing.V2 || q.Owner != sub {
+		t.Errorf("stored %+v, %v; want the v2 quote", q, err)
+	}
+	if len(m.samples) != 2 || m.samples[0].Engine != pricing.V2 || m.samples[0].Failed || !m.samples[1].Failed {
+		t.Errorf("metrics %+v; want a v2 success and a failure", m.samples)
+	}
+}
+
+type getterFunc func(ctx context.Context, owner, id string) (quotes.Quote, error)
+
+func (g getterFunc) Get(ctx context.Context, owner, id string) (quotes.Quote, error) {
+	return g(ctx, owner, id)
+}
+
+func TestGetQuote(t *testing.T) {
+	stored := quotes.Quote{QuoteID: "9f1c2b3a4d5e6f708192a3b4c5d6e7f8", Owner: sub, SKU: "MUG-001", Quantity: 100, Price: 116910, Currency: "EUR", Engine: pricing.V2, PricedAt: t0}
+	getter := getterFunc(func(_ context.Context, owner, id string) (quotes.Quote, error) {
+		if owner == sub && id == stored.QuoteID {
+			return stored, nil
+		}
+		return quotes.Quote{}, quotes.ErrNotFound
+	})
+	log, _ := captureLog()
+	var req events.APIGatewayV2HTTPRequest
+	load(t, "get-quote.json", &req)
+	resp, _ := GetQuote{Quotes: getter, Log: log}.Handle(context.Background(), req)
+	if resp.StatusCode != 200 || resp.Headers[EngineHeader] != "v2" || !strings.Contains(resp.Body, `"price":116910`) || strings.Contains(resp.Body, sub) {
+		t.Fatalf("response %d %v %s; want 200, engine v2, the price, and no owner", resp.StatusCode, resp.Headers, resp.Body)
+	}
+	req.PathParameters["quoteId"] = "ffffffffffffffffffffffffffffffff"
+	if resp, _ := (GetQuote{Quotes: getter, Log: log}).Handle(context.Background(), req); resp.StatusCode != 404 {
+		t.Errorf("unknown quote: %d; want 404", resp.StatusCode)
+	}
+}
