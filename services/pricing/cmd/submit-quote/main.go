@@ -4,12 +4,10 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -19,50 +17,39 @@ import (
 	"github.com/go-serverless/reference/services/pricing/internal/handlers"
 	"github.com/go-serverless/reference/services/pricing/internal/quotes"
 	"github.com/go-serverless/reference/shared/budget"
-	"github.com/go-serverless/reference/shared/correlation"
+	"github.com/go-serverless/reference/shared/coldstart"
 	"github.com/go-serverless/reference/shared/envvar"
-	"github.com/go-serverless/reference/shared/logging"
 )
 
 func main() {
-	log := logging.New()
-	if err := run(log); err != nil {
-		log.Error("cold start failed", "error", err)
-		os.Exit(1)
-	}
-}
-
-func run(log *slog.Logger) error {
-	env, err := envvar.Require("QUOTES_QUEUE_URL")
-	if err != nil {
-		return err
-	}
-	settings, err := flags.SettingsFromEnv(os.Getenv)
-	if err != nil {
-		return err
-	}
-	sampleRate, err := envvar.Fraction("DEBUG_SAMPLE_RATE", 0)
-	if err != nil {
-		return err
-	}
-	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return err
-	}
-	ev, closeFlags := flags.Setup(ctx, settings, flags.Clients{SSM: ssm.NewFromConfig(cfg), DynamoDB: dynamodb.NewFromConfig(cfg)}, log)
-	handler := handlers.SubmitQuote{
-		Quotes: quotes.Submitter{Queue: quotes.SQSQueue{
-			SQS: sqs.NewFromConfig(cfg), URL: env["QUOTES_QUEUE_URL"],
-			// The send ends half a second before the invocation would, leaving time to answer 500.
-			Calls: budget.Budget{Margin: 500 * time.Millisecond},
-		}},
-		Flags:       ev,
-		Metrics:     canary.NewRecorder(os.Stdout, "pricing", time.Now),
-		Correlation: correlation.Extractor{SampleRate: sampleRate},
-		Now:         time.Now,
-		Log:         log,
-	}
-	lambda.StartWithOptions(handler.Handle, lambda.WithEnableSIGTERM(closeFlags))
-	return nil
+	// The flag client is built inside the cold start, but the SIGTERM option is given before it:
+	// build sets closeFlags and the option calls whatever it holds when the signal arrives.
+	closeFlags := func() {}
+	coldstart.Start(func(ctx context.Context, d coldstart.Deps) (any, error) {
+		env, err := envvar.Require("QUOTES_QUEUE_URL")
+		if err != nil {
+			return nil, err
+		}
+		settings, err := flags.SettingsFromEnv(os.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		var ev flags.Evaluator
+		ev, closeFlags = flags.Setup(ctx, settings, flags.Clients{SSM: ssm.NewFromConfig(d.AWS), DynamoDB: dynamodb.NewFromConfig(d.AWS)}, d.Log)
+		return handlers.SubmitQuote{
+			Quotes: quotes.Submitter{Queue: quotes.SQSQueue{
+				SQS: sqs.NewFromConfig(d.AWS), URL: env["QUOTES_QUEUE_URL"],
+				// The send ends half a second before the invocation would, leaving time to answer 500.
+				Calls: budget.Budget{Margin: 500 * time.Millisecond},
+			}},
+			Flags:       ev,
+			Metrics:     canary.NewRecorder(os.Stdout, "pricing", time.Now),
+			Correlation: d.Correlation,
+			Now:         time.Now,
+			Log:         d.Log,
+		}.Handle, nil
+	},
+		// Close the flag client on SIGTERM so its last analytics events are delivered.
+		lambda.WithEnableSIGTERM(func() { closeFlags() }),
+	)
 }
