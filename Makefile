@@ -73,7 +73,7 @@ build: ## Build every function for Lambda (linux/arm64 bootstrap) into bin/, wit
 	@echo "every module also builds on its own (GOWORK=off)"
 
 .PHONY: e2e
-e2e: standins ## End-to-end tests: on a local stack they start themselves, or on a deployed one with STACK=<name>.
+e2e: standins browser ## End-to-end tests: on a local stack they start themselves, or on a deployed one with STACK=<name>.
 ifeq ($(origin STACK),command line)
 	cd tests && E2E_STACK=$(STACK) go test -count=1 -v ./e2e/...
 else
@@ -121,6 +121,17 @@ $(STANDINS)/fauxqs/.installed: infra/local/standins/package.json infra/local/sta
 $(STANDINS)/bin/versitygw:
 	@mkdir -p $(STANDINS)/bin
 	GOBIN=$(STANDINS)/bin go install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
+
+# playwright-core for the page tests, from the lockfile in tests/browser. It drives Debian's
+# Chromium (apt-get install chromium); it never downloads a browser of its own.
+.PHONY: browser
+browser: $(CACHE)/browser/.installed ## Install playwright-core for the end-to-end page tests.
+
+$(CACHE)/browser/.installed: tests/browser/package.json tests/browser/package-lock.json
+	@mkdir -p $(CACHE)/browser
+	cp tests/browser/package.json tests/browser/package-lock.json $(CACHE)/browser/
+	cd $(CACHE)/browser && npm ci --silent --no-audit --no-fund --ignore-scripts
+	touch $@
 
 .PHONY: clean
 clean: ## Remove build output (keeps the downloaded stand-ins).
