@@ -182,6 +182,20 @@ func checkPoliciesAreLeastPrivilege(t *template.Template) []string {
 			out = append(out, statementProblems(t, id, s)...)
 		}
 	}
+	// Policies declared as resources of their own (attached to a function's generated role, for
+	// instance to break a dependency cycle) are held to the same standard.
+	for _, typ := range []string{"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"} {
+		for _, r := range t.OfType(typ) {
+			doc := policy{where: "PolicyDocument", kind: policyDocument, value: r.Properties["PolicyDocument"]}
+			if _, ok := asMap(doc.value)["Statement"]; !ok {
+				out = append(out, fmt.Sprintf("%s: PolicyDocument has no Statement", r.LogicalID))
+				continue
+			}
+			for _, s := range statementsOf([]policy{doc}) {
+				out = append(out, statementProblems(t, r.LogicalID, s)...)
+			}
+		}
+	}
 	return out
 }
 

@@ -125,6 +125,8 @@ func TestPoliciesAreLeastPrivilege(t *testing.T) {
 		offence{"HelloFunction", `managed policy "arn:aws:iam::aws:policy/AmazonSQSFullAccess"`},
 		offence{"HelloFunction", "SQSSendMessagePolicy argument QueueName"},
 		offence{"NotifyFunction", "has no Policies"},
+		offence{"HelloExtraPolicy", `Action "s3:*" is a wildcard`},
+		offence{"HelloExtraPolicy", `Resource "*" is a wildcard`},
 	)
 }
 
