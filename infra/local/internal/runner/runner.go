@@ -13,16 +13,19 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -30,6 +33,7 @@ import (
 	"github.com/go-serverless/reference/infra/local/internal/jwt"
 	"github.com/go-serverless/reference/infra/local/internal/lambdapool"
 	"github.com/go-serverless/reference/infra/local/internal/provision"
+	"github.com/go-serverless/reference/infra/local/internal/sources"
 	"github.com/go-serverless/reference/infra/local/internal/standins"
 	"github.com/go-serverless/reference/infra/local/template"
 )
@@ -75,6 +79,10 @@ type Runner struct {
 	server   *http.Server
 	pool     *lambdapool.Pool
 	standins []*standins.Process
+	// s3Events receives the S3 stand-in's event webhook and delivers S3 notifications.
+	s3Events *sources.S3Notifications
+	// invokeAPI serves Lambda's Invoke API to the functions (AWS_ENDPOINT_URL_LAMBDA).
+	invokeAPI *sources.InvokeAPI
 }
 
 // Outputs describe a running stack to its clients: the end-to-end tests read them from
@@ -217,10 +225,45 @@ func Start(ctx context.Context, cfg Config) (_ *Runner, err error) {
 		listener.Close()
 		return nil, err
 	}
+	// DynamoDB Local serves DynamoDB Streams on its DynamoDB endpoint.
+	streams := dynamodbstreams.NewFromConfig(awsCfg, func(o *dynamodbstreams.Options) { o.BaseEndpoint = aws.String(endpoints["dynamodb"]) })
+	streamMappings, err := w.streamMappings(streams, clients.SQS.(*sqs.Client))
+	if err != nil {
+		listener.Close()
+		return nil, err
+	}
+	async, err := w.asyncInvokes(clients.SQS.(*sqs.Client))
+	if err != nil {
+		listener.Close()
+		return nil, err
+	}
+	r.invokeAPI.Route(r.pool, async, slices.Collect(maps.Values(resources.FunctionNames)))
+	s3Subscriptions, err := w.s3Subscriptions()
+	if err != nil {
+		listener.Close()
+		return nil, err
+	}
+	if err := w.bucketCORS(ctx, clients.S3.(*s3.Client)); err != nil {
+		listener.Close()
+		return nil, err
+	}
 
 	sourcesCtx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
+	r.sources.Add(1)
+	go func() {
+		defer r.sources.Done()
+		async.Run(sourcesCtx)
+	}()
+	r.s3Events.Deliver(s3Subscriptions, async)
 	for _, m := range mappings {
+		r.sources.Add(1)
+		go func() {
+			defer r.sources.Done()
+			m.Run(sourcesCtx)
+		}()
+	}
+	for _, m := range streamMappings {
 		r.sources.Add(1)
 		go func() {
 			defer r.sources.Done()
@@ -229,6 +272,7 @@ func Start(ctx context.Context, cfg Config) (_ *Runner, err error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/.well-known/", issuer.Handler())
+	mux.Handle(sources.WebPagesPath, w.webPages())
 	mux.Handle("/", api)
 	r.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -277,12 +321,23 @@ func (r *Runner) startStandins(ctx context.Context, cfg Config, paths standins.P
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return nil, err
 	}
-	versity, err := standins.StartVersity(ctx, paths, 0, dataDir, AccessKeyID, SecretAccessKey, "", logFile)
+	// versitygw exits at start-up unless its event webhook already listens.
+	r.s3Events, err = sources.ListenS3Notifications("127.0.0.1:0", cfg.Region, r.log)
+	if err != nil {
+		return nil, err
+	}
+	versity, err := standins.StartVersity(ctx, paths, 0, dataDir, AccessKeyID, SecretAccessKey, r.s3Events.URL(), logFile)
 	if err != nil {
 		return nil, err
 	}
 	r.standins = append(r.standins, versity)
-	return map[string]string{"dynamodb": dynamo.URL, "sqs": fauxqs.URL, "sns": fauxqs.URL, "s3": versity.URL}, nil
+	// Lambda's Invoke API listens now so its URL reaches every function's environment; it routes
+	// invocations once the functions and asynchronous delivery exist (see Start).
+	r.invokeAPI, err = sources.ListenInvokeAPI("127.0.0.1:0", r.log)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"dynamodb": dynamo.URL, "sqs": fauxqs.URL, "sns": fauxqs.URL, "s3": versity.URL, "lambda": r.invokeAPI.URL()}, nil
 }
 
 // Stop stops everything Start started, in reverse order.
@@ -305,5 +360,11 @@ func (r *Runner) Stop() {
 		if err := r.standins[i].Stop(); err != nil {
 			r.log.Warn("stop stand-in", "name", r.standins[i].Name, "error", err)
 		}
+	}
+	if r.s3Events != nil {
+		_ = r.s3Events.Close()
+	}
+	if r.invokeAPI != nil {
+		_ = r.invokeAPI.Close()
 	}
 }

@@ -11,6 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
 	"github.com/go-serverless/reference/infra/local/internal/jwt"
 	"github.com/go-serverless/reference/infra/local/internal/provision"
 	"github.com/go-serverless/reference/infra/local/internal/sources"
@@ -202,6 +206,193 @@ func (w *wiring) sqsMappings() ([]*sources.SQSMapping, error) {
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// asyncInvokes configures asynchronous invocation for every function from its EventInvokeConfig
+// (MaximumRetryAttempts, MaximumEventAgeInSeconds, SQS destinations); functions without one get
+// Lambda's defaults. Destinations other than SQS queues of the template are not emulated: their
+// records are logged and dropped.
+func (w *wiring) asyncInvokes(sender sources.SQSSender) (*sources.Async, error) {
+	async := &sources.Async{Invoker: w.invoker, Log: w.log, RetryDelay: time.Second}
+	for _, fn := range w.functions {
+		name := w.resources.FunctionNames[fn.LogicalID]
+		cfg := sources.AsyncConfig{
+			FunctionARN:          fmt.Sprintf("arn:%s:lambda:%s:%s:function:%s", template.Partition, w.region, template.AccountID, name),
+			MaximumRetryAttempts: sources.DefaultMaximumRetryAttempts,
+		}
+		resolved, err := w.bindings.Resolve(fn.Properties["EventInvokeConfig"])
+		if err != nil {
+			return nil, fmt.Errorf("function %s EventInvokeConfig: %w", fn.LogicalID, err)
+		}
+		props, _ := resolved.(map[string]template.Value)
+		if n, ok := number(props["MaximumRetryAttempts"]); ok {
+			cfg.MaximumRetryAttempts = int(n)
+		}
+		if n, ok := number(props["MaximumEventAgeInSeconds"]); ok {
+			cfg.MaximumEventAge = time.Duration(n) * time.Second
+		}
+		destinations, _ := props["DestinationConfig"].(map[string]template.Value)
+		for kind, target := range map[string]*sources.Destination{"OnFailure": &cfg.OnFailure, "OnSuccess": &cfg.OnSuccess} {
+			d, _ := destinations[kind].(map[string]template.Value)
+			if d == nil {
+				continue
+			}
+			arn := fmt.Sprint(d["Destination"])
+			if queue, ok := w.resources.QueueByARN(arn); ok {
+				*target = sources.SQSDestination{SQS: sender, QueueURL: queue.URL}
+				continue
+			}
+			w.log.Warn("asynchronous invocation destination not emulated locally; its records are logged only", "function", fn.LogicalID, "destination", kind, "arn", arn)
+		}
+		async.Configure(name, cfg)
+	}
+	return async, nil
+}
+
+// s3Subscriptions reads every S3 event: its Bucket (a bucket of the template), Events (with
+// wildcards) and Filter.S3Key.Rules (prefix and suffix).
+func (w *wiring) s3Subscriptions() ([]sources.S3Subscription, error) {
+	var out []sources.S3Subscription
+	for _, fe := range w.events("S3") {
+		resolved, err := w.bindings.Resolve(fe.event.Properties)
+		if err != nil {
+			return nil, fmt.Errorf("function %s event %s: %w", fe.fn.LogicalID, fe.event.Name, err)
+		}
+		p, _ := resolved.(map[string]template.Value)
+		sub := sources.S3Subscription{Function: fe.name, ConfigurationID: fe.event.Name, Bucket: fmt.Sprint(p["Bucket"])}
+		switch events := p["Events"].(type) {
+		case string:
+			sub.Events = []string{events}
+		case []template.Value:
+			for _, e := range events {
+				sub.Events = append(sub.Events, fmt.Sprint(e))
+			}
+		}
+		if len(sub.Events) == 0 {
+			return nil, fmt.Errorf("function %s event %s: no Events", fe.fn.LogicalID, fe.event.Name)
+		}
+		filter, _ := p["Filter"].(map[string]template.Value)
+		key, _ := filter["S3Key"].(map[string]template.Value)
+		rules, _ := key["Rules"].([]template.Value)
+		for _, r := range rules {
+			rule, _ := r.(map[string]template.Value)
+			switch value := fmt.Sprint(rule["Value"]); strings.ToLower(fmt.Sprint(rule["Name"])) {
+			case "prefix":
+				sub.Prefix = value
+			case "suffix":
+				sub.Suffix = value
+			}
+		}
+		out = append(out, sub)
+	}
+	return out, nil
+}
+
+// streamMappings builds an event source mapping for every DynamoDB event (a table's stream).
+// Defaults are Lambda's: BatchSize 100, unlimited retries, no bisecting. The OnFailure
+// destination must be a queue of the template.
+func (w *wiring) streamMappings(streams sources.StreamsAPI, sender sources.SQSSender) ([]*sources.StreamMapping, error) {
+	var out []*sources.StreamMapping
+	for _, fe := range w.events("DynamoDB") {
+		resolved, err := w.bindings.Resolve(fe.event.Properties)
+		if err != nil {
+			return nil, fmt.Errorf("function %s event %s: %w", fe.fn.LogicalID, fe.event.Name, err)
+		}
+		p, _ := resolved.(map[string]template.Value)
+		if enabled, ok := p["Enabled"].(bool); ok && !enabled {
+			continue
+		}
+		arn := fmt.Sprint(p["Stream"])
+		if _, ok := w.resources.TableByStreamARN(arn); !ok {
+			return nil, fmt.Errorf("function %s event %s: stream %s is not a stream of a table in the template", fe.fn.LogicalID, fe.event.Name, arn)
+		}
+		m := &sources.StreamMapping{
+			Streams: streams, Invoker: w.invoker, Log: w.log, Function: fe.name,
+			FunctionARN: fmt.Sprintf("arn:%s:lambda:%s:%s:function:%s", template.Partition, w.region, template.AccountID, fe.name),
+			StreamARN:   arn, Region: w.region,
+			BatchSize: 100, MaximumRetryAttempts: -1,
+		}
+		m.StartingPosition, _ = p["StartingPosition"].(string) // SAM requires it; empty reads from TRIM_HORIZON
+		if n, ok := number(p["BatchSize"]); ok {
+			m.BatchSize = int(n)
+		}
+		if n, ok := number(p["MaximumRetryAttempts"]); ok {
+			m.MaximumRetryAttempts = int(n)
+		}
+		m.BisectBatchOnFunctionError, _ = p["BisectBatchOnFunctionError"].(bool)
+		types, _ := p["FunctionResponseTypes"].([]template.Value)
+		for _, t := range types {
+			if t == "ReportBatchItemFailures" {
+				m.ReportBatchItemFailures = true
+			}
+		}
+		destination, _ := p["DestinationConfig"].(map[string]template.Value)
+		if onFailure, ok := destination["OnFailure"].(map[string]template.Value); ok {
+			arn := fmt.Sprint(onFailure["Destination"])
+			queue, ok := w.resources.QueueByARN(arn)
+			if !ok {
+				return nil, fmt.Errorf("function %s event %s: OnFailure %s is not a queue of the template (only SQS is emulated)", fe.fn.LogicalID, fe.event.Name, arn)
+			}
+			m.OnFailure = sources.SQSDestination{SQS: sender, QueueURL: queue.URL}
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// bucketCORS applies each bucket's CorsConfiguration to the S3 stand-in, so that a page served
+// locally can send a pre-signed request to S3 from the browser, as it can in AWS.
+func (w *wiring) bucketCORS(ctx context.Context, client *s3.Client) error {
+	for id, bucket := range w.resources.Buckets {
+		resolved, err := w.bindings.Resolve(w.tmpl.Resources[id].Properties["CorsConfiguration"])
+		if err != nil {
+			return fmt.Errorf("bucket %s CorsConfiguration: %w", id, err)
+		}
+		props, _ := resolved.(map[string]template.Value)
+		rules, _ := props["CorsRules"].([]template.Value)
+		if len(rules) == 0 {
+			continue
+		}
+		strs := func(v template.Value) []string {
+			list, _ := v.([]template.Value)
+			out := make([]string, 0, len(list))
+			for _, s := range list {
+				out = append(out, fmt.Sprint(s))
+			}
+			return out
+		}
+		cors := &s3types.CORSConfiguration{}
+		for _, r := range rules {
+			rule, _ := r.(map[string]template.Value)
+			c := s3types.CORSRule{
+				AllowedMethods: strs(rule["AllowedMethods"]), AllowedOrigins: strs(rule["AllowedOrigins"]),
+				AllowedHeaders: strs(rule["AllowedHeaders"]), ExposeHeaders: strs(rule["ExposedHeaders"]),
+			}
+			if n, ok := number(rule["MaxAge"]); ok {
+				c.MaxAgeSeconds = aws.Int32(int32(n))
+			}
+			cors.CORSRules = append(cors.CORSRules, c)
+		}
+		if _, err := client.PutBucketCors(ctx, &s3.PutBucketCorsInput{Bucket: aws.String(bucket.Name), CORSConfiguration: cors}); err != nil {
+			return fmt.Errorf("bucket %s: put CORS configuration: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// webPages serves the web/ folder of every service that has one at /.web/<service>/.
+func (w *wiring) webPages() sources.WebPages {
+	pages := sources.WebPages{Dirs: map[string]string{}}
+	for _, fn := range w.functions {
+		dir := filepath.Join(w.tmpl.Dir, fn.CodeURI, "web")
+		if info, err := os.Stat(dir); err == nil && info.IsDir() {
+			pages.Dirs[filepath.Base(fn.CodeURI)] = dir
+		}
+	}
+	for service := range pages.Dirs {
+		w.log.Info("web page", "service", service, "path", sources.WebPagesPath+service+"/")
+	}
+	return pages
 }
 
 // outputs resolves the template's Outputs to local values; ApiUrl is the local API.
