@@ -1,0 +1,27 @@
+// Command list-accounts is ListAccountsFunction: GET /accounts, from the read model.
+package main
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/go-serverless/reference/services/ledger/internal/handlers"
+	"github.com/go-serverless/reference/services/ledger/internal/ledger"
+	"github.com/go-serverless/reference/shared/coldstart"
+	"github.com/go-serverless/reference/shared/envvar"
+)
+
+func main() {
+	coldstart.Start(func(_ context.Context, d coldstart.Deps) (any, error) {
+		env, err := envvar.Require("ACCOUNTS_TABLE")
+		if err != nil {
+			return nil, err
+		}
+		return handlers.API{
+			Lister:      ledger.ReadModel{DB: dynamodb.NewFromConfig(d.AWS), Table: env["ACCOUNTS_TABLE"]},
+			Correlation: d.Correlation,
+			Log:         d.Log,
+		}.List, nil
+	})
+}

@@ -1,0 +1,56 @@
+// Command move-money is MoveMoneyFunction: POST /accounts/{accountId}/deposits and /withdrawals.
+package main
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/go-serverless/reference/services/ledger/internal/handlers"
+	"github.com/go-serverless/reference/services/ledger/internal/ledger"
+	"github.com/go-serverless/reference/shared/budget"
+	"github.com/go-serverless/reference/shared/coldstart"
+	"github.com/go-serverless/reference/shared/envvar"
+)
+
+func main() {
+	coldstart.Start(func(_ context.Context, d coldstart.Deps) (any, error) {
+		env, err := envvar.Require("EVENTS_TABLE", "SNAPSHOTS_TABLE", "RECEIPTS_TABLE")
+		if err != nil {
+			return nil, err
+		}
+		snapshotEvery, err := envvar.Int("SNAPSHOT_EVERY", 10)
+		if err != nil {
+			return nil, err
+		}
+		maxAmount, err := envvar.Int("MAX_AMOUNT", 1_000_000_00)
+		if err != nil {
+			return nil, err
+		}
+		maxAttempts, err := envvar.Int("MAX_ATTEMPTS", 10)
+		if err != nil {
+			return nil, err
+		}
+		return handlers.API{
+			Accounts: ledger.Ledger{
+				Store: ledger.DynamoStore{
+					DB: dynamodb.NewFromConfig(d.AWS), EventsTable: env["EVENTS_TABLE"],
+					SnapshotsTable: env["SNAPSHOTS_TABLE"], ReceiptsTable: env["RECEIPTS_TABLE"],
+					// Each call ends half a second before the invocation would, leaving time to answer.
+					Calls: budget.Budget{Margin: 500 * time.Millisecond},
+				},
+				SnapshotEvery: int64(snapshotEvery),
+				MaxAttempts:   maxAttempts,
+				Backoff:       ledger.JitteredBackoff(10*time.Millisecond, 500*time.Millisecond, rand.Int64N),
+				Sleep:         ledger.SleepContext,
+				ReceiptTTL:    24 * time.Hour,
+				Now:           time.Now,
+			},
+			MaxAmount:   int64(maxAmount),
+			Correlation: d.Correlation,
+			Log:         d.Log,
+		}.Move, nil
+	})
+}

@@ -1,0 +1,259 @@
+package handlers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/go-serverless/reference/services/ledger/internal/ledger"
+	"github.com/go-serverless/reference/shared/correlation"
+	"github.com/go-serverless/reference/shared/httpapi"
+)
+
+// Limits on requests.
+const (
+	// MaxBodyBytes bounds a request body; a command is a few bytes of JSON.
+	MaxBodyBytes = 1024
+	// MaxIdempotencyKeyLength bounds the Idempotency-Key header.
+	MaxIdempotencyKeyLength = 255
+	// DefaultPageSize and MaxPageSize bound GET /accounts/{accountId}/events.
+	DefaultPageSize = 50
+	MaxPageSize     = 500
+)
+
+// Accounts is what the HTTP handlers need from the ledger (ledger.Ledger).
+type Accounts interface {
+	Open(ctx context.Context, owner string, req ledger.Request) (ledger.Result, error)
+	Move(ctx context.Context, owner, accountID string, kind ledger.EventType, amount int64, req ledger.Request) (ledger.Result, error)
+	Get(ctx context.Context, owner, accountID string) (ledger.Account, error)
+	History(ctx context.Context, owner, accountID string, after int64, limit int) ([]ledger.Event, bool, error)
+}
+
+// Lister reads the caller's accounts from the read model (ledger.ReadModel).
+type Lister interface {
+	List(ctx context.Context, owner string) ([]ledger.Summary, error)
+}
+
+// API handles every ledger route. Each function in template.yaml starts one of its methods.
+type API struct {
+	Accounts Accounts
+	Lister   Lister
+	// MaxAmount is the largest amount one deposit or withdrawal may move, in minor units.
+	MaxAmount   int64
+	Correlation correlation.Extractor
+	Log         *slog.Logger
+}
+
+// moveRequest is the body of a deposit or a withdrawal.
+type moveRequest struct {
+	Amount *int64 `json:"amount"`
+}
+
+// Open handles POST /accounts: 201 with the new account, Location and ETag. The body may be
+// empty or an empty JSON object.
+func (a API) Open(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	ctx, ids := a.start(ctx, req)
+	owner, err := httpapi.Subject(req)
+	if err != nil {
+		return a.fail(ctx, err), nil
+	}
+	if strings.TrimSpace(req.Body) != "" {
+		var empty struct{}
+		if err := httpapi.DecodeJSON(req, &empty, MaxBodyBytes); err != nil {
+			return a.fail(ctx, err), nil
+		}
+	}
+	r, err := a.request(req, ids, "open")
+	if err != nil {
+		return a.fail(ctx, err), nil
+	}
+	res, err := a.Accounts.Open(ctx, owner, r)
+	if err != nil {
+		return a.fail(ctx, err), nil
+	}
+	a.Log.InfoContext(ctx, "account opened", "accountId", res.Account.ID, "replayed", res.Replayed)
+	resp := account(ctx, http.StatusCreated, res.Account)
+	return httpapi.WithHeader(resp, "Location", "/accounts/"+res.Account.ID), nil
+}
+
+// Move handles POST /accounts/{accountId}/deposits and /withdrawals: 200 with the new balance
+// and version, or a problem (400 bad input, 404, 412 If-Match, 409, 422 insufficient funds).
+func (a API) Move(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	ctx, ids := a.start(ctx, req)
+	owner, err := httpapi.Subject(req)
+	if err != nil {
+		return a.fail(ctx, err), nil
+	}
+	var kind ledger.EventType
+	switch {
+	case strings.HasSuffix(req.RawPath, "/deposits") || strings.HasSuffix(req.RouteKey, "/deposits"):
+		kind = ledger.Deposited
+	case strings.HasSuffix(req.RawPath, "/withdrawals") || strings.HasSuffix(req.RouteKey, "/withdrawals"):
+		kind = ledger.Withdrawn
+	default:
+		return a.fail(ctx, httpapi.NewProblem(http.StatusNotFound, "no such route")), nil
+	}
+	var in moveRequest
+	if err := httpapi.DecodeJSON(req, &in, MaxBodyBytes); err != nil {
+		return a.fail(ctx, err), nil
+	}
+	switch {
+	case in.Amount == nil:
+		return a.fail(ctx, invalid("amount", "is required")), nil
+	case *in.Amount <= 0:
+		return a.fail(ctx, invalid("amount", "must be a positive integer of minor units")), nil
+	case *in.Amount > a.MaxAmount:
+		return a.fail(ctx, invalid("amount", fmt.Sprintf("must be at most %d", a.MaxAmount))), nil
+	}
+	r, err := a.request(req, ids, fmt.Sprintf("%s/%s/%d", kind, req.PathParameters["accountId"], *in.Amount))
+	if err != nil {
+		return a.fail(ctx, err), nil
+	}
+	res, err := a.Accounts.Move(ctx, owner, req.PathParameters["accountId"], kind, *in.Amount, r)
+	if err != nil {
+		return a.fail(ctx, err), nil
+	}
+	a.Log.InfoContext(ctx, "money moved", "accountId", res.Account.ID, "type", kind, "version", res.Account.Version, "replayed", res.Replayed)
+	return account(ctx, http.StatusOK, res.Account), nil
+}
+
+// Get handles GET /accounts/{accountId}: the balance and version, with the version as ETag.
+func (a API) Get(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	ctx, _ = a.start(ctx, req)
+	owner, err := httpapi.Subject(req)
+	if err != nil {
+		return a.fail(ctx, err), nil
+	}
+	acct, err := a.Accounts.Get(ctx, owner, req.PathParameters["accountId"])
+	if err != nil {
+		return a.fail(ctx, err), nil
+	}
+	return account(ctx, http.StatusOK, acct), nil
+}
+
+// historyPage is the body of GET /accounts/{accountId}/events.
+type historyPage struct {
+	Events []ledger.Event `json:"events"`
+	// Next is the URL of the next page; absent on the last one.
+	Next string `json:"next,omitempty"`
+}
+
+// History handles GET /accounts/{accountId}/events?after=<version>&limit=<n>.
+func (a API) History(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	ctx, _ = a.start(ctx, req)
+	owner, err := httpapi.Subject(req)
+	if err != nil {
+		return a.fail(ctx, err), nil
+	}
+	after, err := queryInt(req, "after", 0, 0, 1<<62)
+	if err != nil {
+		return a.fail(ctx, err), nil
+	}
+	limit, err := queryInt(req, "limit", DefaultPageSize, 1, MaxPageSize)
+	if err != nil {
+		return a.fail(ctx, err), nil
+	}
+	id := req.PathParameters["accountId"]
+	evs, more, err := a.Accounts.History(ctx, owner, id, after, int(limit))
+	if err != nil {
+		return a.fail(ctx, err), nil
+	}
+	page := historyPage{Events: evs}
+	if page.Events == nil {
+		page.Events = []ledger.Event{}
+	}
+	if more {
+		next := url.Values{"after": {strconv.FormatInt(evs[len(evs)-1].Version, 10)}, "limit": {strconv.FormatInt(limit, 10)}}
+		page.Next = "/accounts/" + url.PathEscape(id) + "/events?" + next.Encode()
+	}
+	return httpapi.JSON(ctx, http.StatusOK, page), nil
+}
+
+// List handles GET /accounts: the caller's accounts from the read model, which trails the events
+// by the stream's delay (usually well under a second).
+func (a API) List(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	ctx, _ = a.start(ctx, req)
+	owner, err := httpapi.Subject(req)
+	if err != nil {
+		return a.fail(ctx, err), nil
+	}
+	rows, err := a.Lister.List(ctx, owner)
+	if err != nil {
+		return a.fail(ctx, err), nil
+	}
+	if rows == nil {
+		rows = []ledger.Summary{}
+	}
+	return httpapi.JSON(ctx, http.StatusOK, map[string][]ledger.Summary{"accounts": rows}), nil
+}
+
+func (a API) start(ctx context.Context, req events.APIGatewayV2HTTPRequest) (context.Context, correlation.IDs) {
+	ids := a.Correlation.HTTP(req)
+	return correlation.NewContext(ctx, ids), ids
+}
+
+// request reads the optional Idempotency-Key and If-Match headers. command identifies what is
+// asked, so that reusing a key for another command is caught.
+func (a API) request(req events.APIGatewayV2HTTPRequest, ids correlation.IDs, command string) (ledger.Request, error) {
+	r := ledger.Request{CorrelationID: ids.CorrelationID, DebugSampled: ids.DebugSampled}
+	r.IdempotencyKey = httpapi.Header(req, "Idempotency-Key")
+	if len(r.IdempotencyKey) > MaxIdempotencyKeyLength {
+		return r, invalid("Idempotency-Key", fmt.Sprintf("must be at most %d characters", MaxIdempotencyKeyLength))
+	}
+	sum := sha256.Sum256([]byte(command))
+	r.Fingerprint = hex.EncodeToString(sum[:])
+	if m := strings.TrimSpace(httpapi.Header(req, "If-Match")); m != "" && m != "*" {
+		v, err := strconv.ParseInt(strings.Trim(strings.TrimPrefix(m, "W/"), `"`), 10, 64)
+		if err != nil || v < 1 {
+			return r, invalid("If-Match", `must be an account version as returned in ETag, e.g. "3"`)
+		}
+		r.IfMatch = v
+	}
+	return r, nil
+}
+
+// fail maps domain errors to problems; anything else is a 500 that echoes nothing internal.
+func (a API) fail(ctx context.Context, err error) events.APIGatewayV2HTTPResponse {
+	return httpapi.ErrorResponse(ctx, a.Log, err,
+		httpapi.ErrorRule{Err: ledger.ErrNotFound, Status: http.StatusNotFound, Title: "Account not found"},
+		httpapi.ErrorRule{Err: ledger.ErrInsufficientFunds, Status: http.StatusUnprocessableEntity, Title: "Insufficient funds"},
+		httpapi.ErrorRule{Err: ledger.ErrBalanceLimit, Status: http.StatusUnprocessableEntity, Title: "Balance limit reached"},
+		httpapi.ErrorRule{Err: ledger.ErrKeyReused, Status: http.StatusUnprocessableEntity, Title: "Idempotency-Key reused for a different request"},
+		httpapi.ErrorRule{Err: ledger.ErrPreconditionFailed, Status: http.StatusPreconditionFailed, Title: "Account has changed"},
+		httpapi.ErrorRule{Err: ledger.ErrConflict, Status: http.StatusConflict, Title: "Account is busy, retry"},
+	)
+}
+
+// account answers with an account's balance and version, and the version as a strong ETag.
+func account(ctx context.Context, status int, acct ledger.Account) events.APIGatewayV2HTTPResponse {
+	resp := httpapi.JSON(ctx, status, acct)
+	return httpapi.WithHeader(resp, "ETag", strconv.Quote(strconv.FormatInt(acct.Version, 10)))
+}
+
+func invalid(name, reason string) error {
+	return &httpapi.Problem{
+		Status: http.StatusBadRequest, Title: "Invalid request", Detail: name + " " + reason,
+		InvalidParams: []httpapi.InvalidParam{{Name: name, Reason: reason}},
+	}
+}
+
+// queryInt reads an optional integer query parameter within [lo, hi].
+func queryInt(req events.APIGatewayV2HTTPRequest, name string, def, lo, hi int64) (int64, error) {
+	s, ok := req.QueryStringParameters[name]
+	if !ok {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < lo || n > hi {
+		return 0, invalid(name, fmt.Sprintf("must be an integer from %d to %d", lo, hi))
+	}
+	return n, nil
+}

@@ -1,0 +1,38 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"testing"
+)
+
+// BenchmarkGetAccount measures GET /accounts/{id}'s read (Ledger.Get: latest snapshot plus the
+// events after it) against DynamoDB Local, for histories of 10, 1,000 and 10,000 events, with a
+// snapshot every 10 events and with snapshots off. It reports items read per GET: with snapshots
+// that stays at most 10 whatever the history; without, it is the whole history.
+//
+//	go test -run '^$' -bench GetAccount ./internal/ledger/
+func BenchmarkGetAccount(b *testing.B) {
+	store, db := newDynamoStore(b)
+	l := Ledger{Store: store}
+	ctx := context.Background()
+	for _, events := range []int{10, 1_000, 10_000} {
+		for _, every := range []int64{10, 0} {
+			id := fmt.Sprintf("bench-%d-%d", events, every)
+			seedAccount(b, store, db.Client, id, events, every)
+			name := fmt.Sprintf("events=%d/snapshots=off", events)
+			if every > 0 {
+				name = fmt.Sprintf("events=%d/snapshots=every-%d", events, every)
+			}
+			b.Run(name, func(b *testing.B) {
+				db.reset()
+				for b.Loop() {
+					if _, err := l.Get(ctx, "alice", id); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(db.reset())/float64(b.N), "items/op")
+			})
+		}
+	}
+}

@@ -1,0 +1,234 @@
+package ledger
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/go-serverless/reference/shared/budget"
+)
+
+// defaultCallTimeout bounds one AWS call when the adapter sets no CallTimeout.
+const defaultCallTimeout = 2 * time.Second
+
+// DynamoDBAPI is the part of the DynamoDB client the store calls.
+type DynamoDBAPI interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+// DynamoStore keeps an account's events in EventsTable (partition key accountId, sort key
+// version), its snapshots in SnapshotsTable (the same keys: "latest snapshot" is one Query, newest
+// first, Limit 1) and command receipts in ReceiptsTable (partition key id, TTL on expiresAt).
+type DynamoStore struct {
+	DB             DynamoDBAPI
+	EventsTable    string
+	SnapshotsTable string
+	ReceiptsTable  string
+	// Calls bounds each call by the invocation's remaining time minus its margin.
+	Calls       budget.Budget
+	CallTimeout time.Duration
+}
+
+func (s DynamoStore) call(ctx context.Context) (context.Context, context.CancelFunc) {
+	return s.Calls.Context(ctx, cmp.Or(s.CallTimeout, defaultCallTimeout))
+}
+
+// Load reads the latest snapshot, then the events after it (strongly consistent, so a command
+// decides on the latest version). With snapshots every N events it reads at most N items.
+func (s DynamoStore) Load(ctx context.Context, accountID string) (Loaded, error) {
+	var loaded Loaded
+	snap, err := s.query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.SnapshotsTable),
+		KeyConditionExpression:    aws.String("accountId = :id"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(accountID)},
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(1),
+		ConsistentRead:            aws.Bool(true),
+	}, 1)
+	if err != nil {
+		return Loaded{}, fmt.Errorf("load snapshot of account %s: %w", accountID, err)
+	}
+	if len(snap) == 1 {
+		if err := attributevalue.UnmarshalMap(snap[0], &loaded.Account); err != nil {
+			return Loaded{}, fmt.Errorf("unmarshal snapshot of account %s: %w", accountID, err)
+		}
+		loaded.ItemsRead++
+	}
+	events, err := s.Events(ctx, accountID, loaded.Account.Version, 0)
+	if err != nil {
+		return Loaded{}, err
+	}
+	loaded.ItemsRead += len(events)
+	if loaded.Account, err = Replay(loaded.Account, events); err != nil {
+		return Loaded{}, err
+	}
+	if loaded.Account.Version == 0 {
+		return Loaded{}, ErrNotFound
+	}
+	return loaded, nil
+}
+
+// Events returns up to limit events (0: all) after version after, oldest first.
+func (s DynamoStore) Events(ctx context.Context, accountID string, after int64, limit int) ([]Event, error) {
+	in := &dynamodb.QueryInput{
+		TableName:              aws.String(s.EventsTable),
+		KeyConditionExpression: aws.String("accountId = :id AND version > :after"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":id": str(accountID), ":after": num(after),
+		},
+		ConsistentRead: aws.Bool(true),
+	}
+	if limit > 0 {
+		in.Limit = aws.Int32(int32(limit))
+	}
+	items, err := s.query(ctx, in, limit)
+	if err != nil {
+		return nil, fmt.Errorf("query events of account %s after %d: %w", accountID, after, err)
+	}
+	events := make([]Event, len(items))
+	if err := attributevalue.UnmarshalListOfMaps(items, &events); err != nil {
+		return nil, fmt.Errorf("unmarshal events of account %s: %w", accountID, err)
+	}
+	return events, nil
+}
+
+// Owner reads the account's first event, which every account has and which names its owner.
+func (s DynamoStore) Owner(ctx context.Context, accountID string) (string, error) {
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:                aws.String(s.EventsTable),
+		Key:                      map[string]types.AttributeValue{"accountId": str(accountID), "version": num(1)},
+		ProjectionExpression:     aws.String("#o"),
+		ExpressionAttributeNames: map[string]string{"#o": "owner"},
+	})
+	if err != nil {
+		return "", fmt.Errorf("get owner of account %s: %w", accountID, err)
+	}
+	owner, ok := out.Item["owner"].(*types.AttributeValueMemberS)
+	if !ok {
+		return "", ErrNotFound
+	}
+	return owner.Value, nil
+}
+
+// query runs in and follows pages until limit items (0: all) are read.
+func (s DynamoStore) query(ctx context.Context, in *dynamodb.QueryInput, limit int) ([]map[string]types.AttributeValue, error) {
+	var items []map[string]types.AttributeValue
+	for {
+		callCtx, cancel := s.call(ctx)
+		out, err := s.DB.Query(callCtx, in)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, out.Items...)
+		if out.LastEvaluatedKey == nil || (limit > 0 && len(items) >= limit) {
+			return items, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+		if limit > 0 {
+			in.Limit = aws.Int32(int32(limit - len(items)))
+		}
+	}
+}
+
+// Append writes the event only if its version is new. With a snapshot or a receipt, all of them
+// go in one transaction: a snapshot never exists without its event, nor a receipt without the
+// effect it records, nor the effect without its receipt.
+func (s DynamoStore) Append(ctx context.Context, a Append) error {
+	event, err := attributevalue.MarshalMap(a.Event)
+	if err != nil {
+		return fmt.Errorf("marshal event: %w", err)
+	}
+	newVersion := aws.String("attribute_not_exists(version)")
+	if a.Snapshot == nil && a.Receipt == nil {
+		ctx, cancel := s.call(ctx)
+		defer cancel()
+		_, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.EventsTable), Item: event, ConditionExpression: newVersion})
+		if _, ok := errors.AsType[*types.ConditionalCheckFailedException](err); ok {
+			return ErrVersionConflict
+		}
+		return err
+	}
+	items := []types.TransactWriteItem{{Put: &types.Put{TableName: aws.String(s.EventsTable), Item: event, ConditionExpression: newVersion}}}
+	if a.Snapshot != nil {
+		snap, err := attributevalue.MarshalMap(a.Snapshot)
+		if err != nil {
+			return fmt.Errorf("marshal snapshot: %w", err)
+		}
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.SnapshotsTable), Item: snap}})
+	}
+	receiptAt := -1
+	if a.Receipt != nil {
+		receipt, err := attributevalue.MarshalMap(a.Receipt)
+		if err != nil {
+			return fmt.Errorf("marshal receipt: %w", err)
+		}
+		receiptAt = len(items)
+		// An expired receipt that TTL has not deleted yet counts as absent.
+		items = append(items, types.TransactWriteItem{Put: &types.Put{
+			TableName: aws.String(s.ReceiptsTable), Item: receipt,
+			ConditionExpression:       aws.String("attribute_not_exists(id) OR expiresAt < :now"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(a.Event.At.Unix())},
+		}})
+	}
+	callCtx, cancel := s.call(ctx)
+	defer cancel()
+	_, err = s.DB.TransactWriteItems(callCtx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	canceled, ok := errors.AsType[*types.TransactionCanceledException](err)
+	if !ok {
+		return err
+	}
+	reasons := canceled.CancellationReasons
+	if receiptAt >= 0 && receiptAt < len(reasons) && aws.ToString(reasons[receiptAt].Code) == "ConditionalCheckFailed" {
+		return ErrDuplicateCommand
+	}
+	for _, r := range reasons {
+		// A concurrent transaction on the same items is a lost race like a failed condition.
+		if code := aws.ToString(r.Code); code == "ConditionalCheckFailed" || code == "TransactionConflict" {
+			return ErrVersionConflict
+		}
+	}
+	return err
+}
+
+// Receipt reads a receipt; one past its expiry is treated as absent.
+func (s DynamoStore) Receipt(ctx context.Context, id string, now time.Time) (Receipt, bool, error) {
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.ReceiptsTable), Key: map[string]types.AttributeValue{"id": str(id)}, ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return Receipt{}, false, fmt.Errorf("get receipt %s: %w", id, err)
+	}
+	if out.Item == nil {
+		return Receipt{}, false, nil
+	}
+	var r Receipt
+	if err := attributevalue.UnmarshalMap(out.Item, &r); err != nil {
+		return Receipt{}, false, fmt.Errorf("unmarshal receipt %s: %w", id, err)
+	}
+	if r.ExpiresAt.Before(now) {
+		return Receipt{}, false, nil
+	}
+	return r, true, nil
+}
+
+func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+
+func num(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}

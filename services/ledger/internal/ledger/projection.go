@@ -1,0 +1,163 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
+
+	"github.com/go-serverless/reference/shared/correlation"
+)
+
+// ErrOutOfOrder means the read model is behind the event by more than one version: an earlier
+// event has not been projected yet, so this one must be retried after it.
+var ErrOutOfOrder = errors.New("event arrived before the one preceding it")
+
+// Summary is one row of the read model: an account as its owner's list shows it.
+type Summary struct {
+	Owner     string `dynamodbav:"owner" json:"-"`
+	AccountID string `dynamodbav:"accountId" json:"accountId"`
+	Balance   int64  `dynamodbav:"balance" json:"balance"`
+	Version   int64  `dynamodbav:"version" json:"version"`
+}
+
+// ReadModelAPI is the part of the DynamoDB client the read model calls.
+type ReadModelAPI interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+}
+
+// ReadModel is the accounts-by-owner table (partition key owner, sort key accountId) that
+// GET /accounts reads. It is derived from the events and can be rebuilt from them.
+type ReadModel struct {
+	DB    ReadModelAPI
+	Table string
+}
+
+// Apply projects e. Every write is conditional on the row being at e.Version-1, so a redelivered
+// event changes nothing (the row is already at e.Version or later) and a balance is never
+// counted twice.
+func (m ReadModel) Apply(ctx context.Context, e Event) error {
+	key := map[string]types.AttributeValue{"owner": str(e.Owner), "accountId": str(e.AccountID)}
+	var err error
+	if e.Type == Opened {
+		item, merr := attributevalue.MarshalMap(Summary{Owner: e.Owner, AccountID: e.AccountID, Version: e.Version})
+		if merr != nil {
+			return fmt.Errorf("marshal summary: %w", merr)
+		}
+		_, err = m.DB.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: aws.String(m.Table), Item: item, ConditionExpression: aws.String("attribute_not_exists(accountId)"),
+		})
+	} else {
+		delta := e.Amount
+		if e.Type == Withdrawn {
+			delta = -delta
+		}
+		_, err = m.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                 aws.String(m.Table),
+			Key:                       key,
+			UpdateExpression:          aws.String("SET balance = balance + :delta, version = :v"),
+			ConditionExpression:       aws.String("version = :prev"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":delta": num(delta), ":v": num(e.Version), ":prev": num(e.Version - 1)},
+		})
+	}
+	if _, ok := errors.AsType[*types.ConditionalCheckFailedException](err); !ok {
+		if err != nil {
+			return fmt.Errorf("project %s version %d: %w", e.AccountID, e.Version, err)
+		}
+		return nil
+	}
+	out, err := m.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(m.Table), Key: key, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return fmt.Errorf("read projection of %s: %w", e.AccountID, err)
+	}
+	var row Summary
+	if err := attributevalue.UnmarshalMap(out.Item, &row); err != nil {
+		return fmt.Errorf("unmarshal projection of %s: %w", e.AccountID, err)
+	}
+	if out.Item != nil && row.Version >= e.Version {
+		return nil // already projected: a redelivery
+	}
+	return fmt.Errorf("project %s version %d onto version %d: %w", e.AccountID, e.Version, row.Version, ErrOutOfOrder)
+}
+
+// List returns owner's accounts, up to 100 (a limit of this example, not of the pattern).
+func (m ReadModel) List(ctx context.Context, owner string) ([]Summary, error) {
+	out, err := m.DB.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(m.Table),
+		KeyConditionExpression:    aws.String("#o = :o"),
+		ExpressionAttributeNames:  map[string]string{"#o": "owner"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":o": str(owner)},
+		Limit:                     aws.Int32(100),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list accounts of %s: %w", owner, err)
+	}
+	rows := make([]Summary, len(out.Items))
+	if err := attributevalue.UnmarshalListOfMaps(out.Items, &rows); err != nil {
+		return nil, fmt.Errorf("unmarshal accounts of %s: %w", owner, err)
+	}
+	return rows, nil
+}
+
+// SNSAPI is the part of the SNS client the publisher calls.
+type SNSAPI interface {
+	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
+}
+
+// AttributeEventType is the message attribute naming the event's type, for subscription filters.
+const AttributeEventType = "event-type"
+
+// SNSPublisher publishes domain events to a topic, with the correlation IDs of the command that
+// caused them as message attributes.
+type SNSPublisher struct {
+	SNS      SNSAPI
+	TopicARN string
+}
+
+// Publish sends e. Subscribers may receive an event twice (a redelivered stream batch): they
+// deduplicate on accountId and version.
+func (p SNSPublisher) Publish(ctx context.Context, e Event) error {
+	body, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("marshal event: %w", err)
+	}
+	attrs := correlation.SNSAttributes(ctx)
+	if attrs == nil {
+		attrs = map[string]snstypes.MessageAttributeValue{}
+	}
+	attrs[AttributeEventType] = snstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(string(e.Type))}
+	_, err = p.SNS.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(p.TopicARN), Message: aws.String(string(body)), MessageAttributes: attrs})
+	if err != nil {
+		return fmt.Errorf("publish %s version %d: %w", e.AccountID, e.Version, err)
+	}
+	return nil
+}
+
+// Projector turns one stored event into its effects outside the events table.
+type Projector struct {
+	ReadModel interface {
+		Apply(ctx context.Context, e Event) error
+	}
+	Publisher interface {
+		Publish(ctx context.Context, e Event) error
+	}
+}
+
+// Project updates the read model, then publishes. A retry after a failed publish finds the read
+// model already up to date and publishes again: at least once, never a balance counted twice.
+func (p Projector) Project(ctx context.Context, e Event) error {
+	if err := p.ReadModel.Apply(ctx, e); err != nil {
+		return err
+	}
+	return p.Publisher.Publish(ctx, e)
+}
