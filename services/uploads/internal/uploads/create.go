@@ -1,0 +1,79 @@
+package uploads
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Store keeps upload records (DynamoStore is one).
+type Store interface {
+	Create(ctx context.Context, u Upload) error
+	Get(ctx context.Context, id string) (Upload, error)
+	// Finish moves a PENDING upload to status; ErrConflict if it is no longer PENDING.
+	Finish(ctx context.Context, id string, status Status, reason string, now time.Time) error
+}
+
+// SignedRequest is a pre-signed HTTP request: the caller sends exactly these headers with a body
+// of exactly the declared size, or S3 refuses it.
+type SignedRequest struct {
+	Method  string
+	URL     string
+	Headers map[string]string
+	Expires time.Time
+}
+
+// Signer signs requests for single objects (S3Objects is one).
+type Signer interface {
+	// SignPut signs a PUT of key whose signature covers the declared length, type and checksum.
+	SignPut(ctx context.Context, key string, in Request, expires time.Duration) (SignedRequest, error)
+	// SignGet signs a GET of key that downloads as an attachment named fileName.
+	SignGet(ctx context.Context, key, fileName, contentType string, expires time.Duration) (SignedRequest, error)
+}
+
+// Creator records and signs new uploads.
+type Creator struct {
+	Store  Store
+	Signer Signer
+	Policy Policy
+	// URLExpiry is how long a signed PUT stays valid (and the longest a caller may ask for);
+	// short, so a leaked URL is soon useless.
+	URLExpiry time.Duration
+	// Retention is how long a record that never becomes AVAILABLE is kept (the table's TTL).
+	Retention time.Duration
+	Now       func() time.Time
+	NewID     func() string
+}
+
+// Create validates the request, records the upload PENDING and returns it with its signed PUT.
+// The record is written before signing: a URL never exists for an upload the verifier would not
+// find. A failure after the write leaves a PENDING record that its TTL removes.
+func (c Creator) Create(ctx context.Context, owner string, in Request) (Upload, SignedRequest, error) {
+	if err := c.Policy.Validate(in); err != nil {
+		return Upload{}, SignedRequest{}, err
+	}
+	expiry := c.URLExpiry
+	if in.ExpiresInSeconds != 0 {
+		asked := time.Duration(in.ExpiresInSeconds) * time.Second
+		if asked < time.Second || asked > c.URLExpiry {
+			return Upload{}, SignedRequest{}, &InvalidRequestError{Field: "expiresInSeconds", Reason: fmt.Sprintf("must be between 1 and %d", int(c.URLExpiry.Seconds()))}
+		}
+		expiry = asked
+	}
+	now := c.Now().UTC()
+	id := c.NewID()
+	u := Upload{
+		ID: id, Owner: owner, FileName: in.FileName, ContentType: in.ContentType, Size: in.Size, SHA256: in.SHA256,
+		Key: ObjectKey(owner, id, in.FileName), Status: StatusPending,
+		CreatedAt: now, URLExpires: now.Add(expiry), PurgeAt: now.Add(c.Retention).Unix(),
+	}
+	if err := c.Store.Create(ctx, u); err != nil {
+		return Upload{}, SignedRequest{}, fmt.Errorf("record upload %s: %w", id, err)
+	}
+	signed, err := c.Signer.SignPut(ctx, u.Key, in, expiry)
+	if err != nil {
+		return Upload{}, SignedRequest{}, fmt.Errorf("sign upload %s: %w", id, err)
+	}
+	signed.Expires = u.URLExpires
+	return u, signed, nil
+}

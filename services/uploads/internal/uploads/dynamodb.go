@@ -1,0 +1,132 @@
+package uploads
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/go-serverless/reference/shared/budget"
+)
+
+// defaultCallTimeout bounds one AWS call when an adapter sets no CallTimeout.
+const defaultCallTimeout = 2 * time.Second
+
+// DynamoDBAPI is the part of the DynamoDB client the upload store calls.
+type DynamoDBAPI interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+}
+
+// DynamoStore keeps uploads in a DynamoDB table keyed by uploadId.
+type DynamoStore struct {
+	DB    DynamoDBAPI
+	Table string
+	// Calls bounds each call by the invocation's remaining time minus its margin.
+	Calls       budget.Budget
+	CallTimeout time.Duration
+}
+
+func (s DynamoStore) call(ctx context.Context) (context.Context, context.CancelFunc) {
+	return s.Calls.Context(ctx, cmp.Or(s.CallTimeout, defaultCallTimeout))
+}
+
+// Create stores a new upload; ErrConflict if its id exists.
+func (s DynamoStore) Create(ctx context.Context, u Upload) error {
+	item, err := attributevalue.MarshalMap(u)
+	if err != nil {
+		return fmt.Errorf("marshal upload %s: %w", u.ID, err)
+	}
+	expr, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name("uploadId"))).Build()
+	if err != nil {
+		return fmt.Errorf("build condition: %w", err)
+	}
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+	_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(s.Table),
+		Item:                      item,
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	if err != nil {
+		return fmt.Errorf("put upload %s: %w", u.ID, conflictOr(err))
+	}
+	return nil
+}
+
+// Get reads an upload with a strongly consistent read, so a poller sees the verifier's last write.
+func (s DynamoStore) Get(ctx context.Context, id string) (Upload, error) {
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.Table),
+		Key:            key(id),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return Upload{}, fmt.Errorf("get upload %s: %w", id, err)
+	}
+	if out.Item == nil {
+		return Upload{}, ErrNotFound
+	}
+	var u Upload
+	if err := attributevalue.UnmarshalMap(out.Item, &u); err != nil {
+		return Upload{}, fmt.Errorf("unmarshal upload %s: %w", id, err)
+	}
+	return u, nil
+}
+
+// Finish moves a PENDING upload to status, with the reason for a rejection. An AVAILABLE upload
+// loses its TTL: it is kept until deleted on purpose.
+func (s DynamoStore) Finish(ctx context.Context, id string, status Status, reason string, now time.Time) error {
+	update := expression.Set(expression.Name("status"), expression.Value(status)).
+		Set(expression.Name("verifiedAt"), expression.Value(now.UTC()))
+	if reason != "" {
+		update = update.Set(expression.Name("reason"), expression.Value(reason))
+	}
+	if status == StatusAvailable {
+		update = update.Remove(expression.Name("purgeAt"))
+	}
+	cond := expression.Name("status").Equal(expression.Value(StatusPending))
+	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("build update: %w", err)
+	}
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+	_, err = s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.Table),
+		Key:                       key(id),
+		UpdateExpression:          expr.Update(),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	if err != nil {
+		return fmt.Errorf("finish upload %s as %s: %w", id, status, conflictOr(err))
+	}
+	return nil
+}
+
+func key(id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"uploadId": &types.AttributeValueMemberS{Value: id}}
+}
+
+// conflictOr turns a failed condition into ErrConflict (a lost race, not an outage).
+func conflictOr(err error) error {
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return ErrConflict
+	}
+	return err
+}

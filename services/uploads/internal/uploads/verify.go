@@ -1,0 +1,151 @@
+package uploads
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// ObjectInfo is what HEAD tells about an object.
+type ObjectInfo struct {
+	Size        int64
+	ContentType string
+	// SHA256 is the stored full-object checksum, base64; empty when S3 has none.
+	SHA256 string
+}
+
+// ObjectStore reads and removes uploaded objects (S3Objects is one).
+type ObjectStore interface {
+	// Head returns the object's metadata with its checksum; ErrObjectNotFound if it is gone.
+	Head(ctx context.Context, key string) (ObjectInfo, error)
+	// ReadHead returns up to n bytes from the start of the object.
+	ReadHead(ctx context.Context, key string, n int) ([]byte, error)
+	// Delete removes the object; deleting a missing object succeeds.
+	Delete(ctx context.Context, key string) error
+	// Keep marks the object verified, so the bucket's lifecycle rule for unverified objects
+	// leaves it alone.
+	Keep(ctx context.Context, key string) error
+}
+
+// Outcome is what a verification did.
+type Outcome string
+
+// The outcomes of Verify.
+const (
+	OutcomeAvailable Outcome = "AVAILABLE"
+	OutcomeRejected  Outcome = "REJECTED"
+	// OutcomeDuplicate: the upload was already verified; nothing changed.
+	OutcomeDuplicate Outcome = "DUPLICATE"
+	// OutcomeOrphan: no upload record names the object; it was deleted.
+	OutcomeOrphan Outcome = "ORPHAN"
+	// OutcomeIgnored: the key is not one this service makes; nothing was touched.
+	OutcomeIgnored Outcome = "IGNORED"
+)
+
+// Verifier checks an object S3 reports as created against its upload's declaration.
+type Verifier struct {
+	Store   Store
+	Objects ObjectStore
+	Now     func() time.Time
+	Log     *slog.Logger
+}
+
+// Verify decides an upload from its object: AVAILABLE when size, type and checksum are as
+// declared and the first bytes fit the type; otherwise the object is deleted and the upload
+// REJECTED. It is idempotent: a duplicate notification, or a retry after a failure part-way,
+// finds the upload no longer PENDING (and changes nothing) or repeats steps that are safe to
+// repeat. The order makes every crash point safe: an object is deleted before its upload is
+// marked REJECTED (a retry then finds it gone and marks REJECTED), and kept before its upload is
+// marked AVAILABLE (a retry keeps it again). An error means "retry me".
+func (v Verifier) Verify(ctx context.Context, key string) (Outcome, error) {
+	id, ok := IDFromKey(key)
+	if !ok {
+		v.Log.WarnContext(ctx, "object key is not an upload's; ignored", "key", key)
+		return OutcomeIgnored, nil
+	}
+	u, err := v.Store.Get(ctx, id)
+	if errors.Is(err, ErrNotFound) || err == nil && u.Key != key {
+		// Only this service signs writes under the prefix, so this is an object nobody can claim
+		// (its record expired, or it is not the key that was signed): remove it.
+		if err := v.Objects.Delete(ctx, key); err != nil {
+			return "", fmt.Errorf("delete orphan object %s: %w", key, err)
+		}
+		v.Log.WarnContext(ctx, "object without an upload record deleted", "key", key)
+		return OutcomeOrphan, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read upload %s: %w", id, err)
+	}
+	if u.Status != StatusPending {
+		v.Log.InfoContext(ctx, "upload already verified; duplicate notification ignored", "uploadId", id, "status", u.Status)
+		return OutcomeDuplicate, nil
+	}
+
+	reason, err := v.check(ctx, u)
+	if err != nil {
+		return "", err
+	}
+	if reason != "" {
+		if err := v.Objects.Delete(ctx, key); err != nil {
+			return "", fmt.Errorf("delete rejected object %s: %w", key, err)
+		}
+		if err := v.finish(ctx, id, StatusRejected, reason); err != nil {
+			return "", err
+		}
+		v.Log.InfoContext(ctx, "upload rejected", "uploadId", id, "reason", reason)
+		return OutcomeRejected, nil
+	}
+	if err := v.Objects.Keep(ctx, key); err != nil {
+		return "", fmt.Errorf("keep object %s: %w", key, err)
+	}
+	if err := v.finish(ctx, id, StatusAvailable, ""); err != nil {
+		return "", err
+	}
+	v.Log.InfoContext(ctx, "upload available", "uploadId", id, "size", u.Size)
+	return OutcomeAvailable, nil
+}
+
+// check returns why the object does not match the upload, or "" when it does.
+func (v Verifier) check(ctx context.Context, u Upload) (string, error) {
+	info, err := v.Objects.Head(ctx, u.Key)
+	if errors.Is(err, ErrObjectNotFound) {
+		return "the object is missing", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("head object %s: %w", u.Key, err)
+	}
+	switch {
+	case info.Size != u.Size:
+		return fmt.Sprintf("size is %d bytes, declared %d", info.Size, u.Size), nil
+	case info.ContentType != u.ContentType:
+		return fmt.Sprintf("content type is %q, declared %q", info.ContentType, u.ContentType), nil
+	case info.SHA256 != u.SHA256:
+		return "SHA-256 checksum differs from the declared one", nil
+	}
+	head, err := v.Objects.ReadHead(ctx, u.Key, SniffBytes)
+	if errors.Is(err, ErrObjectNotFound) {
+		return "the object is missing", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read start of object %s: %w", u.Key, err)
+	}
+	if !Sniff(u.ContentType, head) {
+		return fmt.Sprintf("content does not look like %s", u.ContentType), nil
+	}
+	return "", nil
+}
+
+// finish records the decision; losing the race to a concurrent verification of the same upload
+// is not an error (the other one decided from the same object).
+func (v Verifier) finish(ctx context.Context, id string, status Status, reason string) error {
+	err := v.Store.Finish(ctx, id, status, reason, v.Now().UTC())
+	if errors.Is(err, ErrConflict) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("mark upload %s %s: %w", id, status, err)
+	}
+	return nil
+}

@@ -1,0 +1,380 @@
+package e2e
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// The uploads pattern end to end: a signed PUT straight to S3, S3's notification, the verifier,
+// and the owner's download. Local and deployed alike, except where a test says requireLocal.
+
+// uploadGrant is the answer to POST /uploads.
+type uploadGrant struct {
+	UploadID  string            `json:"uploadId"`
+	Method    string            `json:"method"`
+	URL       string            `json:"url"`
+	Headers   map[string]string `json:"headers"`
+	ExpiresAt time.Time         `json:"expiresAt"`
+}
+
+// uploadStatus is the answer to GET /uploads/{id}.
+type uploadStatus struct {
+	UploadID string `json:"uploadId"`
+	Status   string `json:"status"`
+	Reason   string `json:"reason"`
+	Size     int64  `json:"size"`
+}
+
+func sha256Base64(body []byte) string {
+	sum := sha256.Sum256(body)
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// declare asks for a signed PUT for body and fails the test unless it gets 201.
+func declare(t *testing.T, token, fileName, contentType string, body []byte, extra string) uploadGrant {
+	t.Helper()
+	req := fmt.Sprintf(`{"fileName":%q,"contentType":%q,"size":%d,"sha256":%q%s}`, fileName, contentType, len(body), sha256Base64(body), extra)
+	r := call(t, "POST", "/uploads", token, req)
+	if r.status != http.StatusCreated {
+		t.Fatalf("POST /uploads = %d %s; want 201", r.status, r.body)
+	}
+	var g uploadGrant
+	r.json(t, &g)
+	if g.UploadID == "" || g.Method != http.MethodPut || g.URL == "" || r.header.Get("Location") != "/uploads/"+g.UploadID {
+		t.Fatalf("grant = %+v, Location %q; want an id, a PUT URL and Location", g, r.header.Get("Location"))
+	}
+	return g
+}
+
+// put sends body to the signed URL with the signed headers, edited by edit, and returns S3's status.
+func put(t *testing.T, g uploadGrant, body []byte, edit func(*http.Request)) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(g.Method, g.URL, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, value := range g.Headers {
+		req.Header.Set(name, value)
+	}
+	if edit != nil {
+		edit(req)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("PUT to S3: %v", err)
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(answer)
+}
+
+// getUpload reads an upload's status as token's user.
+func getUpload(t *testing.T, token, id string) (int, uploadStatus) {
+	t.Helper()
+	r := call(t, "GET", "/uploads/"+id, token, "")
+	var s uploadStatus
+	if r.status == http.StatusOK {
+		r.json(t, &s)
+	}
+	return r.status, s
+}
+
+// waitVerified polls until the upload is no longer PENDING.
+func waitVerified(t *testing.T, token, id string) uploadStatus {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		code, s := getUpload(t, token, id)
+		if code != http.StatusOK {
+			t.Fatalf("GET /uploads/%s = %d; want 200", id, code)
+		}
+		if s.Status != "PENDING" {
+			return s
+		}
+	}
+	if st.logs != nil {
+		st.logs.dump(&testWriter{t})
+	}
+	t.Fatalf("upload %s still PENDING after 60 s", id)
+	return uploadStatus{}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}
+
+// pngBody is n bytes that start with PNG's signature.
+func pngBody(n int) []byte {
+	body := bytes.Repeat([]byte("0123456789abcdef"), n/16+1)[:n]
+	copy(body, "\x89PNG\r\n\x1a\n")
+	return body
+}
+
+func TestUploadLargerThanLambdaPayloadBecomesAvailable(t *testing.T) {
+	token := st.token(t, "uploader-large", nil)
+	body := pngBody(20 << 20) // 20 MB: more than three times Lambda's 6 MB payload limit
+	g := declare(t, token, "holiday photo.png", "image/png", body, "")
+	if !g.ExpiresAt.After(time.Now()) || g.ExpiresAt.After(time.Now().Add(15*time.Minute+time.Minute)) {
+		t.Errorf("expiresAt = %v; want within 15 minutes from now", g.ExpiresAt)
+	}
+	if code, answer := put(t, g, body, nil); code != http.StatusOK {
+		t.Fatalf("PUT = %d %s; want 200", code, answer)
+	}
+	if s := waitVerified(t, token, g.UploadID); s.Status != "AVAILABLE" || s.Size != int64(len(body)) {
+		t.Fatalf("upload = %+v; want AVAILABLE with the declared size", s)
+	}
+
+	r := call(t, "GET", "/uploads/"+g.UploadID+"/download", token, "")
+	if r.status != http.StatusOK {
+		t.Fatalf("download = %d %s; want 200", r.status, r.body)
+	}
+	var d struct {
+		URL string `json:"url"`
+	}
+	r.json(t, &d)
+	resp, err := client.Get(d.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !bytes.Equal(got, body) {
+		t.Fatalf("GET signed download = %d, %d bytes; want 200 and the uploaded bytes", resp.StatusCode, len(got))
+	}
+	if cd := resp.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment") || !strings.Contains(cd, "holiday photo.png") {
+		t.Errorf("Content-Disposition = %q; want an attachment with the original file name", cd)
+	}
+
+	// Another user learns nothing: the same 404 as an id that does not exist.
+	other := st.token(t, "uploader-other", nil)
+	if code, _ := getUpload(t, other, g.UploadID); code != http.StatusNotFound {
+		t.Errorf("another user's GET = %d; want 404", code)
+	}
+	wantProblem(t, call(t, "GET", "/uploads/"+g.UploadID+"/download", other, ""), http.StatusNotFound)
+	wantProblem(t, call(t, "GET", "/uploads/00000000000000000000000000000000", token, ""), http.StatusNotFound)
+}
+
+func TestUploadS3RefusesWhatWasNotSigned(t *testing.T) {
+	token := st.token(t, "uploader-tamper", nil)
+
+	// Expired: ask for a one-second URL and use it late.
+	expiredBody := pngBody(1024)
+	expired := declare(t, token, "late.png", "image/png", expiredBody, `,"expiresInSeconds":1`)
+	time.Sleep(2500 * time.Millisecond)
+	if code, answer := put(t, expired, expiredBody, nil); code != http.StatusForbidden {
+		t.Errorf("expired URL: PUT = %d %s; want 403", code, answer)
+	}
+
+	body := pngBody(4096)
+	tests := []struct {
+		name string
+		body []byte
+		edit func(*http.Request)
+		want int
+	}{
+		{name: "other content type", body: body, edit: func(r *http.Request) { r.Header.Set("Content-Type", "text/html") }, want: http.StatusForbidden},
+		{name: "larger body", body: append(append([]byte(nil), body...), 'x'), want: http.StatusForbidden},
+		{name: "same size, other bytes", body: append([]byte("\x89PNG\r\n\x1a\nX"), body[9:]...), want: http.StatusBadRequest},
+		{name: "tampered signature", body: body, edit: func(r *http.Request) {
+			q := r.URL.Query()
+			sig := []byte(q.Get("X-Amz-Signature"))
+			sig[0] ^= 1
+			q.Set("X-Amz-Signature", string(sig))
+			r.URL.RawQuery = q.Encode()
+		}, want: http.StatusForbidden},
+		{name: "without the pending tag", body: body, edit: func(r *http.Request) { r.Header.Del("X-Amz-Tagging") }, want: http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := declare(t, token, "photo.png", "image/png", body, "")
+			if code, answer := put(t, g, tt.body, tt.edit); code != tt.want {
+				t.Fatalf("PUT = %d %s; want %d", code, answer, tt.want)
+			}
+			// Nothing was stored: the signed request itself still works, once, and only then does
+			// the upload become AVAILABLE.
+			if _, s := getUpload(t, token, g.UploadID); s.Status != "PENDING" {
+				t.Fatalf("after the refused PUT the upload is %s; want PENDING", s.Status)
+			}
+			if code, answer := put(t, g, body, nil); code != http.StatusOK {
+				t.Fatalf("the signed PUT = %d %s; want 200", code, answer)
+			}
+			if s := waitVerified(t, token, g.UploadID); s.Status != "AVAILABLE" {
+				t.Fatalf("upload = %+v; want AVAILABLE", s)
+			}
+		})
+	}
+	// By now every other upload was verified; the expired one never reached S3.
+	if code, s := getUpload(t, token, expired.UploadID); code != http.StatusOK || s.Status != "PENDING" {
+		t.Errorf("expired upload = %d %+v; want still PENDING", code, s)
+	}
+	wantProblem(t, call(t, "GET", "/uploads/"+expired.UploadID+"/download", token, ""), http.StatusConflict)
+}
+
+func TestUploadThatLiesAboutItsTypeIsRejected(t *testing.T) {
+	token := st.token(t, "uploader-liar", nil)
+	body := []byte("this is plain text pretending to be a PNG image\n")
+	g := declare(t, token, "not-really.png", "image/png", body, "")
+	if code, answer := put(t, g, body, nil); code != http.StatusOK {
+		t.Fatalf("PUT = %d %s; want 200 (size, type header and checksum are as declared)", code, answer)
+	}
+	s := waitVerified(t, token, g.UploadID)
+	if s.Status != "REJECTED" || !strings.Contains(s.Reason, "image/png") {
+		t.Fatalf("upload = %+v; want REJECTED because the content is not image/png", s)
+	}
+	wantProblem(t, call(t, "GET", "/uploads/"+g.UploadID+"/download", token, ""), http.StatusConflict)
+	if st.logs != nil {
+		if lines := st.logs.matching("upload rejected", g.UploadID); len(lines) == 0 {
+			t.Errorf("no 'upload rejected' log line for %s (the object is deleted before that line is written)", g.UploadID)
+		}
+	}
+}
+
+func TestUploadBadRequestsAreRefusedBeforeSigning(t *testing.T) {
+	token := st.token(t, "uploader-bad", nil)
+	sum := sha256Base64([]byte("x"))
+	tests := []struct {
+		name, body, param string
+	}{
+		{"size zero", fmt.Sprintf(`{"fileName":"a.png","contentType":"image/png","size":0,"sha256":%q}`, sum), "size"},
+		{"size over the limit", fmt.Sprintf(`{"fileName":"a.png","contentType":"image/png","size":104857601,"sha256":%q}`, sum), "size"},
+		{"disallowed type", fmt.Sprintf(`{"fileName":"a.html","contentType":"text/html","size":1,"sha256":%q}`, sum), "contentType"},
+		{"path traversal", fmt.Sprintf(`{"fileName":"../../etc/passwd","contentType":"text/plain","size":1,"sha256":%q}`, sum), "fileName"},
+		{"directory in name", fmt.Sprintf(`{"fileName":"a/b.png","contentType":"image/png","size":1,"sha256":%q}`, sum), "fileName"},
+		{"only dots", fmt.Sprintf(`{"fileName":"..","contentType":"image/png","size":1,"sha256":%q}`, sum), "fileName"},
+		{"control character", fmt.Sprintf(`{"fileName":"a\u0000.png","contentType":"image/png","size":1,"sha256":%q}`, sum), "fileName"},
+		{"checksum not SHA-256", `{"fileName":"a.png","contentType":"image/png","size":1,"sha256":"abc"}`, "sha256"},
+		{"expiry too long", fmt.Sprintf(`{"fileName":"a.png","contentType":"image/png","size":1,"sha256":%q,"expiresInSeconds":86400}`, sum), "expiresInSeconds"},
+		{"key chosen by the caller", fmt.Sprintf(`{"fileName":"a.png","contentType":"image/png","size":1,"sha256":%q,"key":"uploads/x"}`, sum), "key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := wantProblem(t, call(t, "POST", "/uploads", token, tt.body), http.StatusBadRequest)
+			if len(p.InvalidParams) == 0 || p.InvalidParams[0].Name != tt.param {
+				t.Errorf("invalid-params = %+v; want %s named", p.InvalidParams, tt.param)
+			}
+		})
+	}
+	if r := call(t, "POST", "/uploads", "", `{}`); r.status != http.StatusUnauthorized {
+		t.Errorf("without a token: %d; want 401", r.status)
+	}
+	if st.logs == nil {
+		return // on a deployed stack the owner is the Cognito sub, not the user name scanned for below
+	}
+	// Nothing was recorded for this user: every refusal came before the write.
+	out, err := st.dynamodb.Scan(context.Background(), &dynamodb.ScanInput{
+		TableName:                 aws.String(st.outputs["UploadsTableName"]),
+		FilterExpression:          aws.String("#owner = :owner"),
+		ExpressionAttributeNames:  map[string]string{"#owner": "owner"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":owner": &types.AttributeValueMemberS{Value: "uploader-bad"}},
+		ConsistentRead:            aws.Bool(true),
+	})
+	if err != nil {
+		t.Fatalf("scan uploads table: %v", err)
+	}
+	if len(out.Items) != 0 {
+		t.Errorf("uploads recorded for refused requests: %d; want none", len(out.Items))
+	}
+}
+
+// TestUploadWebPageInHeadlessChromium drives the static page the runner serves at
+// /.web/uploads/ in Debian's Chromium through playwright-core: a file larger than Lambda's
+// payload limit ends AVAILABLE with a download link, a text file posing as a PNG ends REJECTED.
+// It needs node, chromium (E2E_CHROMIUM, default /usr/bin/chromium) and playwright-core
+// (E2E_PLAYWRIGHT_MODULES, default .cache/browser/node_modules); without them it is skipped,
+// unless E2E_REQUIRE_BROWSER=1 makes that a failure.
+func TestUploadWebPageInHeadlessChromium(t *testing.T) {
+	requireLocal(t) // the page is served by the local runner
+	chromium := cmp.Or(os.Getenv("E2E_CHROMIUM"), "/usr/bin/chromium")
+	modules := cmp.Or(os.Getenv("E2E_PLAYWRIGHT_MODULES"), filepath.Join(repoRoot(), ".cache", "browser", "node_modules"))
+	node, err := exec.LookPath("node")
+	var missing []string
+	if err != nil {
+		missing = append(missing, "node")
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		missing = append(missing, chromium+" (apt-get install chromium)")
+	}
+	if _, err := os.Stat(filepath.Join(modules, "playwright-core")); err != nil {
+		missing = append(missing, "playwright-core in "+modules+" (npm install --prefix .cache/browser playwright-core@1.65.1)")
+	}
+	if len(missing) > 0 {
+		msg := "headless browser test needs " + strings.Join(missing, ", ")
+		if os.Getenv("E2E_REQUIRE_BROWSER") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+
+	dir := t.TempDir()
+	large := filepath.Join(dir, "large.png")
+	fake := filepath.Join(dir, "fake.png")
+	if err := os.WriteFile(large, pngBody(7<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(fake, []byte("plain text, not a picture\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases, _ := json.Marshal([]map[string]string{
+		{"name": "large.png", "type": "image/png", "path": large},
+		{"name": "fake.png", "type": "image/png", "path": fake},
+	})
+	casesFile := filepath.Join(dir, "cases.json")
+	if err := os.WriteFile(casesFile, cases, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	cmd := exec.Command(node, filepath.Join("testdata", "uploads_page.cjs"))
+	cmd.Env = append(os.Environ(),
+		"NODE_PATH="+modules,
+		"PAGE_URL="+st.apiURL+"/.web/uploads/",
+		"TOKEN="+st.token(t, "uploader-browser", nil),
+		"CASES="+casesFile,
+		"CHROMIUM="+chromium,
+	)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("headless Chromium: %v\n%s", err, stderr.String())
+	}
+	var results map[string]struct {
+		States   []string `json:"states"`
+		Log      string   `json:"log"`
+		Download string   `json:"download"`
+	}
+	if err := json.Unmarshal(out, &results); err != nil {
+		t.Fatalf("decode %q: %v", out, err)
+	}
+
+	big := results["large.png"]
+	if !slices.Contains(big.States, "PENDING") || slices.Index(big.States, "PENDING") > slices.Index(big.States, "AVAILABLE") {
+		t.Fatalf("large.png states = %v; want PENDING, then AVAILABLE (log: %s)", big.States, big.Log)
+	}
+	if last := big.States[len(big.States)-1]; last != "AVAILABLE" || big.Download == "" {
+		t.Errorf("large.png ended %s with download %q; want AVAILABLE with a link (log: %s)", last, big.Download, big.Log)
+	}
+	faked := results["fake.png"]
+	if len(faked.States) == 0 || faked.States[len(faked.States)-1] != "REJECTED" || !strings.Contains(faked.Log, "image/png") || faked.Download != "" {
+		t.Errorf("fake.png states = %v, log %q, download %q; want REJECTED for its content and no link", faked.States, faked.Log, faked.Download)
+	}
+}
