@@ -1,0 +1,110 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/go-serverless/reference/services/imports/internal/imports"
+	"github.com/go-serverless/reference/shared/correlation"
+	"github.com/go-serverless/reference/shared/httpapi"
+)
+
+// MaxBodyBytes bounds a POST /imports body: it holds one key.
+const MaxBodyBytes = 4 * 1024
+
+// maxKeyLength is S3's limit on an object key.
+const maxKeyLength = 1024
+
+// ImportStarter starts an import (imports.Starter).
+type ImportStarter interface {
+	Start(ctx context.Context, owner string, obj imports.Object) (imports.Import, bool, error)
+}
+
+// ObjectHeader finds the current version of an object (imports.S3Objects).
+type ObjectHeader interface {
+	Head(ctx context.Context, bucket, key string) (imports.Object, error)
+}
+
+// Create handles POST /imports {"key": "imports/{sub}/orders.csv"}: an import of a file the
+// caller uploaded under their own prefix of the imports bucket.
+type Create struct {
+	Imports     ImportStarter
+	Objects     ObjectHeader
+	Bucket      string
+	Correlation correlation.Extractor
+	Log         *slog.Logger
+}
+
+type createRequest struct {
+	Key string `json:"key"`
+}
+
+// accepted is the body of a 202 answer.
+type accepted struct {
+	ImportID string         `json:"importId"`
+	Status   imports.Status `json:"status"`
+}
+
+// Handle validates the key, checks the object exists, and starts (or finds) its import.
+func (h Create) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	ctx = correlation.NewContext(ctx, h.Correlation.HTTP(req))
+	owner, err := httpapi.Subject(req)
+	if err != nil {
+		return h.fail(ctx, err), nil
+	}
+	var in createRequest
+	if err := httpapi.DecodeJSON(req, &in, MaxBodyBytes); err != nil {
+		return h.fail(ctx, err), nil
+	}
+	if reason := keyProblem(owner, in.Key); reason != "" {
+		return h.fail(ctx, &httpapi.Problem{
+			Status: http.StatusBadRequest, Title: "Invalid key", Detail: reason,
+			InvalidParams: []httpapi.InvalidParam{{Name: "key", Reason: reason}},
+		}), nil
+	}
+	obj, err := h.Objects.Head(ctx, h.Bucket, in.Key)
+	if err != nil {
+		return h.fail(ctx, err), nil
+	}
+	imp, _, err := h.Imports.Start(ctx, owner, obj)
+	if err != nil {
+		return h.fail(ctx, err), nil
+	}
+	h.Log.InfoContext(ctx, "import accepted", "importId", imp.ID, "key", imp.Key, "size", imp.Size)
+	resp := httpapi.JSON(ctx, http.StatusAccepted, accepted{ImportID: imp.ID, Status: imp.Status})
+	resp = httpapi.WithHeader(resp, "Location", "/imports/"+imp.ID)
+	return httpapi.WithHeader(resp, "Retry-After", "2"), nil
+}
+
+// keyProblem says what is wrong with key for owner, or "".
+func keyProblem(owner, key string) string {
+	prefix := imports.Prefix + owner + "/"
+	switch {
+	case key == "":
+		return "key is required"
+	case len(key) > maxKeyLength:
+		return "key is longer than 1024 bytes"
+	case !strings.HasPrefix(key, prefix) || len(key) == len(prefix):
+		return "key must name a file under " + prefix
+	}
+	if _, ok := imports.FormatOf(key); !ok {
+		return "key must end in .csv, .ndjson or .jsonl"
+	}
+	return ""
+}
+
+func (h Create) fail(ctx context.Context, err error) events.APIGatewayV2HTTPResponse {
+	if errors.Is(err, imports.ErrObjectNotFound) {
+		err = &httpapi.Problem{
+			Status: http.StatusUnprocessableEntity, Title: "No such file",
+			Detail:        "there is no object at this key; upload the file first",
+			InvalidParams: []httpapi.InvalidParam{{Name: "key", Reason: "no object"}},
+		}
+	}
+	return httpapi.ErrorResponse(ctx, h.Log, err)
+}

@@ -1,0 +1,177 @@
+package imports
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/go-serverless/reference/shared/budget"
+)
+
+// The benchmarks compare one uninterrupted loop over a file with the same file imported by a
+// chain of invocations, to measure what recursion and checkpoints cost: each link claims the
+// import, opens a new Range GET and reads its checkpoint back. Both read the file from versitygw
+// (real HTTP Range GETs). The store keeps the checkpoint rules of DynamoStore but only counts
+// orders: DynamoDB Local writes about 2,000 items/s on two cores, so 1,000,000 lines would take
+// minutes per run and measure DynamoDB Local, not the chain. BenchmarkChainOnDynamoDBLocal
+// measures the real store on a smaller file.
+
+const benchLines = 1_000_000
+
+// countingStore is memStore without the orders: it counts them.
+type countingStore struct {
+	*memStore
+	mu      sync.Mutex
+	written int64
+}
+
+func (c *countingStore) WriteOrders(_ context.Context, orders []Order) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.written += int64(len(orders))
+	return nil
+}
+
+// benchFile uploads a CSV file of n orders to versitygw once per benchmark.
+func benchFile(b *testing.B, n int) (Objects, Object) {
+	b.Helper()
+	client, bucket := startVersity(b)
+	var sb strings.Builder
+	sb.Grow(n * 32)
+	sb.WriteString("id,customer,amount,currency\n")
+	for i := 1; i < n; i++ {
+		fmt.Fprintf(&sb, "o-%d,Zoë %d,%d,EUR\n", i, i%977, i%100000+1)
+	}
+	body := sb.String()
+	key := "imports/bench/orders.csv"
+	if _, err := client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body)}); err != nil {
+		b.Fatal(err)
+	}
+	objects := S3Objects{S3: client}
+	obj, err := objects.Head(context.Background(), bucket, key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return objects, obj
+}
+
+// runChain imports obj with links of at most maxLines lines each (0: one uninterrupted
+// invocation) and returns how many invocations it took.
+func runChain(b *testing.B, store Store, objects Objects, obj Object, maxLines int64) int {
+	var queue []Link
+	next := continuerFunc(func(_ context.Context, l Link) error { queue = append(queue, l); return nil })
+	p := Processor{
+		Store: store, Objects: objects, Next: next,
+		Budget: budget.Budget{Margin: time.Second}, BatchLines: 100, MaxLines: maxLines, MaxDepth: 10_000,
+		Now: time.Now, Log: slog.New(slog.DiscardHandler),
+	}
+	imp, _, err := Starter{Store: store, Next: next, Retention: time.Hour, Now: time.Now}.Start(context.Background(), "bench", obj)
+	if err != nil {
+		b.Fatal(err)
+	}
+	runs := 0
+	for len(queue) > 0 {
+		link := queue[0]
+		queue = queue[1:]
+		runs++
+		if err := p.Process(context.Background(), link); err != nil {
+			b.Fatal(err)
+		}
+	}
+	got, _ := store.Get(context.Background(), imp.ID)
+	if got.Status != StatusSucceeded || got.Accepted != benchLines-1 {
+		b.Fatalf("import = %s with %d accepted; want SUCCEEDED", got.Status, got.Accepted)
+	}
+	return runs
+}
+
+type continuerFunc func(context.Context, Link) error
+
+func (f continuerFunc) Continue(ctx context.Context, l Link) error { return f(ctx, l) }
+
+func BenchmarkImport1MLines(b *testing.B) {
+	objects, obj := benchFile(b, benchLines)
+	for _, bc := range []struct {
+		name     string
+		maxLines int64
+	}{
+		{"uninterrupted", 0},
+		{"chain-of-10", benchLines / 10},
+		{"chain-of-100", benchLines / 100},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var runs int
+			for b.Loop() {
+				store := &countingStore{memStore: newMemStore()}
+				runs = runChain(b, store, objects, obj, bc.maxLines)
+				if store.written != benchLines-1 {
+					b.Fatalf("%d orders written; want %d", store.written, benchLines-1)
+				}
+			}
+			b.ReportMetric(float64(benchLines)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+			b.ReportMetric(float64(runs), "invocations")
+		})
+	}
+}
+
+func BenchmarkChainOnDynamoDBLocal(b *testing.B) {
+	const lines = 20_000
+	objects, obj := benchFile(b, lines)
+	store := newDynamoStore(b)
+	for _, bc := range []struct {
+		name     string
+		maxLines int64
+	}{
+		{"uninterrupted", 0},
+		{"chain-of-10", lines / 10},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var runs int
+			for b.Loop() {
+				// A new version of the object each time is a new import; same bytes, new ETag.
+				runs = runChainDynamo(b, store, objects, obj, bc.maxLines)
+			}
+			b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+			b.ReportMetric(float64(runs), "invocations")
+		})
+	}
+}
+
+// runChainDynamo imports obj under a fresh import id (the ETag alone names a version, so the key
+// gets a unique suffix in the id only) on the DynamoDB store.
+func runChainDynamo(b *testing.B, store DynamoStore, objects Objects, obj Object, maxLines int64) int {
+	var queue []Link
+	next := continuerFunc(func(_ context.Context, l Link) error { queue = append(queue, l); return nil })
+	p := Processor{
+		Store: store, Objects: objects, Next: next,
+		Budget: budget.Budget{Margin: time.Second}, BatchLines: 100, MaxLines: maxLines, MaxDepth: 10_000,
+		Now: time.Now, Log: slog.New(slog.DiscardHandler),
+	}
+	now := time.Now()
+	imp := Import{ID: fmt.Sprintf("bench-%d", now.UnixNano()), Owner: "bench", Bucket: obj.Bucket, Key: obj.Key, ETag: obj.ETag, Size: obj.Size,
+		Format: FormatCSV, Status: StatusRunning, CreatedAt: now, UpdatedAt: now}
+	if err := store.Create(context.Background(), imp); err != nil {
+		b.Fatal(err)
+	}
+	queue = append(queue, Link{ImportID: imp.ID})
+	runs := 0
+	for len(queue) > 0 {
+		link := queue[0]
+		queue = queue[1:]
+		runs++
+		if err := p.Process(context.Background(), link); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if got, _ := store.Get(context.Background(), imp.ID); got.Status != StatusSucceeded {
+		b.Fatalf("import = %s; want SUCCEEDED", got.Status)
+	}
+	return runs
+}

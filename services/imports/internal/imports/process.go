@@ -1,0 +1,252 @@
+package imports
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/go-serverless/reference/shared/budget"
+	"github.com/go-serverless/reference/shared/correlation"
+)
+
+// Defaults for a Processor that leaves them unset.
+const (
+	DefaultBatchLines    = 100
+	DefaultBatchEstimate = 2 * time.Second
+	DefaultMaxDepth      = 100
+)
+
+// Store keeps imports, their checkpoints and what they wrote (DynamoStore).
+type Store interface {
+	Create(ctx context.Context, imp Import) error
+	Get(ctx context.Context, id string) (Import, error)
+	// Claim counts an invocation of hop depth for a RUNNING import and returns the import as it
+	// is now; ErrConflict when the import is finished or a later hop has claimed it.
+	Claim(ctx context.Context, id string, depth int, now time.Time) (Import, error)
+	// WriteOrders and WriteRejects write items keyed by import and line: writing one again
+	// overwrites it.
+	WriteOrders(ctx context.Context, orders []Order) error
+	WriteRejects(ctx context.Context, id string, rejects []Reject) error
+	// Checkpoint moves the import's checkpoint from offset from to cp; ErrConflict when the
+	// checkpoint is no longer at from (another invocation progressed) or the import is finished.
+	Checkpoint(ctx context.Context, id string, from int64, cp Checkpoint) error
+	// Fail records FAILED with reason for a RUNNING import no later hop than depth has claimed;
+	// ErrConflict otherwise.
+	Fail(ctx context.Context, id string, depth int, reason string, now time.Time) error
+	// Rejects returns the first rejects of an import, by line.
+	Rejects(ctx context.Context, id string, limit int) ([]Reject, error)
+}
+
+// Checkpoint is the progress one batch adds.
+type Checkpoint struct {
+	// Offset and Line are where the next batch starts.
+	Offset, Line int64
+	// Accepted and Rejected are added to the import's counts.
+	Accepted, Rejected int64
+	// Done marks the import SUCCEEDED: the batch ended at the end of the file.
+	Done bool
+	Now  time.Time
+}
+
+// Objects opens the file of an import (S3Objects).
+type Objects interface {
+	// Open streams the object from byte offset to its end; ErrObjectChanged when its ETag is
+	// no longer etag.
+	Open(ctx context.Context, bucket, key, etag string, offset int64) (io.ReadCloser, error)
+}
+
+// Continuer hands the rest of an import to the next invocation of the chain (LambdaContinuer).
+type Continuer interface {
+	Continue(ctx context.Context, link Link) error
+}
+
+// Processor is one invocation of the chain: it resumes an import at its checkpoint, imports
+// batches while the next one fits in the invocation's remaining time, and then hands the rest
+// to the next invocation.
+type Processor struct {
+	Store   Store
+	Objects Objects
+	Next    Continuer
+	// Budget decides whether another batch fits: its Margin is the time kept after the last
+	// batch to hand over (one Invoke call) and return.
+	Budget budget.Budget
+	// BatchLines is how many lines a batch reads; DefaultBatchLines when 0.
+	BatchLines int
+	// BatchEstimate is the least time a batch is assumed to take; the longest batch seen in
+	// this invocation raises it. DefaultBatchEstimate when 0.
+	BatchEstimate time.Duration
+	// MaxLines, when above 0, also hands over once an invocation has read that many lines,
+	// whatever time it has left. Production leaves it 0 (time alone decides); local runs set it
+	// low so the chain shows with small files.
+	MaxLines int64
+	// MaxDepth is the hop limit: a link deeper than this fails the import instead of running,
+	// so a chain that makes no progress cannot loop for ever. DefaultMaxDepth when 0.
+	MaxDepth int
+	Now      func() time.Time
+	Log      *slog.Logger
+}
+
+// Process runs one link of the chain. It returns an error only for failures worth retrying
+// (Lambda's asynchronous retries deliver the same link again, which resumes at the checkpoint);
+// a stale or duplicated link, a finished import, and failures that retrying cannot fix end
+// without error.
+func (p Processor) Process(ctx context.Context, link Link) error {
+	log := p.Log.With("importId", link.ImportID, "depth", link.Depth)
+	imp, err := p.Store.Get(ctx, link.ImportID)
+	if errors.Is(err, ErrNotFound) {
+		log.WarnContext(ctx, "link for an unknown import dropped")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if imp.Status != StatusRunning || imp.Depth > link.Depth {
+		log.InfoContext(ctx, "stale link: nothing to do", "status", imp.Status, "claimedDepth", imp.Depth)
+		return nil
+	}
+	if maxDepth := p.maxDepth(); link.Depth > maxDepth {
+		reason := fmt.Sprintf("hop limit reached: %d invocations were not enough; stopped at byte %d (line %d) of %d", maxDepth+1, imp.Offset, imp.Line, imp.Size)
+		return p.fail(ctx, log, imp.ID, link.Depth, reason)
+	}
+	imp, err = p.Store.Claim(ctx, imp.ID, link.Depth, p.Now())
+	if errors.Is(err, ErrConflict) {
+		log.InfoContext(ctx, "stale link: a later invocation claimed the import")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log.DebugContext(ctx, "resuming import", "offset", imp.Offset, "line", imp.Line, "size", imp.Size)
+	return p.run(ctx, log, imp, link)
+}
+
+// run imports batches from the checkpoint until the file ends or time runs short.
+func (p Processor) run(ctx context.Context, log *slog.Logger, imp Import, link Link) error {
+	var lines *lineReader
+	if imp.Offset < imp.Size {
+		body, err := p.Objects.Open(ctx, imp.Bucket, imp.Key, imp.ETag, imp.Offset)
+		if errors.Is(err, ErrObjectChanged) || errors.Is(err, ErrObjectNotFound) {
+			return p.fail(ctx, log, imp.ID, link.Depth, fmt.Sprintf("the file can no longer be read at byte %d: %v", imp.Offset, err))
+		}
+		if err != nil {
+			return err
+		}
+		defer body.Close()
+		lines = newLineReader(body, imp.Offset, imp.Line)
+	} else {
+		// An empty file, or a chain resumed exactly at its end: nothing to read (a Range GET
+		// from the end would be refused).
+		lines = newLineReader(eofReader{}, imp.Offset, imp.Line)
+	}
+
+	estimate := p.batchEstimate()
+	first := lines.line
+	for {
+		if !p.Budget.Fits(ctx, estimate) || p.MaxLines > 0 && lines.line-first >= p.MaxLines {
+			next := Link{Carrier: correlation.CarrierFrom(ctx), ImportID: imp.ID, Offset: lines.offset, Line: lines.line, Depth: link.Depth + 1}
+			if err := p.Next.Continue(ctx, next); err != nil {
+				return fmt.Errorf("continue import %s at byte %d: %w", imp.ID, lines.offset, err)
+			}
+			log.InfoContext(ctx, "handed over to the next invocation", "offset", lines.offset, "line", lines.line)
+			return nil
+		}
+		started := p.Now()
+		from := lines.offset
+		orders, rejects, eof, err := p.readBatch(imp, lines)
+		if err != nil {
+			return err
+		}
+		if err := p.Store.WriteOrders(ctx, orders); err != nil {
+			return err
+		}
+		if err := p.Store.WriteRejects(ctx, imp.ID, rejects); err != nil {
+			return err
+		}
+		cp := Checkpoint{Offset: lines.offset, Line: lines.line, Accepted: int64(len(orders)), Rejected: int64(len(rejects)), Done: eof, Now: p.Now()}
+		err = p.Store.Checkpoint(ctx, imp.ID, from, cp)
+		if errors.Is(err, ErrConflict) {
+			// Another invocation of this chain (a duplicate delivery) moved the checkpoint first;
+			// it carries on, and what this one wrote was the same items again.
+			log.InfoContext(ctx, "checkpoint moved by another invocation: stopping", "offset", from)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if eof {
+			log.InfoContext(ctx, "import succeeded", "lines", lines.line, "bytes", lines.offset)
+			return nil
+		}
+		estimate = max(estimate, p.Now().Sub(started))
+	}
+}
+
+// readBatch reads up to BatchLines lines and reports whether the file ended with them.
+func (p Processor) readBatch(imp Import, lines *lineReader) (orders []Order, rejects []Reject, eof bool, err error) {
+	n := p.batchLines()
+	for range n {
+		raw, err := lines.next()
+		if errors.Is(err, io.EOF) {
+			return orders, rejects, true, nil
+		}
+		if err != nil {
+			return nil, nil, false, err
+		}
+		if raw.tooLong {
+			rejects = append(rejects, Reject{Line: raw.number, Reason: fmt.Sprintf("line longer than %d bytes", MaxLineBytes)})
+			continue
+		}
+		order, reason, skip := parseLine(imp.Format, raw.number, raw.text)
+		switch {
+		case skip:
+		case reason != "":
+			rejects = append(rejects, Reject{Line: raw.number, Reason: reason})
+		default:
+			order.ImportID = imp.ID
+			orders = append(orders, order)
+		}
+	}
+	eof, err = lines.atEOF()
+	return orders, rejects, eof, err
+}
+
+func (p Processor) fail(ctx context.Context, log *slog.Logger, id string, depth int, reason string) error {
+	err := p.Store.Fail(ctx, id, depth, reason, p.Now())
+	if errors.Is(err, ErrConflict) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log.WarnContext(ctx, "import failed", "reason", reason)
+	return nil
+}
+
+func (p Processor) batchLines() int {
+	if p.BatchLines > 0 {
+		return p.BatchLines
+	}
+	return DefaultBatchLines
+}
+
+func (p Processor) batchEstimate() time.Duration {
+	if p.BatchEstimate > 0 {
+		return p.BatchEstimate
+	}
+	return DefaultBatchEstimate
+}
+
+func (p Processor) maxDepth() int {
+	if p.MaxDepth > 0 {
+		return p.MaxDepth
+	}
+	return DefaultMaxDepth
+}
+
+// eofReader is an empty stream.
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }

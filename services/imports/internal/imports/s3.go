@@ -1,0 +1,107 @@
+package imports
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/go-serverless/reference/shared/budget"
+)
+
+// S3API is the part of the S3 client the object reader calls.
+type S3API interface {
+	HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
+	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+}
+
+// S3Objects reads import files from S3.
+type S3Objects struct {
+	S3 S3API
+	// Calls bounds HeadObject by CallTimeout and the invocation's remaining time minus its margin.
+	// A GetObject body is read for as long as the invocation runs, so Open is bounded by the
+	// invocation's own context only.
+	Calls       budget.Budget
+	CallTimeout time.Duration
+}
+
+// Head returns the current version of an object; ErrObjectNotFound when there is none.
+func (o S3Objects) Head(ctx context.Context, bucket, key string) (Object, error) {
+	ctx, cancel := o.Calls.Context(ctx, cmp.Or(o.CallTimeout, defaultCallTimeout))
+	defer cancel()
+	out, err := o.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return Object{}, fmt.Errorf("head s3://%s/%s: %w", bucket, key, objectError(err))
+	}
+	return Object{Bucket: bucket, Key: key, ETag: NormalizeETag(aws.ToString(out.ETag)), Size: aws.ToInt64(out.ContentLength)}, nil
+}
+
+// Open streams the object from byte offset with one Range GET, only while its ETag is still
+// etag: a file replaced mid-import fails the import instead of mixing two versions.
+func (o S3Objects) Open(ctx context.Context, bucket, key, etag string, offset int64) (io.ReadCloser, error) {
+	out, err := o.S3.GetObject(ctx, &s3.GetObjectInput{
+		Bucket:  aws.String(bucket),
+		Key:     aws.String(key),
+		Range:   aws.String(fmt.Sprintf("bytes=%d-", offset)),
+		IfMatch: aws.String(`"` + NormalizeETag(etag) + `"`),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get s3://%s/%s from byte %d: %w", bucket, key, offset, objectError(err))
+	}
+	return out.Body, nil
+}
+
+// objectError maps S3's answers for a missing or changed object to domain errors.
+func objectError(err error) error {
+	var resp *awshttp.ResponseError
+	if errors.As(err, &resp) {
+		switch resp.HTTPStatusCode() {
+		case http.StatusNotFound:
+			return fmt.Errorf("%w: %w", ErrObjectNotFound, err)
+		case http.StatusPreconditionFailed:
+			return fmt.Errorf("%w: %w", ErrObjectChanged, err)
+		}
+	}
+	return err
+}
+
+// PresignAPI is the part of the S3 presign client the upload signer calls (*s3.PresignClient).
+type PresignAPI interface {
+	PresignPutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.PresignOptions)) (*v4.PresignedHTTPRequest, error)
+}
+
+// SignedUpload is a pre-signed PUT of one file to import.
+type SignedUpload struct {
+	Key       string
+	URL       string
+	Method    string
+	Header    http.Header
+	ExpiresAt time.Time
+}
+
+// Uploads signs PUTs of import files: a caller with no AWS credentials uploads straight to S3,
+// and the bucket's notification starts the import.
+type Uploads struct {
+	Presign PresignAPI
+	Bucket  string
+	Expires time.Duration
+	Now     func() time.Time
+}
+
+// Sign signs a PUT of key, valid for Expires. Signing is local; it calls nothing.
+func (u Uploads) Sign(ctx context.Context, key string) (SignedUpload, error) {
+	req, err := u.Presign.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(u.Bucket), Key: aws.String(key)},
+		s3.WithPresignExpires(u.Expires))
+	if err != nil {
+		return SignedUpload{}, fmt.Errorf("sign PUT of s3://%s/%s: %w", u.Bucket, key, err)
+	}
+	return SignedUpload{Key: key, URL: req.URL, Method: req.Method, Header: req.SignedHeader, ExpiresAt: u.Now().Add(u.Expires).UTC()}, nil
+}

@@ -1,0 +1,283 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// The imports pattern end to end: a signed PUT of a file under imports/{sub}/, S3's notification
+// and POST /imports converging on one import, a chain of ProcessImportFunction invocations
+// through Lambda's asynchronous Invoke API, and the owner's GET. Locally the chain hands over
+// every 1,000 lines (ImportMaxLinesPerInvocation in infra/local/parameters.json), so a few
+// thousand lines make a chain of several invocations.
+
+// importGrant is the answer to POST /imports/uploads.
+type importGrant struct {
+	Key     string            `json:"key"`
+	Method  string            `json:"method"`
+	URL     string            `json:"url"`
+	Headers map[string]string `json:"headers"`
+}
+
+// importView is the answer to GET /imports/{id}.
+type importView struct {
+	ImportID    string `json:"importId"`
+	Status      string `json:"status"`
+	BytesDone   int64  `json:"bytesDone"`
+	BytesTotal  int64  `json:"bytesTotal"`
+	LinesDone   int64  `json:"linesDone"`
+	Accepted    int64  `json:"accepted"`
+	Rejected    int64  `json:"rejected"`
+	Invocations int    `json:"invocations"`
+	Failure     string `json:"failure"`
+	Rejects     []struct {
+		Line   int64  `json:"line"`
+		Reason string `json:"reason"`
+	} `json:"rejects"`
+}
+
+// uploadImportFile asks for a signed PUT of fileName and uploads body; it returns the key and
+// the ETag S3 answered.
+func uploadImportFile(t *testing.T, token, fileName string, body []byte) (key, etag string) {
+	t.Helper()
+	r := call(t, "POST", "/imports/uploads", token, fmt.Sprintf(`{"fileName":%q}`, fileName))
+	if r.status != http.StatusCreated {
+		t.Fatalf("POST /imports/uploads = %d %s; want 201", r.status, r.body)
+	}
+	var g importGrant
+	r.json(t, &g)
+	req, err := http.NewRequest(g.Method, g.URL, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, value := range g.Headers {
+		req.Header.Set(name, value)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("PUT to S3: %v", err)
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT to S3 = %d %s; want 200", resp.StatusCode, answer)
+	}
+	return g.Key, strings.Trim(resp.Header.Get("ETag"), `"`)
+}
+
+// importID is the id the service derives from bucket, key and ETag (imports.ID), so a test can
+// find an import that only S3's notification started.
+func importID(bucket, key, etag string) string {
+	sum := sha256.Sum256([]byte(bucket + "\n" + key + "\n" + etag))
+	return hex.EncodeToString(sum[:16])
+}
+
+// waitImport polls GET /imports/{id} until the import is no longer RUNNING (or does not exist yet).
+func waitImport(t *testing.T, token, id string) importView {
+	t.Helper()
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+		r := call(t, "GET", "/imports/"+id, token, "")
+		if r.status == http.StatusNotFound {
+			continue // the notification has not started it yet
+		}
+		if r.status != http.StatusOK {
+			t.Fatalf("GET /imports/%s = %d %s; want 200", id, r.status, r.body)
+		}
+		var v importView
+		r.json(t, &v)
+		if v.Status != "RUNNING" {
+			return v
+		}
+		if r.header.Get("Retry-After") == "" {
+			t.Errorf("RUNNING import answered without Retry-After")
+		}
+	}
+	if st.logs != nil {
+		for _, line := range st.logs.matching("Import") {
+			t.Log(line)
+		}
+	}
+	t.Fatalf("import %s still RUNNING after 90 s", id)
+	return importView{}
+}
+
+// importFile returns n lines of CSV orders with a header, where the lines in bad are malformed.
+func importFile(n int, bad map[int]bool) []byte {
+	var b strings.Builder
+	b.WriteString("id,customer,amount,currency\n")
+	for line := 2; line <= n; line++ {
+		if bad[line] {
+			fmt.Fprintf(&b, "o-%d,Zoë,12.50,EUR\n", line)
+			continue
+		}
+		fmt.Fprintf(&b, "o-%d,Zoë 日本 %d,%d,EUR\n", line, line, line*3)
+	}
+	return []byte(b.String())
+}
+
+func TestImportChainsThroughSeveralInvocations(t *testing.T) {
+	token := st.token(t, "import-alice-"+randomHex(4), nil)
+	bad := map[int]bool{10: true, 1500: true, 2400: true}
+	body := importFile(2600, bad) // header + 2,599 orders, 3 of them malformed
+	key, _ := uploadImportFile(t, token, "orders.csv", body)
+
+	// The notification has started (or is starting) the import; POST names the same one.
+	r := call(t, "POST", "/imports", token, fmt.Sprintf(`{"key":%q}`, key))
+	if r.status != http.StatusAccepted {
+		t.Fatalf("POST /imports = %d %s; want 202", r.status, r.body)
+	}
+	var started struct {
+		ImportID string `json:"importId"`
+	}
+	r.json(t, &started)
+	if r.header.Get("Location") != "/imports/"+started.ImportID {
+		t.Errorf("Location = %q; want /imports/%s", r.header.Get("Location"), started.ImportID)
+	}
+	again := call(t, "POST", "/imports", token, fmt.Sprintf(`{"key":%q}`, key))
+	var second struct {
+		ImportID string `json:"importId"`
+	}
+	again.json(t, &second)
+	if second.ImportID != started.ImportID {
+		t.Errorf("a second POST started import %s; want the same %s", second.ImportID, started.ImportID)
+	}
+
+	v := waitImport(t, token, started.ImportID)
+	if v.Status != "SUCCEEDED" || v.Accepted != 2596 || v.Rejected != 3 || v.LinesDone != 2600 || v.BytesDone != int64(len(body)) || v.BytesTotal != int64(len(body)) {
+		t.Fatalf("import = %+v; want SUCCEEDED, 2596 accepted, 3 rejected, 2600 lines, all %d bytes", v, len(body))
+	}
+	t.Logf("import %s: %d lines, %d bytes in %d invocations", v.ImportID, v.LinesDone, v.BytesDone, v.Invocations)
+	var rejected []int64
+	for _, rej := range v.Rejects {
+		rejected = append(rejected, rej.Line)
+	}
+	if fmt.Sprint(rejected) != "[10 1500 2400]" {
+		t.Errorf("rejects %+v; want lines 10, 1500 and 2400", v.Rejects)
+	}
+	if st.logs != nil && v.Invocations < 3 {
+		t.Errorf("%d invocations; want at least 3 (the local stack hands over every 1,000 lines)", v.Invocations)
+	}
+	// Every valid line is in the table exactly once: as many items as accepted lines.
+	if n := countImported(t, started.ImportID); n != v.Accepted {
+		t.Errorf("%d orders in %s; want %d", n, st.outputs["ImportedOrdersTableName"], v.Accepted)
+	}
+
+	// Nobody else sees it.
+	other := st.token(t, "import-mallory-"+randomHex(4), nil)
+	wantProblem(t, call(t, "GET", "/imports/"+started.ImportID, other, ""), http.StatusNotFound)
+}
+
+func TestImportStartsFromTheS3NotificationAlone(t *testing.T) {
+	token := st.token(t, "import-bob-"+randomHex(4), nil)
+	body := []byte("{\"id\":\"o-1\",\"customer\":\"Bob\",\"amount\":100,\"currency\":\"USD\"}\n{\"id\":\"o-2\",\"customer\":\"Bob\",\"amount\":5}")
+	key, etag := uploadImportFile(t, token, "orders.ndjson", body)
+	id := importID(st.outputs["ImportsBucketName"], key, etag)
+
+	v := waitImport(t, token, id)
+	if v.Status != "SUCCEEDED" || v.Accepted != 1 || v.Rejected != 1 || len(v.Rejects) != 1 || v.Rejects[0].Line != 2 {
+		t.Fatalf("import = %+v; want SUCCEEDED with line 1 accepted and line 2 (no currency) rejected", v)
+	}
+}
+
+func TestImportBadRequestsChangeNothing(t *testing.T) {
+	user := "import-carol-" + randomHex(4)
+	token := st.token(t, user, nil)
+	tests := []struct {
+		name, path, body string
+		status           int
+		param            string
+	}{
+		{"someone else's prefix", "/imports", `{"key":"imports/someone-else/orders.csv"}`, 400, "key"},
+		{"outside imports/", "/imports", `{"key":"uploads/` + user + `/orders.csv"}`, 400, "key"},
+		{"unsupported type", "/imports", `{"key":"imports/` + user + `/orders.xlsx"}`, 400, "key"},
+		{"no such file", "/imports", `{"key":"imports/` + user + `/missing.csv"}`, 422, "key"},
+		{"unknown field", "/imports", `{"key":"imports/` + user + `/a.csv","force":true}`, 400, "force"},
+		{"path in file name", "/imports/uploads", `{"fileName":"../b/orders.csv"}`, 400, "fileName"},
+		{"unsupported upload type", "/imports/uploads", `{"fileName":"orders.exe"}`, 400, "fileName"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := wantProblem(t, call(t, "POST", tt.path, token, tt.body), tt.status)
+			if len(p.InvalidParams) == 0 || p.InvalidParams[0].Name != tt.param {
+				t.Errorf("invalid-params = %+v; want %s named", p.InvalidParams, tt.param)
+			}
+		})
+	}
+	wantProblem(t, call(t, "GET", "/imports/00000000000000000000000000000000", token, ""), http.StatusNotFound)
+}
+
+// countImported counts the order items of an import with a consistent query.
+func countImported(t *testing.T, id string) int64 {
+	t.Helper()
+	var n int64
+	p := dynamodb.NewQueryPaginator(st.dynamodb, &dynamodb.QueryInput{
+		TableName:                 aws.String(st.outputs["ImportedOrdersTableName"]),
+		KeyConditionExpression:    aws.String("importId = :id"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":id": &types.AttributeValueMemberS{Value: id}},
+		Select:                    types.SelectCount,
+		ConsistentRead:            aws.Bool(true),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatalf("count imported orders: %v", err)
+		}
+		n += int64(page.Count)
+	}
+	return n
+}
+
+func TestImportWhoseChainBreaksEndsFailed(t *testing.T) {
+	// A link that fails every attempt: the import record says the file is longer than it is, so
+	// the Range GET at its checkpoint is refused (416) on every attempt. Lambda's asynchronous
+	// invoke retries it twice, sends it to ImportsFailureQueue, and FailImportFunction records
+	// where the chain broke. The record is written straight to the table before the upload (its id
+	// is derived from the content's MD5, the ETag of a single PUT), so it needs the local stack.
+	requireLocal(t)
+	user := "import-dave-" + randomHex(4)
+	token := st.token(t, user, nil)
+	body := []byte("o-1,Dave,1,EUR\n")
+	sum := md5.Sum(body)
+	key := "imports/" + user + "/broken.csv"
+	id := importID(st.outputs["ImportsBucketName"], key, hex.EncodeToString(sum[:]))
+	now := time.Now().UTC().Format(time.RFC3339)
+	item := map[string]types.AttributeValue{
+		"importId": &types.AttributeValueMemberS{Value: id}, "owner": &types.AttributeValueMemberS{Value: user},
+		"bucket": &types.AttributeValueMemberS{Value: st.outputs["ImportsBucketName"]}, "key": &types.AttributeValueMemberS{Value: key},
+		"etag": &types.AttributeValueMemberS{Value: hex.EncodeToString(sum[:])}, "format": &types.AttributeValueMemberS{Value: "csv"},
+		"status": &types.AttributeValueMemberS{Value: "RUNNING"}, "size": &types.AttributeValueMemberN{Value: "1000"},
+		"offset": &types.AttributeValueMemberN{Value: "500"}, "line": &types.AttributeValueMemberN{Value: "20"},
+		"accepted": &types.AttributeValueMemberN{Value: "20"}, "rejected": &types.AttributeValueMemberN{Value: "0"},
+		"depth": &types.AttributeValueMemberN{Value: "0"}, "invocations": &types.AttributeValueMemberN{Value: "0"},
+		"createdAt": &types.AttributeValueMemberS{Value: now}, "updatedAt": &types.AttributeValueMemberS{Value: now},
+		"expiresAt": &types.AttributeValueMemberN{Value: fmt.Sprint(time.Now().Add(time.Hour).Unix())},
+	}
+	if _, err := st.dynamodb.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(st.outputs["ImportsTableName"]), Item: item}); err != nil {
+		t.Fatal(err)
+	}
+	// The upload's notification finds the import not yet claimed and sends its first link.
+	if _, etag := uploadImportFile(t, token, "broken.csv", body); importID(st.outputs["ImportsBucketName"], key, etag) != id {
+		t.Fatalf("ETag %s is not the MD5 of the body; the test cannot predict the import id", etag)
+	}
+
+	v := waitImport(t, token, id)
+	if v.Status != "FAILED" || !strings.Contains(v.Failure, "the chain broke at byte 500 (line 20)") || !strings.Contains(v.Failure, "RetriesExhausted after 3 attempts") {
+		t.Fatalf("import = %s %q; want FAILED where the chain broke, after Lambda's 3 attempts", v.Status, v.Failure)
+	}
+	if v.Invocations != 3 || v.Accepted != 20 {
+		t.Errorf("%d invocations, %d accepted; want the 3 attempts counted and nothing more accepted", v.Invocations, v.Accepted)
+	}
+}
