@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -472,20 +474,28 @@ func buildFunctions(ctx context.Context, dir, outDir string, functions []templat
 	return binaries, nil
 }
 
-// number reads a resolved template number (int or float64, or a numeric string).
+// number reads a resolved template number (int or float64, or a numeric string). Like
+// CloudFormation, it refuses a string with anything after the number ("10x") and anything
+// that is not finite.
 func number(v template.Value) (float64, bool) {
+	var f float64
 	switch n := v.(type) {
 	case int:
 		return float64(n), true
 	case int64:
 		return float64(n), true
 	case float64:
-		return n, true
+		f = n
 	case string:
-		var f float64
-		if _, err := fmt.Sscan(n, &f); err == nil {
-			return f, true
+		var err error
+		if f, err = strconv.ParseFloat(strings.TrimSpace(n), 64); err != nil {
+			return 0, false
 		}
+	default:
+		return 0, false
 	}
-	return 0, false
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, false
+	}
+	return f, true
 }
