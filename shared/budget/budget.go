@@ -6,12 +6,13 @@
 // result, a message that is redelivered after a long visibility timeout, and
 // nothing in the log to say which step was slow. This package keeps a safety
 // margin before the deadline so that code can give up cleanly instead: bound
-// each downstream call ([Budget.Context]), decide whether to start another
-// unit of work ([Budget.Fits]), and leave a log line naming the slow step
-// when time is nearly gone ([Watch]).
+// each downstream call ([Budget.Context], or [Calls] in an adapter), decide
+// whether to start another unit of work ([Budget.Fits]), and leave a log line
+// naming the slow step when time is nearly gone ([Watch]).
 package budget
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -96,6 +97,36 @@ func (b Budget) Context(ctx context.Context, max time.Duration) (context.Context
 	// The budget ends first. A deadline in the past makes the context
 	// done before it is returned.
 	return context.WithDeadlineCause(ctx, limit, ErrBudgetExhausted)
+}
+
+// DefaultCallTimeout bounds one downstream call when [Calls.Timeout] is
+// zero. A call that has not answered in 2 s, the SDK's retries included, is
+// better failed with time left to handle the failure than waited on until
+// Lambda kills the invocation.
+const DefaultCallTimeout = 2 * time.Second
+
+// Calls bounds each downstream call an adapter makes (a DynamoDB store, an
+// SQS queue, an S3 reader): by Timeout, and by the invocation's deadline
+// minus Budget.Margin, whichever ends first. An adapter keeps one as a field
+// that main sets once, so the margin is chosen where the function is wired
+// and every call the adapter makes honours it.
+//
+// The zero value bounds each call by [DefaultCallTimeout] and by the
+// context's own deadline, keeping no margin.
+type Calls struct {
+	// Budget is the invocation's budget; its Margin is kept in reserve for
+	// what must still happen after a call gives up.
+	Budget Budget
+	// Timeout bounds one call, the SDK's retries included; zero means
+	// DefaultCallTimeout.
+	Timeout time.Duration
+}
+
+// Context returns the context for one downstream call: [Budget.Context] with
+// Timeout (or [DefaultCallTimeout]) as the call's own limit. Call the cancel
+// function as soon as the call returns.
+func (c Calls) Context(ctx context.Context) (context.Context, context.CancelFunc) {
+	return c.Budget.Context(ctx, cmp.Or(c.Timeout, DefaultCallTimeout))
 }
 
 // Activity is a watch on one invocation, started by [Watch]: it remembers

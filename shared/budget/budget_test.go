@@ -105,6 +105,38 @@ func TestContextWithoutDeadline(t *testing.T) {
 	}
 }
 
+func TestCallsContextDeadline(t *testing.T) {
+	budget := func(margin time.Duration) Budget { return Budget{Margin: margin, Now: at(epoch)} }
+	tests := []struct {
+		name         string
+		calls        Calls
+		deadline     time.Duration // the invocation's, from epoch; 0 means none
+		wantDeadline time.Duration // the call's, from epoch
+	}{
+		{"default timeout first", Calls{Budget: budget(2 * time.Second)}, 10 * time.Second, DefaultCallTimeout},
+		{"own timeout first", Calls{Budget: budget(2 * time.Second), Timeout: 5 * time.Second}, 10 * time.Second, 5 * time.Second},
+		{"margin before own timeout", Calls{Budget: budget(2 * time.Second), Timeout: time.Minute}, 10 * time.Second, 8 * time.Second},
+		{"margin before default timeout", Calls{Budget: budget(9 * time.Second)}, 10 * time.Second, time.Second},
+		{"no margin", Calls{Budget: budget(0), Timeout: time.Minute}, 10 * time.Second, 10 * time.Second},
+		{"no deadline, own timeout", Calls{Budget: budget(2 * time.Second), Timeout: 5 * time.Second}, 0, 5 * time.Second},
+		{"no deadline, default timeout", Calls{Budget: budget(2 * time.Second)}, 0, DefaultCallTimeout},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			if tt.deadline != 0 {
+				ctx = deadlineCtx(t, tt.deadline)
+			}
+			callCtx, cancel := tt.calls.Context(ctx)
+			defer cancel()
+			got, ok := callCtx.Deadline()
+			if want := epoch.Add(tt.wantDeadline); !ok || !got.Equal(want) {
+				t.Errorf("Deadline() = %v, %v, want %v", got, ok, want)
+			}
+		})
+	}
+}
+
 func TestContextExhausted(t *testing.T) {
 	// Real clock: 10 ms left, 50 ms margin, so the budget is already spent.
 	parent, cancelParent := context.WithTimeout(context.Background(), 10*time.Millisecond)

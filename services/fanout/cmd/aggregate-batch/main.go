@@ -24,7 +24,7 @@ func main() {
 		return handlers.Aggregate{
 			Batches: fanout.Aggregator{
 				// Reading 10,000 results takes a few pages; each page gets its own call timeout.
-				Results: fanout.DynamoStore{DB: dynamodb.NewFromConfig(d.AWS), Table: env["FANOUT_TABLE"], Calls: margin, CallTimeout: 5 * time.Second},
+				Results: fanout.DynamoStore{DB: dynamodb.NewFromConfig(d.AWS), Table: env["FANOUT_TABLE"], Calls: budget.Calls{Budget: margin, Timeout: 5 * time.Second}},
 				Now:     time.Now,
 				Log:     d.Log,
 			},

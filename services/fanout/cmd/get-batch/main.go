@@ -24,7 +24,7 @@ func main() {
 			Batches: fanout.Reader{
 				Batches: fanout.DynamoStore{
 					DB: dynamodb.NewFromConfig(d.AWS), Table: env["FANOUT_TABLE"],
-					Calls: budget.Budget{Margin: 500 * time.Millisecond},
+					Calls: budget.Calls{Budget: budget.Budget{Margin: 500 * time.Millisecond}},
 				},
 				Now: time.Now,
 			},

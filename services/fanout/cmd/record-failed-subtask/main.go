@@ -30,8 +30,8 @@ func main() {
 		return handlers.RecordFailure{
 			Subtasks: fanout.FailureRecorder{
 				Joiner: fanout.Joiner{
-					Results: fanout.DynamoStore{DB: dynamodb.NewFromConfig(d.AWS), Table: env["FANOUT_TABLE"], Calls: margin},
-					Sink:    fanout.SQSSinkQueue{SQS: sqs.NewFromConfig(d.AWS), URL: env["SINK_QUEUE_URL"], Calls: margin},
+					Results: fanout.DynamoStore{DB: dynamodb.NewFromConfig(d.AWS), Table: env["FANOUT_TABLE"], Calls: budget.Calls{Budget: margin}},
+					Sink:    fanout.SQSSinkQueue{SQS: sqs.NewFromConfig(d.AWS), URL: env["SINK_QUEUE_URL"], Calls: budget.Calls{Budget: margin}},
 					Now:     time.Now,
 					Log:     d.Log,
 				},

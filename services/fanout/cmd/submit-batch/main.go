@@ -33,7 +33,7 @@ func main() {
 			return nil, err
 		}
 		// Every AWS call ends a second before the invocation would, leaving time to answer 500.
-		calls := budget.Budget{Margin: time.Second}
+		calls := budget.Calls{Budget: budget.Budget{Margin: time.Second}}
 		return handlers.Submit{
 			Batches: fanout.Submitter{
 				Batches:       fanout.DynamoStore{DB: dynamodb.NewFromConfig(d.AWS), Table: env["FANOUT_TABLE"], Calls: calls},

@@ -18,9 +18,6 @@ import (
 	"github.com/go-serverless/reference/shared/budget"
 )
 
-// defaultCallTimeout bounds one AWS call when the adapter sets no CallTimeout.
-const defaultCallTimeout = 2 * time.Second
-
 // Sort keys: a batch's record and its subtasks' results share the partition key batchId, so the
 // sink reads every result of a batch with one paginated Query.
 const (
@@ -47,16 +44,11 @@ type DynamoDBAPI interface {
 type DynamoStore struct {
 	DB    DynamoDBAPI
 	Table string
-	// Calls bounds each call by CallTimeout and by the invocation's remaining time minus its margin.
-	Calls       budget.Budget
-	CallTimeout time.Duration
+	// Calls bounds each call by its Timeout and by the invocation's remaining time minus its margin.
+	Calls budget.Calls
 	// RetentionFor is how long subtask results are kept (their TTL), counted from when they are
 	// written; zero means 7 days.
 	RetentionFor time.Duration
-}
-
-func (s DynamoStore) call(ctx context.Context) (context.Context, context.CancelFunc) {
-	return s.Calls.Context(ctx, cmp.Or(s.CallTimeout, defaultCallTimeout))
 }
 
 // Create stores a new batch record; ErrConflict if the batch exists.
@@ -66,7 +58,7 @@ func (s DynamoStore) Create(ctx context.Context, b Batch) error {
 		return fmt.Errorf("marshal batch %s: %w", b.ID, err)
 	}
 	item["sk"] = str(batchSK)
-	ctx, cancel := s.call(ctx)
+	ctx, cancel := s.Calls.Context(ctx)
 	defer cancel()
 	_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:           aws.String(s.Table),
@@ -81,7 +73,7 @@ func (s DynamoStore) Create(ctx context.Context, b Batch) error {
 
 // Get reads a batch with a strongly consistent read.
 func (s DynamoStore) Get(ctx context.Context, id string) (Batch, error) {
-	ctx, cancel := s.call(ctx)
+	ctx, cancel := s.Calls.Context(ctx)
 	defer cancel()
 	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.Table),
@@ -201,7 +193,7 @@ var errBatchCondition = errors.New("batch condition failed")
 func (s DynamoStore) transact(ctx context.Context, put *types.Put, update *types.Update) (map[string]types.AttributeValue, error) {
 	in := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{{Put: put}, {Update: update}}}
 	for attempt := 1; ; attempt++ {
-		callCtx, cancel := s.call(ctx)
+		callCtx, cancel := s.Calls.Context(ctx)
 		_, err := s.DB.TransactWriteItems(callCtx, in)
 		cancel()
 		var canceled *types.TransactionCanceledException
@@ -265,7 +257,7 @@ func (s DynamoStore) Results(ctx context.Context, batchID string, fn func(Subtas
 		ConsistentRead: aws.Bool(true),
 	})
 	for page := 1; pages.HasMorePages(); page++ {
-		callCtx, cancel := s.call(ctx)
+		callCtx, cancel := s.Calls.Context(ctx)
 		out, err := pages.NextPage(callCtx)
 		cancel()
 		if err != nil {
@@ -344,7 +336,7 @@ func (s DynamoStore) fail(ctx context.Context, id string, failure Failure, now t
 func (s DynamoStore) update(ctx context.Context, id, doing string, in *dynamodb.UpdateItemInput) error {
 	in.TableName = aws.String(s.Table)
 	in.Key = batchKey(id)
-	ctx, cancel := s.call(ctx)
+	ctx, cancel := s.Calls.Context(ctx)
 	defer cancel()
 	if _, err := s.DB.UpdateItem(ctx, in); err != nil {
 		return fmt.Errorf("%s batch %s: %w", doing, id, conflictOr(err))

@@ -1,7 +1,6 @@
 package fanout
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -33,9 +32,8 @@ type SQSAPI interface {
 type SQSTaskQueue struct {
 	SQS SQSAPI
 	URL string
-	// Calls and CallTimeout bound each call, as in DynamoStore.
-	Calls       budget.Budget
-	CallTimeout time.Duration
+	// Calls bounds each call, as in DynamoStore.
+	Calls budget.Calls
 }
 
 // SendBatch sends up to SendBatchSize subtasks in one call. SendMessageBatch can succeed for some
@@ -59,7 +57,7 @@ func (q SQSTaskQueue) SendBatch(ctx context.Context, tasks []Subtask) error {
 		}
 	}
 	for attempt := 1; len(pending) > 0; attempt++ {
-		callCtx, cancel := q.Calls.Context(ctx, cmp.Or(q.CallTimeout, defaultCallTimeout))
+		callCtx, cancel := q.Calls.Context(ctx)
 		out, err := q.SQS.SendMessageBatch(callCtx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(q.URL), Entries: pending})
 		cancel()
 		if err != nil {
@@ -101,16 +99,15 @@ type sinkMessage struct {
 
 // SQSSinkQueue sends "aggregate this batch" to the sink's queue.
 type SQSSinkQueue struct {
-	SQS         SQSAPI
-	URL         string
-	Calls       budget.Budget
-	CallTimeout time.Duration
+	SQS   SQSAPI
+	URL   string
+	Calls budget.Calls
 }
 
 // Send asks the sink to aggregate batchID.
 func (q SQSSinkQueue) Send(ctx context.Context, batchID string) error {
 	body, _ := json.Marshal(sinkMessage{BatchID: batchID}) // a struct of one string always marshals
-	ctx, cancel := q.Calls.Context(ctx, cmp.Or(q.CallTimeout, defaultCallTimeout))
+	ctx, cancel := q.Calls.Context(ctx)
 	defer cancel()
 	_, err := q.SQS.SendMessage(ctx, &sqs.SendMessageInput{
 		QueueUrl:          aws.String(q.URL),

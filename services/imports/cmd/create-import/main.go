@@ -27,7 +27,7 @@ func main() {
 			return nil, err
 		}
 		// Every AWS call ends half a second before the invocation would, leaving time to answer.
-		calls := budget.Budget{Margin: 500 * time.Millisecond}
+		calls := budget.Calls{Budget: budget.Budget{Margin: 500 * time.Millisecond}, Timeout: imports.CallTimeout}
 		return handlers.Create{
 			Imports: imports.Starter{
 				Store:     imports.DynamoStore{DB: dynamodb.NewFromConfig(d.AWS), ImportsTable: env["IMPORTS_TABLE"], Calls: calls},

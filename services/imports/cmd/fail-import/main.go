@@ -22,7 +22,7 @@ func main() {
 			return nil, err
 		}
 		margin := budget.Budget{Margin: time.Second}
-		store := imports.DynamoStore{DB: dynamodb.NewFromConfig(d.AWS), ImportsTable: env["IMPORTS_TABLE"], Calls: margin}
+		store := imports.DynamoStore{DB: dynamodb.NewFromConfig(d.AWS), ImportsTable: env["IMPORTS_TABLE"], Calls: budget.Calls{Budget: margin, Timeout: imports.CallTimeout}}
 		return handlers.Fail{
 			Imports:     imports.ChainGuard{Store: store, Now: time.Now},
 			Correlation: d.Correlation,

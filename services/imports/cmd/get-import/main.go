@@ -22,7 +22,7 @@ func main() {
 		}
 		store := imports.DynamoStore{
 			DB: dynamodb.NewFromConfig(d.AWS), ImportsTable: env["IMPORTS_TABLE"], RejectsTable: env["REJECTS_TABLE"],
-			Calls: budget.Budget{Margin: 500 * time.Millisecond},
+			Calls: budget.Calls{Budget: budget.Budget{Margin: 500 * time.Millisecond}, Timeout: imports.CallTimeout},
 		}
 		return handlers.Get{Imports: imports.Reader{Store: store}, Correlation: d.Correlation, Log: d.Log}.Handle, nil
 	})

@@ -44,10 +44,10 @@ func main() {
 				Store: imports.DynamoStore{
 					DB:           dynamodb.NewFromConfig(d.AWS),
 					ImportsTable: env["IMPORTS_TABLE"], OrdersTable: env["ORDERS_TABLE"], RejectsTable: env["REJECTS_TABLE"],
-					Calls: budget.Budget{Margin: time.Second},
+					Calls: budget.Calls{Budget: budget.Budget{Margin: time.Second}, Timeout: imports.CallTimeout},
 				},
-				Objects:    imports.S3Objects{S3: s3.NewFromConfig(d.AWS), Calls: margin},
-				Next:       imports.LambdaContinuer{Lambda: lambda.NewFromConfig(d.AWS), Function: env["AWS_LAMBDA_FUNCTION_NAME"]},
+				Objects:    imports.S3Objects{S3: s3.NewFromConfig(d.AWS), Calls: budget.Calls{Budget: margin, Timeout: imports.CallTimeout}},
+				Next:       imports.LambdaContinuer{Lambda: lambda.NewFromConfig(d.AWS), Function: env["AWS_LAMBDA_FUNCTION_NAME"], Calls: budget.Calls{Timeout: imports.CallTimeout}},
 				Budget:     margin,
 				BatchLines: batchLines,
 				MaxLines:   int64(maxLines),

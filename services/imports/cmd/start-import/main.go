@@ -24,7 +24,7 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
-		calls := budget.Budget{Margin: 500 * time.Millisecond}
+		calls := budget.Calls{Budget: budget.Budget{Margin: 500 * time.Millisecond}, Timeout: imports.CallTimeout}
 		return handlers.Start{
 			Imports: imports.Starter{
 				Store:     imports.DynamoStore{DB: dynamodb.NewFromConfig(d.AWS), ImportsTable: env["IMPORTS_TABLE"], Calls: calls},

@@ -54,7 +54,7 @@ func benchFile(b *testing.B, n int) (Objects, Object) {
 	if _, err := client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body)}); err != nil {
 		b.Fatal(err)
 	}
-	objects := S3Objects{S3: client}
+	objects := S3Objects{S3: client, Calls: budget.Calls{Timeout: CallTimeout}}
 	obj, err := objects.Head(context.Background(), bucket, key)
 	if err != nil {
 		b.Fatal(err)

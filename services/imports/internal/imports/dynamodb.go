@@ -18,9 +18,15 @@ import (
 	"github.com/go-serverless/reference/shared/budget"
 )
 
+// CallTimeout is the Timeout of the budget.Calls every import function gives its adapters
+// (DynamoStore, S3Objects, LambdaContinuer), in place of budget.DefaultCallTimeout (2 s). Imports
+// make bigger calls than the other services' point reads and writes: a BatchWriteItem of 25 orders
+// with its retries of unprocessed items, and a Range GET whose first byte comes from a large
+// object, so they get a second more before a call is abandoned and the batch handed on.
+const CallTimeout = 3 * time.Second
+
 // Defaults for a DynamoStore that leaves them unset.
 const (
-	defaultCallTimeout = 3 * time.Second
 	// defaultWriteAttempts bounds the BatchWriteItem calls for one chunk: the first and the
 	// retries of what DynamoDB left unprocessed (it throttles by returning UnprocessedItems).
 	defaultWriteAttempts = 8
@@ -47,18 +53,13 @@ type DynamoDBAPI interface {
 type DynamoStore struct {
 	DB                                      DynamoDBAPI
 	ImportsTable, OrdersTable, RejectsTable string
-	// Calls bounds each call by CallTimeout and by the invocation's remaining time minus its margin.
-	Calls       budget.Budget
-	CallTimeout time.Duration
+	// Calls bounds each call by its Timeout and by the invocation's remaining time minus its margin.
+	Calls budget.Calls
 	// WriteAttempts bounds the BatchWriteItem calls per chunk; Backoff is the first wait
 	// between them, doubled each time. Sleep waits (nil: a timer that ctx can cut short).
 	WriteAttempts int
 	Backoff       time.Duration
 	Sleep         func(ctx context.Context, d time.Duration) error
-}
-
-func (s DynamoStore) call(ctx context.Context) (context.Context, context.CancelFunc) {
-	return s.Calls.Context(ctx, cmp.Or(s.CallTimeout, defaultCallTimeout))
 }
 
 // Create stores a new import; ErrConflict if its id exists.
@@ -71,7 +72,7 @@ func (s DynamoStore) Create(ctx context.Context, imp Import) error {
 	if err != nil {
 		return fmt.Errorf("build condition: %w", err)
 	}
-	ctx, cancel := s.call(ctx)
+	ctx, cancel := s.Calls.Context(ctx)
 	defer cancel()
 	_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(s.ImportsTable), Item: item,
@@ -85,7 +86,7 @@ func (s DynamoStore) Create(ctx context.Context, imp Import) error {
 
 // Get reads an import with a strongly consistent read: a link must see the last checkpoint.
 func (s DynamoStore) Get(ctx context.Context, id string) (Import, error) {
-	ctx, cancel := s.call(ctx)
+	ctx, cancel := s.Calls.Context(ctx)
 	defer cancel()
 	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.ImportsTable), Key: importKey(id), ConsistentRead: aws.Bool(true)})
 	if err != nil {
@@ -175,7 +176,7 @@ func (s DynamoStore) Rejects(ctx context.Context, id string, limit int) ([]Rejec
 	if err != nil {
 		return nil, fmt.Errorf("build key condition: %w", err)
 	}
-	ctx, cancel := s.call(ctx)
+	ctx, cancel := s.Calls.Context(ctx)
 	defer cancel()
 	out, err := s.DB.Query(ctx, &dynamodb.QueryInput{
 		TableName: aws.String(s.RejectsTable), KeyConditionExpression: expr.KeyCondition(),
@@ -210,7 +211,7 @@ func (s DynamoStore) writeChunk(ctx context.Context, table string, chunk []types
 	wait := cmp.Or(s.Backoff, defaultBackoff)
 	pending := chunk
 	for attempt := 1; ; attempt++ {
-		callCtx, cancel := s.call(ctx)
+		callCtx, cancel := s.Calls.Context(ctx)
 		out, err := s.DB.BatchWriteItem(callCtx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{table: pending}})
 		cancel()
 		if err != nil {
@@ -249,7 +250,7 @@ func (s DynamoStore) update(ctx context.Context, id string, update expression.Up
 	if err != nil {
 		return nil, fmt.Errorf("build update: %w", err)
 	}
-	ctx, cancel := s.call(ctx)
+	ctx, cancel := s.Calls.Context(ctx)
 	defer cancel()
 	out, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.ImportsTable), Key: importKey(id),

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/go-serverless/reference/shared/budget"
 )
 
 func TestDynamoStoreCheckpointRules(t *testing.T) {
@@ -163,7 +165,7 @@ func countItems(t testing.TB, s DynamoStore, table, id string) int {
 func TestS3ObjectsRangeAndETag(t *testing.T) {
 	ctx := context.Background()
 	client, bucket := startVersity(t)
-	objects := S3Objects{S3: client}
+	objects := S3Objects{S3: client, Calls: budget.Calls{Timeout: CallTimeout}}
 	body := "o-1,Zoë,1,EUR\no-2,日本,2,JPY\n"
 	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("imports/alice/a.csv"), Body: strings.NewReader(body)}); err != nil {
 		t.Fatal(err)
@@ -206,7 +208,7 @@ func TestChainOnDynamoDBAndS3(t *testing.T) {
 	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body)}); err != nil {
 		t.Fatal(err)
 	}
-	objects := S3Objects{S3: client}
+	objects := S3Objects{S3: client, Calls: budget.Calls{Timeout: CallTimeout}}
 	obj, err := objects.Head(ctx, bucket, key)
 	if err != nil {
 		t.Fatal(err)

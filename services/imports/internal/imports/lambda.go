@@ -1,11 +1,9 @@
 package imports
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -25,9 +23,8 @@ type LambdaAPI interface {
 type LambdaContinuer struct {
 	Lambda LambdaAPI
 	// Function is the name or ARN of ProcessImportFunction.
-	Function    string
-	Calls       budget.Budget
-	CallTimeout time.Duration
+	Function string
+	Calls    budget.Calls
 }
 
 // Continue queues link for the next invocation.
@@ -36,7 +33,7 @@ func (c LambdaContinuer) Continue(ctx context.Context, link Link) error {
 	if err != nil {
 		return fmt.Errorf("marshal link: %w", err)
 	}
-	ctx, cancel := c.Calls.Context(ctx, cmp.Or(c.CallTimeout, defaultCallTimeout))
+	ctx, cancel := c.Calls.Context(ctx)
 	defer cancel()
 	out, err := c.Lambda.Invoke(ctx, &lambda.InvokeInput{
 		FunctionName:   aws.String(c.Function),

@@ -1,7 +1,6 @@
 package imports
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -26,16 +25,15 @@ type S3API interface {
 // S3Objects reads import files from S3.
 type S3Objects struct {
 	S3 S3API
-	// Calls bounds HeadObject by CallTimeout and the invocation's remaining time minus its margin.
+	// Calls bounds HeadObject by its Timeout and the invocation's remaining time minus its margin.
 	// A GetObject body is read for as long as the invocation runs, so Open is bounded by the
 	// invocation's own context only.
-	Calls       budget.Budget
-	CallTimeout time.Duration
+	Calls budget.Calls
 }
 
 // Head returns the current version of an object; ErrObjectNotFound when there is none.
 func (o S3Objects) Head(ctx context.Context, bucket, key string) (Object, error) {
-	ctx, cancel := o.Calls.Context(ctx, cmp.Or(o.CallTimeout, defaultCallTimeout))
+	ctx, cancel := o.Calls.Context(ctx)
 	defer cancel()
 	out, err := o.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/dynamotest"
 )
 
@@ -45,7 +46,8 @@ func newDynamoStore(t testing.TB) DynamoStore {
 		KeySchema:            []types.KeySchemaElement{hash("importId"), {AttributeName: aws.String("line"), KeyType: types.KeyTypeRange}},
 	}
 	return DynamoStore{
-		DB: db,
+		DB:    db,
+		Calls: budget.Calls{Timeout: CallTimeout},
 		ImportsTable: dynamotest.CreateTable(t, db, &dynamodb.CreateTableInput{
 			AttributeDefinitions: []types.AttributeDefinition{str("importId")},
 			KeySchema:            []types.KeySchemaElement{hash("importId")},

@@ -22,7 +22,7 @@ func main() {
 		}
 		store := jobs.DynamoStore{
 			DB: dynamodb.NewFromConfig(d.AWS), Table: env["JOBS_TABLE"],
-			Calls: budget.Budget{Margin: 500 * time.Millisecond},
+			Calls: budget.Calls{Budget: budget.Budget{Margin: 500 * time.Millisecond}},
 		}
 		return handlers.Get{
 			Jobs:        jobs.Reader{Jobs: store, Now: time.Now},

@@ -31,7 +31,7 @@ func main() {
 		margin := budget.Budget{Margin: 2 * time.Second}
 		return handlers.Process{
 			Jobs: jobs.Processor{
-				Jobs:        jobs.DynamoStore{DB: db, Table: env["JOBS_TABLE"], Calls: margin},
+				Jobs:        jobs.DynamoStore{DB: db, Table: env["JOBS_TABLE"], Calls: budget.Calls{Budget: margin}},
 				Runs:        idempotency.New(db, env["IDEMPOTENCY_TABLE"]),
 				Work:        jobs.Simulate,
 				MaxAttempts: maxAttempts,

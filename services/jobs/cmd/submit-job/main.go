@@ -32,7 +32,7 @@ func main() {
 		db := dynamodb.NewFromConfig(d.AWS)
 		// Every AWS call ends half a second before the invocation would, leaving time to answer
 		// 500 (and release the Idempotency-Key) instead of being killed mid-request.
-		calls := budget.Budget{Margin: 500 * time.Millisecond}
+		calls := budget.Calls{Budget: budget.Budget{Margin: 500 * time.Millisecond}}
 		return handlers.Submit{
 			Jobs: jobs.Submitter{
 				Jobs:      jobs.DynamoStore{DB: db, Table: env["JOBS_TABLE"], Calls: calls},

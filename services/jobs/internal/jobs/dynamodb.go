@@ -1,7 +1,6 @@
 package jobs
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,9 +15,6 @@ import (
 	"github.com/go-serverless/reference/shared/budget"
 )
 
-// defaultCallTimeout bounds one AWS call when the adapter sets no CallTimeout.
-const defaultCallTimeout = 2 * time.Second
-
 // DynamoDBAPI is the part of the DynamoDB client the job store calls.
 type DynamoDBAPI interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
@@ -31,15 +27,9 @@ type DynamoDBAPI interface {
 type DynamoStore struct {
 	DB    DynamoDBAPI
 	Table string
-	// Calls bounds each call, retries included, by CallTimeout and by the invocation's remaining
+	// Calls bounds each call, retries included, by its Timeout and by the invocation's remaining
 	// time minus its margin, so a slow DynamoDB fails a call with time left to answer the caller.
-	Calls       budget.Budget
-	CallTimeout time.Duration
-}
-
-// call returns the context for one DynamoDB call.
-func (s DynamoStore) call(ctx context.Context) (context.Context, context.CancelFunc) {
-	return s.Calls.Context(ctx, cmp.Or(s.CallTimeout, defaultCallTimeout))
+	Calls budget.Calls
 }
 
 // Create stores a new job; ErrConflict if its id exists.
@@ -53,7 +43,7 @@ func (s DynamoStore) Create(ctx context.Context, job Job) error {
 	if err != nil {
 		return fmt.Errorf("build condition: %w", err)
 	}
-	ctx, cancel := s.call(ctx)
+	ctx, cancel := s.Calls.Context(ctx)
 	defer cancel()
 	_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                 aws.String(s.Table),
@@ -70,7 +60,7 @@ func (s DynamoStore) Create(ctx context.Context, job Job) error {
 
 // Get reads a job with a strongly consistent read, so a poller sees the worker's last write.
 func (s DynamoStore) Get(ctx context.Context, id string) (Job, error) {
-	ctx, cancel := s.call(ctx)
+	ctx, cancel := s.Calls.Context(ctx)
 	defer cancel()
 	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.Table),
@@ -143,7 +133,7 @@ func (s DynamoStore) update(ctx context.Context, id string, update expression.Up
 	if err != nil {
 		return nil, fmt.Errorf("build update: %w", err)
 	}
-	ctx, cancel := s.call(ctx)
+	ctx, cancel := s.Calls.Context(ctx)
 	defer cancel()
 	out, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.Table),

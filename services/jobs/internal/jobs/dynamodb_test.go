@@ -155,7 +155,7 @@ func TestDynamoStoreCallEndsBeforeInvocation(t *testing.T) {
 	// still has its margin to answer, not hang until Lambda kills it.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	s := DynamoStore{DB: hangingDB{}, Table: "jobs", Calls: budget.Budget{Margin: 2900 * time.Millisecond}, CallTimeout: time.Minute}
+	s := DynamoStore{DB: hangingDB{}, Table: "jobs", Calls: budget.Calls{Budget: budget.Budget{Margin: 2900 * time.Millisecond}, Timeout: time.Minute}}
 	_, err := s.Get(ctx, jobID)
 	if !errors.Is(err, budget.ErrBudgetExhausted) {
 		t.Fatalf("Get on a hanging table = %v; want the budget to end the call", err)

@@ -1,11 +1,9 @@
 package jobs
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -24,9 +22,8 @@ type SQSAPI interface {
 type SQSQueue struct {
 	SQS SQSAPI
 	URL string
-	// Calls and CallTimeout bound each send, as in DynamoStore.
-	Calls       budget.Budget
-	CallTimeout time.Duration
+	// Calls bounds each send, as in DynamoStore.
+	Calls budget.Calls
 }
 
 // Send queues task.
@@ -35,7 +32,7 @@ func (q SQSQueue) Send(ctx context.Context, task Task) error {
 	if err != nil {
 		return fmt.Errorf("marshal task for job %s: %w", task.JobID, err)
 	}
-	ctx, cancel := q.Calls.Context(ctx, cmp.Or(q.CallTimeout, defaultCallTimeout))
+	ctx, cancel := q.Calls.Context(ctx)
 	defer cancel()
 	_, err = q.SQS.SendMessage(ctx, &sqs.SendMessageInput{
 		QueueUrl:          aws.String(q.URL),

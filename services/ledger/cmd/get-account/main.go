@@ -24,7 +24,7 @@ func main() {
 			Accounts: ledger.Ledger{
 				Store: ledger.DynamoStore{
 					DB: dynamodb.NewFromConfig(d.AWS), EventsTable: env["EVENTS_TABLE"], SnapshotsTable: env["SNAPSHOTS_TABLE"],
-					Calls: budget.Budget{Margin: 500 * time.Millisecond},
+					Calls: budget.Calls{Budget: budget.Budget{Margin: 500 * time.Millisecond}},
 				},
 			},
 			Correlation: d.Correlation,

@@ -39,7 +39,7 @@ func main() {
 					DB: dynamodb.NewFromConfig(d.AWS), EventsTable: env["EVENTS_TABLE"],
 					SnapshotsTable: env["SNAPSHOTS_TABLE"], ReceiptsTable: env["RECEIPTS_TABLE"],
 					// Each call ends half a second before the invocation would, leaving time to answer.
-					Calls: budget.Budget{Margin: 500 * time.Millisecond},
+					Calls: budget.Calls{Budget: budget.Budget{Margin: 500 * time.Millisecond}},
 				},
 				SnapshotEvery: int64(snapshotEvery),
 				MaxAttempts:   maxAttempts,

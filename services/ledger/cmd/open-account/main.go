@@ -30,7 +30,7 @@ func main() {
 				Store: ledger.DynamoStore{
 					DB: dynamodb.NewFromConfig(d.AWS), EventsTable: env["EVENTS_TABLE"],
 					SnapshotsTable: env["SNAPSHOTS_TABLE"], ReceiptsTable: env["RECEIPTS_TABLE"],
-					Calls: budget.Budget{Margin: 500 * time.Millisecond},
+					Calls: budget.Calls{Budget: budget.Budget{Margin: 500 * time.Millisecond}},
 				},
 				SnapshotEvery: int64(snapshotEvery),
 				ReceiptTTL:    24 * time.Hour,

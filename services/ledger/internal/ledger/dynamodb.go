@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,9 +14,6 @@ import (
 
 	"github.com/go-serverless/reference/shared/budget"
 )
-
-// defaultCallTimeout bounds one AWS call when the adapter sets no CallTimeout.
-const defaultCallTimeout = 2 * time.Second
 
 // DynamoDBAPI is the part of the DynamoDB client the store calls.
 type DynamoDBAPI interface {
@@ -36,12 +32,7 @@ type DynamoStore struct {
 	SnapshotsTable string
 	ReceiptsTable  string
 	// Calls bounds each call by the invocation's remaining time minus its margin.
-	Calls       budget.Budget
-	CallTimeout time.Duration
-}
-
-func (s DynamoStore) call(ctx context.Context) (context.Context, context.CancelFunc) {
-	return s.Calls.Context(ctx, cmp.Or(s.CallTimeout, defaultCallTimeout))
+	Calls budget.Calls
 }
 
 // Load reads the latest snapshot, then the events after it (strongly consistent, so a command
@@ -105,7 +96,7 @@ func (s DynamoStore) Events(ctx context.Context, accountID string, after int64, 
 
 // Owner reads the account's first event, which every account has and which names its owner.
 func (s DynamoStore) Owner(ctx context.Context, accountID string) (string, error) {
-	ctx, cancel := s.call(ctx)
+	ctx, cancel := s.Calls.Context(ctx)
 	defer cancel()
 	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:                aws.String(s.EventsTable),
@@ -127,7 +118,7 @@ func (s DynamoStore) Owner(ctx context.Context, accountID string) (string, error
 func (s DynamoStore) query(ctx context.Context, in *dynamodb.QueryInput, limit int) ([]map[string]types.AttributeValue, error) {
 	var items []map[string]types.AttributeValue
 	for {
-		callCtx, cancel := s.call(ctx)
+		callCtx, cancel := s.Calls.Context(ctx)
 		out, err := s.DB.Query(callCtx, in)
 		cancel()
 		if err != nil {
@@ -154,7 +145,7 @@ func (s DynamoStore) Append(ctx context.Context, a Append) error {
 	}
 	newVersion := aws.String("attribute_not_exists(version)")
 	if a.Snapshot == nil && a.Receipt == nil {
-		ctx, cancel := s.call(ctx)
+		ctx, cancel := s.Calls.Context(ctx)
 		defer cancel()
 		_, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.EventsTable), Item: event, ConditionExpression: newVersion})
 		if _, ok := errors.AsType[*types.ConditionalCheckFailedException](err); ok {
@@ -184,7 +175,7 @@ func (s DynamoStore) Append(ctx context.Context, a Append) error {
 			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(a.Event.At.Unix())},
 		}})
 	}
-	callCtx, cancel := s.call(ctx)
+	callCtx, cancel := s.Calls.Context(ctx)
 	defer cancel()
 	_, err = s.DB.TransactWriteItems(callCtx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	canceled, ok := errors.AsType[*types.TransactionCanceledException](err)
@@ -206,7 +197,7 @@ func (s DynamoStore) Append(ctx context.Context, a Append) error {
 
 // Receipt reads a receipt; one past its expiry is treated as absent.
 func (s DynamoStore) Receipt(ctx context.Context, id string, now time.Time) (Receipt, bool, error) {
-	ctx, cancel := s.call(ctx)
+	ctx, cancel := s.Calls.Context(ctx)
 	defer cancel()
 	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(s.ReceiptsTable), Key: map[string]types.AttributeValue{"id": str(id)}, ConsistentRead: aws.Bool(true),

@@ -23,7 +23,7 @@ func main() {
 		}
 		return handlers.GetQuote{
 			Quotes: quotes.Reader{Store: quotes.DynamoStore{
-				DB: dynamodb.NewFromConfig(d.AWS), Table: env["QUOTES_TABLE"], Calls: budget.Budget{Margin: 500 * time.Millisecond},
+				DB: dynamodb.NewFromConfig(d.AWS), Table: env["QUOTES_TABLE"], Calls: budget.Calls{Budget: budget.Budget{Margin: 500 * time.Millisecond}},
 			}},
 			Correlation: d.Correlation,
 			Log:         d.Log,

@@ -30,7 +30,7 @@ func main() {
 		margin := budget.Budget{Margin: 2 * time.Second}
 		return handlers.ProcessQuotes{
 			Quotes: quotes.Worker{
-				Store:     quotes.DynamoStore{DB: dynamodb.NewFromConfig(d.AWS), Table: env["QUOTES_TABLE"], Calls: margin},
+				Store:     quotes.DynamoStore{DB: dynamodb.NewFromConfig(d.AWS), Table: env["QUOTES_TABLE"], Calls: budget.Calls{Budget: margin}},
 				Retention: quoteRetention,
 				Now:       time.Now,
 			},

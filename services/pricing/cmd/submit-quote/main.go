@@ -40,7 +40,7 @@ func main() {
 			Quotes: quotes.Submitter{Queue: quotes.SQSQueue{
 				SQS: sqs.NewFromConfig(d.AWS), URL: env["QUOTES_QUEUE_URL"],
 				// The send ends half a second before the invocation would, leaving time to answer 500.
-				Calls: budget.Budget{Margin: 500 * time.Millisecond},
+				Calls: budget.Calls{Budget: budget.Budget{Margin: 500 * time.Millisecond}},
 			}},
 			Flags:       ev,
 			Metrics:     canary.NewRecorder(os.Stdout, "pricing", time.Now),

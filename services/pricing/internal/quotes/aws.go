@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -17,9 +16,6 @@ import (
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/correlation"
 )
-
-// callTimeout bounds one AWS call (and the invocation's remaining time bounds it too).
-const callTimeout = 2 * time.Second
 
 // EngineAttribute is the SQS message attribute that repeats the job's engine, so the decision is
 // visible in the console and to queue tooling without parsing the body. The body is what the
@@ -33,9 +29,10 @@ type SQSAPI interface {
 
 // SQSQueue sends jobs to the quotes queue with the correlation IDs and the engine as attributes.
 type SQSQueue struct {
-	SQS   SQSAPI
-	URL   string
-	Calls budget.Budget
+	SQS SQSAPI
+	URL string
+	// Calls bounds the send by its Timeout and by the invocation's remaining time minus its margin.
+	Calls budget.Calls
 }
 
 // Send queues job.
@@ -49,7 +46,7 @@ func (q SQSQueue) Send(ctx context.Context, job Job) error {
 		attrs = map[string]sqstypes.MessageAttributeValue{}
 	}
 	attrs[EngineAttribute] = sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(string(job.Engine))}
-	ctx, cancel := q.Calls.Context(ctx, callTimeout)
+	ctx, cancel := q.Calls.Context(ctx)
 	defer cancel()
 	if _, err := q.SQS.SendMessage(ctx, &sqs.SendMessageInput{
 		QueueUrl: aws.String(q.URL), MessageBody: aws.String(string(body)), MessageAttributes: attrs,
@@ -69,7 +66,8 @@ type DynamoAPI interface {
 type DynamoStore struct {
 	DB    DynamoAPI
 	Table string
-	Calls budget.Budget
+	// Calls bounds each call by its Timeout and by the invocation's remaining time minus its margin.
+	Calls budget.Calls
 }
 
 // Put writes q if no quote with its ID exists.
@@ -78,7 +76,7 @@ func (s DynamoStore) Put(ctx context.Context, q Quote) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("marshal quote %s: %w", q.QuoteID, err)
 	}
-	ctx, cancel := s.Calls.Context(ctx, callTimeout)
+	ctx, cancel := s.Calls.Context(ctx)
 	defer cancel()
 	_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(s.Table), Item: item,
@@ -95,7 +93,7 @@ func (s DynamoStore) Put(ctx context.Context, q Quote) (bool, error) {
 
 // Get reads quote id.
 func (s DynamoStore) Get(ctx context.Context, id string) (Quote, error) {
-	ctx, cancel := s.Calls.Context(ctx, callTimeout)
+	ctx, cancel := s.Calls.Context(ctx)
 	defer cancel()
 	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(s.Table), Key: map[string]types.AttributeValue{"quoteId": &types.AttributeValueMemberS{Value: id}},

@@ -51,7 +51,7 @@ func main() {
 		if v := strings.TrimSpace(os.Getenv("ALLOWED_CONTENT_TYPES")); v != "" {
 			types = strings.Split(v, ",")
 		}
-		calls := budget.Budget{Margin: 500 * time.Millisecond}
+		calls := budget.Calls{Budget: budget.Budget{Margin: 500 * time.Millisecond}}
 		client := s3.NewFromConfig(d.AWS)
 		return handlers.Create{
 			Uploads: uploads.Creator{

@@ -33,7 +33,7 @@ func main() {
 		if expiry <= 0 || expiry > maxDownloadExpiry {
 			return nil, fmt.Errorf("DOWNLOAD_URL_EXPIRY_SECONDS must be between 1 and %d", int(maxDownloadExpiry.Seconds()))
 		}
-		calls := budget.Budget{Margin: 500 * time.Millisecond}
+		calls := budget.Calls{Budget: budget.Budget{Margin: 500 * time.Millisecond}}
 		client := s3.NewFromConfig(d.AWS)
 		return handlers.Download{
 			Uploads: uploads.Reader{

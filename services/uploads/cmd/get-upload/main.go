@@ -23,7 +23,7 @@ func main() {
 		return handlers.Get{
 			// No Signer: this function only reads records; it cannot sign downloads.
 			Uploads: uploads.Reader{
-				Store: uploads.DynamoStore{DB: dynamodb.NewFromConfig(d.AWS), Table: env["UPLOADS_TABLE"], Calls: budget.Budget{Margin: 500 * time.Millisecond}},
+				Store: uploads.DynamoStore{DB: dynamodb.NewFromConfig(d.AWS), Table: env["UPLOADS_TABLE"], Calls: budget.Calls{Budget: budget.Budget{Margin: 500 * time.Millisecond}}},
 				Now:   time.Now,
 			},
 			Correlation: d.Correlation,

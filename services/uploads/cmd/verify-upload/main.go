@@ -23,7 +23,7 @@ func main() {
 		}
 		// Each call ends 1 s before the invocation would: time to log the failure, so the retry that
 		// follows is explained.
-		calls := budget.Budget{Margin: time.Second}
+		calls := budget.Calls{Budget: budget.Budget{Margin: time.Second}}
 		client := s3.NewFromConfig(d.AWS)
 		store := uploads.DynamoStore{DB: dynamodb.NewFromConfig(d.AWS), Table: env["UPLOADS_TABLE"], Calls: calls}
 		return handlers.Verify{

@@ -1,7 +1,6 @@
 package uploads
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,9 +15,6 @@ import (
 	"github.com/go-serverless/reference/shared/budget"
 )
 
-// defaultCallTimeout bounds one AWS call when an adapter sets no CallTimeout.
-const defaultCallTimeout = 2 * time.Second
-
 // DynamoDBAPI is the part of the DynamoDB client the upload store calls.
 type DynamoDBAPI interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
@@ -31,12 +27,7 @@ type DynamoStore struct {
 	DB    DynamoDBAPI
 	Table string
 	// Calls bounds each call by the invocation's remaining time minus its margin.
-	Calls       budget.Budget
-	CallTimeout time.Duration
-}
-
-func (s DynamoStore) call(ctx context.Context) (context.Context, context.CancelFunc) {
-	return s.Calls.Context(ctx, cmp.Or(s.CallTimeout, defaultCallTimeout))
+	Calls budget.Calls
 }
 
 // Create stores a new upload; ErrConflict if its id exists.
@@ -49,7 +40,7 @@ func (s DynamoStore) Create(ctx context.Context, u Upload) error {
 	if err != nil {
 		return fmt.Errorf("build condition: %w", err)
 	}
-	ctx, cancel := s.call(ctx)
+	ctx, cancel := s.Calls.Context(ctx)
 	defer cancel()
 	_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                 aws.String(s.Table),
@@ -66,7 +57,7 @@ func (s DynamoStore) Create(ctx context.Context, u Upload) error {
 
 // Get reads an upload with a strongly consistent read, so a poller sees the verifier's last write.
 func (s DynamoStore) Get(ctx context.Context, id string) (Upload, error) {
-	ctx, cancel := s.call(ctx)
+	ctx, cancel := s.Calls.Context(ctx)
 	defer cancel()
 	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.Table),
@@ -102,7 +93,7 @@ func (s DynamoStore) Finish(ctx context.Context, id string, status Status, reaso
 	if err != nil {
 		return fmt.Errorf("build update: %w", err)
 	}
-	ctx, cancel := s.call(ctx)
+	ctx, cancel := s.Calls.Context(ctx)
 	defer cancel()
 	_, err = s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.Table),

@@ -1,7 +1,6 @@
 package uploads
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -45,12 +44,7 @@ type S3Objects struct {
 	Presign PresignAPI
 	Bucket  string
 	// Calls bounds each call by the invocation's remaining time minus its margin.
-	Calls       budget.Budget
-	CallTimeout time.Duration
-}
-
-func (o S3Objects) call(ctx context.Context) (context.Context, context.CancelFunc) {
-	return o.Calls.Context(ctx, cmp.Or(o.CallTimeout, defaultCallTimeout))
+	Calls budget.Calls
 }
 
 // SignPut signs a PUT whose signature covers Content-Length, Content-Type, x-amz-checksum-sha256
@@ -96,7 +90,7 @@ func (o S3Objects) SignGet(ctx context.Context, key, fileName, contentType strin
 
 // Head returns the object's size, type and stored SHA-256 (ChecksumMode ENABLED).
 func (o S3Objects) Head(ctx context.Context, key string) (ObjectInfo, error) {
-	ctx, cancel := o.call(ctx)
+	ctx, cancel := o.Calls.Context(ctx)
 	defer cancel()
 	out, err := o.S3.HeadObject(ctx, &s3.HeadObjectInput{
 		Bucket: aws.String(o.Bucket), Key: aws.String(key), ChecksumMode: types.ChecksumModeEnabled,
@@ -109,7 +103,7 @@ func (o S3Objects) Head(ctx context.Context, key string) (ObjectInfo, error) {
 
 // ReadHead returns up to n bytes from the start of the object with a ranged GET.
 func (o S3Objects) ReadHead(ctx context.Context, key string, n int) ([]byte, error) {
-	ctx, cancel := o.call(ctx)
+	ctx, cancel := o.Calls.Context(ctx)
 	defer cancel()
 	out, err := o.S3.GetObject(ctx, &s3.GetObjectInput{
 		Bucket: aws.String(o.Bucket), Key: aws.String(key), Range: aws.String(fmt.Sprintf("bytes=0-%d", n-1)),
@@ -127,7 +121,7 @@ func (o S3Objects) ReadHead(ctx context.Context, key string, n int) ([]byte, err
 
 // Delete removes the object (S3 answers 204 for a missing one too).
 func (o S3Objects) Delete(ctx context.Context, key string) error {
-	ctx, cancel := o.call(ctx)
+	ctx, cancel := o.Calls.Context(ctx)
 	defer cancel()
 	if _, err := o.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(o.Bucket), Key: aws.String(key)}); err != nil {
 		return fmt.Errorf("delete %s: %w", key, err)
@@ -138,7 +132,7 @@ func (o S3Objects) Delete(ctx context.Context, key string) error {
 // Keep removes the pending tag, taking the object out of the lifecycle rule that expires
 // unverified uploads.
 func (o S3Objects) Keep(ctx context.Context, key string) error {
-	ctx, cancel := o.call(ctx)
+	ctx, cancel := o.Calls.Context(ctx)
 	defer cancel()
 	if _, err := o.S3.DeleteObjectTagging(ctx, &s3.DeleteObjectTaggingInput{Bucket: aws.String(o.Bucket), Key: aws.String(key)}); err != nil {
 		return fmt.Errorf("untag %s: %w", key, err)
