@@ -2,12 +2,8 @@ package handlers
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,23 +11,14 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/go-serverless/reference/services/imports/internal/imports"
+	"github.com/go-serverless/reference/shared/lambdatest"
 )
 
 // sub is the caller in the testdata requests.
 const sub = "5b8e4f1a-9c2d-4e7f-8a1b-3c4d5e6f7a8b"
 
-func load(t *testing.T, name string, v any) {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		t.Fatalf("decode %s: %v", name, err)
-	}
-}
-
-func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+// testdata holds the service's event fixtures (the same files work with `sam local invoke -e`).
+const testdata = "../../testdata/"
 
 type fakeStarter struct {
 	err   error
@@ -80,12 +67,12 @@ func TestCreate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var req events.APIGatewayV2HTTPRequest
-			load(t, "create-import.json", &req)
+			lambdatest.Event(t, testdata+"create-import.json", &req)
 			if tt.body != "" {
 				req.Body = tt.body
 			}
 			starter := &fakeStarter{err: tt.startErr}
-			h := Create{Imports: starter, Objects: fakeHeader{err: tt.headErr}, Bucket: "imports-bucket", Log: quietLog()}
+			h := Create{Imports: starter, Objects: fakeHeader{err: tt.headErr}, Bucket: "imports-bucket", Log: lambdatest.QuietLogger()}
 			resp, err := h.Handle(context.Background(), req)
 			if err != nil {
 				t.Fatal(err)
@@ -100,11 +87,7 @@ func TestCreate(t *testing.T) {
 				t.Errorf("internal error leaked: %s", resp.Body)
 			}
 			if tt.wantParam != "" {
-				var p struct {
-					InvalidParams []struct{ Name string } `json:"invalid-params"`
-				}
-				_ = json.Unmarshal([]byte(resp.Body), &p)
-				if len(p.InvalidParams) == 0 || p.InvalidParams[0].Name != tt.wantParam {
+				if p := lambdatest.Problem(t, resp); len(p.InvalidParams) == 0 || p.InvalidParams[0].Name != tt.wantParam {
 					t.Errorf("body %s; want invalid-params naming %s", resp.Body, tt.wantParam)
 				}
 			}
@@ -154,8 +137,8 @@ func TestGet(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var req events.APIGatewayV2HTTPRequest
-			load(t, "get-import.json", &req)
-			resp, err := Get{Imports: tt.getter, Log: quietLog()}.Handle(context.Background(), req)
+			lambdatest.Event(t, testdata+"get-import.json", &req)
+			resp, err := Get{Imports: tt.getter, Log: lambdatest.QuietLogger()}.Handle(context.Background(), req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -198,12 +181,12 @@ func TestUpload(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var req events.APIGatewayV2HTTPRequest
-			load(t, "create-import-upload.json", &req)
+			lambdatest.Event(t, testdata+"create-import-upload.json", &req)
 			if tt.body != "" {
 				req.Body = tt.body
 			}
 			signer := &fakeSigner{}
-			resp, err := Upload{Uploads: signer, Log: quietLog()}.Handle(context.Background(), req)
+			resp, err := Upload{Uploads: signer, Log: lambdatest.QuietLogger()}.Handle(context.Background(), req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -228,9 +211,9 @@ func TestUpload(t *testing.T) {
 
 func TestStartFromS3Notification(t *testing.T) {
 	var event events.S3Event
-	load(t, "start-import.json", &event)
+	lambdatest.Event(t, testdata+"start-import.json", &event)
 	starter := &fakeStarter{}
-	if err := (Start{Imports: starter, Log: quietLog()}).Handle(context.Background(), event); err != nil {
+	if err := (Start{Imports: starter, Log: lambdatest.QuietLogger()}).Handle(context.Background(), event); err != nil {
 		t.Fatal(err)
 	}
 	// The second record has no owner in its key and is ignored; the first key is URL-decoded.
@@ -238,7 +221,7 @@ func TestStartFromS3Notification(t *testing.T) {
 		t.Fatalf("starts = %+v (owner %s); want one for the decoded key of %s", starter.calls, starter.owner, sub)
 	}
 	starter.err = errors.New("dynamodb down")
-	if err := (Start{Imports: starter, Log: quietLog()}).Handle(context.Background(), event); err == nil {
+	if err := (Start{Imports: starter, Log: lambdatest.QuietLogger()}).Handle(context.Background(), event); err == nil {
 		t.Error("Handle with the store down = nil; want an error so Lambda retries the event")
 	}
 }
@@ -255,19 +238,19 @@ func (f *fakeProcessor) Process(ctx context.Context, link imports.Link) error {
 
 func TestProcess(t *testing.T) {
 	var link imports.Link
-	load(t, "process-import.json", &link)
+	lambdatest.Event(t, testdata+"process-import.json", &link)
 	p := &fakeProcessor{}
-	if err := (Process{Imports: p, Log: quietLog()}).Handle(context.Background(), link); err != nil {
+	if err := (Process{Imports: p, Log: lambdatest.QuietLogger()}).Handle(context.Background(), link); err != nil {
 		t.Fatal(err)
 	}
 	if len(p.links) != 1 || p.links[0].Offset != 1048576 || p.links[0].Depth != 3 || p.links[0].CorrelationID != "checkout-7f3a" {
 		t.Errorf("processed %+v; want the link as sent", p.links)
 	}
 	p.err = errors.New("throttled")
-	if err := (Process{Imports: p, Log: quietLog()}).Handle(context.Background(), link); err == nil {
+	if err := (Process{Imports: p, Log: lambdatest.QuietLogger()}).Handle(context.Background(), link); err == nil {
 		t.Error("Handle = nil when processing failed; want the error, so Lambda retries the link")
 	}
-	if err := (Process{Imports: p, Log: quietLog()}).Handle(context.Background(), imports.Link{}); err != nil || len(p.links) != 2 {
+	if err := (Process{Imports: p, Log: lambdatest.QuietLogger()}).Handle(context.Background(), imports.Link{}); err != nil || len(p.links) != 2 {
 		t.Errorf("a link without importId: %v, %d processed; want it dropped without error", err, len(p.links))
 	}
 }
@@ -285,9 +268,9 @@ func (f *fakeBroken) Broken(_ context.Context, link imports.Link, cause string) 
 
 func TestFailMarksBrokenChains(t *testing.T) {
 	var event events.SQSEvent
-	load(t, "fail-import.json", &event)
+	lambdatest.Event(t, testdata+"fail-import.json", &event)
 	b := &fakeBroken{}
-	resp, err := Fail{Imports: b, Log: quietLog()}.Handle(context.Background(), event)
+	resp, err := Fail{Imports: b, Log: lambdatest.QuietLogger()}.Handle(context.Background(), event)
 	if err != nil {
 		t.Fatal(err)
 	}

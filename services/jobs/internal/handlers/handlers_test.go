@@ -1,13 +1,8 @@
 package handlers
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,21 +11,11 @@ import (
 
 	"github.com/go-serverless/reference/services/jobs/internal/jobs"
 	"github.com/go-serverless/reference/shared/idempotency"
+	"github.com/go-serverless/reference/shared/lambdatest"
 )
 
-// load reads an event fixture from testdata (the same files work with `sam local invoke -e`).
-func load(t *testing.T, name string, v any) {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		t.Fatalf("decode %s: %v", name, err)
-	}
-}
-
-func quietLog() *slog.Logger { return slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil)) }
+// testdata holds the service's event fixtures (the same files work with `sam local invoke -e`).
+const testdata = "../../testdata/"
 
 const sub = "5b8e4f1a-9c2d-4e7f-8a1b-3c4d5e6f7a8b"
 
@@ -66,23 +51,11 @@ func (f *fakeIdempotency) Do(ctx context.Context, key, fingerprint string, _ tim
 	return fn(ctx)
 }
 
-func decodeProblem(t *testing.T, resp events.APIGatewayV2HTTPResponse) map[string]any {
-	t.Helper()
-	if ct := resp.Headers["Content-Type"]; ct != "application/problem+json" {
-		t.Fatalf("Content-Type = %q; want application/problem+json", ct)
-	}
-	var p map[string]any
-	if err := json.Unmarshal([]byte(resp.Body), &p); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func TestSubmitAccepts(t *testing.T) {
 	var req events.APIGatewayV2HTTPRequest
-	load(t, "submit-job.json", &req)
+	lambdatest.Event(t, testdata+"submit-job.json", &req)
 	submitter, idem := &fakeSubmitter{}, &fakeIdempotency{}
-	h := Submit{Jobs: submitter, Idempotency: idem, Log: quietLog()}
+	h := Submit{Jobs: submitter, Idempotency: idem, Log: lambdatest.QuietLogger()}
 
 	resp, err := h.Handle(context.Background(), req)
 	if err != nil {
@@ -112,10 +85,10 @@ func TestSubmitAccepts(t *testing.T) {
 
 func TestSubmitWithoutKeySkipsIdempotency(t *testing.T) {
 	var req events.APIGatewayV2HTTPRequest
-	load(t, "submit-job.json", &req)
+	lambdatest.Event(t, testdata+"submit-job.json", &req)
 	delete(req.Headers, "idempotency-key")
 	submitter, idem := &fakeSubmitter{}, &fakeIdempotency{err: errors.New("must not be called")}
-	resp, _ := Submit{Jobs: submitter, Idempotency: idem, Log: quietLog()}.Handle(context.Background(), req)
+	resp, _ := Submit{Jobs: submitter, Idempotency: idem, Log: lambdatest.QuietLogger()}.Handle(context.Background(), req)
 	if resp.StatusCode != 202 || len(submitter.calls) != 1 || submitter.calls[0].key != "" {
 		t.Fatalf("response %d, calls %+v; want 202 and one submission without key", resp.StatusCode, submitter.calls)
 	}
@@ -146,25 +119,21 @@ func TestSubmitRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var req events.APIGatewayV2HTTPRequest
-			load(t, "submit-job.json", &req)
+			lambdatest.Event(t, testdata+"submit-job.json", &req)
 			if tt.edit != nil {
 				tt.edit(&req)
 			}
 			submitter := &fakeSubmitter{err: tt.submitErr}
-			resp, err := Submit{Jobs: submitter, Idempotency: &fakeIdempotency{err: tt.idemErr}, Log: quietLog()}.Handle(context.Background(), req)
+			resp, err := Submit{Jobs: submitter, Idempotency: &fakeIdempotency{err: tt.idemErr}, Log: lambdatest.QuietLogger()}.Handle(context.Background(), req)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status = %d %s; want %d", resp.StatusCode, resp.Body, tt.wantStatus)
 			}
-			p := decodeProblem(t, resp)
-			if tt.wantParam != "" {
-				params, _ := p["invalid-params"].([]any)
-				first, _ := params[0].(map[string]any)
-				if len(params) == 0 || first["name"] != tt.wantParam {
-					t.Errorf("invalid-params = %v; want %q named", p["invalid-params"], tt.wantParam)
-				}
+			p := lambdatest.Problem(t, resp)
+			if tt.wantParam != "" && (len(p.InvalidParams) == 0 || p.InvalidParams[0].Name != tt.wantParam) {
+				t.Errorf("invalid-params = %+v; want %q named", p.InvalidParams, tt.wantParam)
 			}
 			if !tt.submits && len(submitter.calls) != 0 {
 				t.Errorf("submitted %d jobs; want none", len(submitter.calls))
@@ -221,8 +190,8 @@ func TestGet(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var req events.APIGatewayV2HTTPRequest
-			load(t, "get-job.json", &req)
-			resp, err := Get{Jobs: tt.getter, Log: quietLog()}.Handle(context.Background(), req)
+			lambdatest.Event(t, testdata+"get-job.json", &req)
+			resp, err := Get{Jobs: tt.getter, Log: lambdatest.QuietLogger()}.Handle(context.Background(), req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -254,9 +223,9 @@ func (f *fakeProcessor) Process(_ context.Context, task jobs.Task, attempt int) 
 
 func TestProcessReportsOnlyFailedMessages(t *testing.T) {
 	var event events.SQSEvent
-	load(t, "process-job.json", &event)
+	lambdatest.Event(t, testdata+"process-job.json", &event)
 	p := &fakeProcessor{attempts: map[string]int{}, fail: map[string]bool{"ffffffffffffffffffffffffffffffff": true}}
-	resp, err := Process{Jobs: p, Log: quietLog()}.Handle(context.Background(), event)
+	resp, err := Process{Jobs: p, Log: lambdatest.QuietLogger()}.Handle(context.Background(), event)
 	if err != nil {
 		t.Fatal(err)
 	}

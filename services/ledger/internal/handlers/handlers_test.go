@@ -6,10 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -17,21 +14,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/go-serverless/reference/services/ledger/internal/ledger"
+	"github.com/go-serverless/reference/shared/lambdatest"
 )
 
-// load reads an event fixture from testdata (the same files work with `sam local invoke -e`).
-func load(t *testing.T, name string, v any) {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		t.Fatalf("decode %s: %v", name, err)
-	}
-}
-
-func quietLog() *slog.Logger { return slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil)) }
+// testdata holds the service's event fixtures (the same files work with `sam local invoke -e`).
+const testdata = "../../testdata/"
 
 const (
 	sub       = "5b8e4f1a-9c2d-4e7f-8a1b-3c4d5e6f7a8b"
@@ -78,7 +65,7 @@ func (f *fakeAccounts) History(_ context.Context, _, _ string, after int64, limi
 }
 
 func newAPI(f *fakeAccounts) API {
-	return API{Accounts: f, MaxAmount: 1_000_000, Log: quietLog()}
+	return API{Accounts: f, MaxAmount: 1_000_000, Log: lambdatest.QuietLogger()}
 }
 
 func decode(t *testing.T, resp events.APIGatewayV2HTTPResponse) map[string]any {
@@ -92,7 +79,7 @@ func decode(t *testing.T, resp events.APIGatewayV2HTTPResponse) map[string]any {
 
 func TestMoveFromFixture(t *testing.T) {
 	var req events.APIGatewayV2HTTPRequest
-	load(t, "move-money.json", &req)
+	lambdatest.Event(t, testdata+"move-money.json", &req)
 	f := &fakeAccounts{}
 	resp, err := newAPI(f).Move(context.Background(), req)
 	if err != nil || resp.StatusCode != http.StatusOK {
@@ -139,7 +126,7 @@ func TestMoveRejectsBadInputBeforeTheLedger(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var req events.APIGatewayV2HTTPRequest
-			load(t, "move-money.json", &req)
+			lambdatest.Event(t, testdata+"move-money.json", &req)
 			req.Body = tt.body
 			delete(req.Headers, "if-match")
 			delete(req.Headers, "idempotency-key")
@@ -151,15 +138,9 @@ func TestMoveRejectsBadInputBeforeTheLedger(t *testing.T) {
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status = %d %s, want %d", resp.StatusCode, resp.Body, tt.wantStatus)
 			}
-			if ct := resp.Headers["Content-Type"]; ct != "application/problem+json" {
-				t.Errorf("Content-Type = %s, want application/problem+json", ct)
-			}
-			if tt.wantParam != "" {
-				params, _ := decode(t, resp)["invalid-params"].([]any)
-				first, _ := params[0].(map[string]any)
-				if first["name"] != tt.wantParam {
-					t.Errorf("invalid-params = %v, want %s", params, tt.wantParam)
-				}
+			p := lambdatest.Problem(t, resp)
+			if tt.wantParam != "" && (len(p.InvalidParams) == 0 || p.InvalidParams[0].Name != tt.wantParam) {
+				t.Errorf("invalid-params = %+v, want %s", p.InvalidParams, tt.wantParam)
 			}
 			if len(f.moves) != 0 {
 				t.Errorf("the ledger was called %d times for bad input", len(f.moves))
@@ -185,9 +166,9 @@ func TestMoveMapsDomainErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.wantTitle, func(t *testing.T) {
 			var req events.APIGatewayV2HTTPRequest
-			load(t, "move-money.json", &req)
+			lambdatest.Event(t, testdata+"move-money.json", &req)
 			resp, _ := newAPI(&fakeAccounts{err: fmt.Errorf("withdraw: %w", tt.err)}).Move(context.Background(), req)
-			if resp.StatusCode != tt.wantStatus || decode(t, resp)["title"] != tt.wantTitle {
+			if resp.StatusCode != tt.wantStatus || lambdatest.Problem(t, resp).Title != tt.wantTitle {
 				t.Errorf("got %d %s, want %d %q", resp.StatusCode, resp.Body, tt.wantStatus, tt.wantTitle)
 			}
 		})
@@ -196,7 +177,7 @@ func TestMoveMapsDomainErrors(t *testing.T) {
 
 func TestMoveKindComesFromTheRoute(t *testing.T) {
 	var req events.APIGatewayV2HTTPRequest
-	load(t, "move-money.json", &req)
+	lambdatest.Event(t, testdata+"move-money.json", &req)
 	req.RawPath = "/accounts/" + accountID + "/deposits"
 	req.RouteKey = "POST /accounts/{accountId}/deposits"
 	f := &fakeAccounts{}
@@ -207,7 +188,7 @@ func TestMoveKindComesFromTheRoute(t *testing.T) {
 
 func TestFingerprintsDifferByCommand(t *testing.T) {
 	var req events.APIGatewayV2HTTPRequest
-	load(t, "move-money.json", &req)
+	lambdatest.Event(t, testdata+"move-money.json", &req)
 	f := &fakeAccounts{}
 	api := newAPI(f)
 	api.Move(context.Background(), req)
@@ -225,7 +206,7 @@ func TestFingerprintsDifferByCommand(t *testing.T) {
 
 func TestOpenFromFixture(t *testing.T) {
 	var req events.APIGatewayV2HTTPRequest
-	load(t, "open-account.json", &req)
+	lambdatest.Event(t, testdata+"open-account.json", &req)
 	f := &fakeAccounts{}
 	resp, _ := newAPI(f).Open(context.Background(), req)
 	if resp.StatusCode != http.StatusCreated || resp.Headers["Location"] != "/accounts/"+accountID || resp.Headers["ETag"] != `"1"` {
@@ -243,7 +224,7 @@ func TestOpenFromFixture(t *testing.T) {
 
 func TestGetFromFixture(t *testing.T) {
 	var req events.APIGatewayV2HTTPRequest
-	load(t, "get-account.json", &req)
+	lambdatest.Event(t, testdata+"get-account.json", &req)
 	resp, _ := newAPI(&fakeAccounts{}).Get(context.Background(), req)
 	if resp.StatusCode != 200 || resp.Headers["ETag"] != `"8"` || decode(t, resp)["balance"] != float64(7500) {
 		t.Errorf("Get() = %d %v %s", resp.StatusCode, resp.Headers, resp.Body)
@@ -256,7 +237,7 @@ func TestGetFromFixture(t *testing.T) {
 
 func TestHistoryPagination(t *testing.T) {
 	var req events.APIGatewayV2HTTPRequest
-	load(t, "get-account-events.json", &req)
+	lambdatest.Event(t, testdata+"get-account-events.json", &req)
 	f := &fakeAccounts{more: true, events: []ledger.Event{
 		{AccountID: accountID, Version: 6, Type: ledger.Deposited, Amount: 1, At: time.Unix(0, 0).UTC()},
 		{AccountID: accountID, Version: 7, Type: ledger.Withdrawn, Amount: 1, At: time.Unix(0, 0).UTC()},
@@ -297,8 +278,8 @@ func (f fakeLister) List(context.Context, string) ([]ledger.Summary, error) { re
 
 func TestListFromFixture(t *testing.T) {
 	var req events.APIGatewayV2HTTPRequest
-	load(t, "list-accounts.json", &req)
-	api := API{Lister: fakeLister{}, Log: quietLog()}
+	lambdatest.Event(t, testdata+"list-accounts.json", &req)
+	api := API{Lister: fakeLister{}, Log: lambdatest.QuietLogger()}
 	resp, _ := api.List(context.Background(), req)
 	if resp.StatusCode != 200 || resp.Body != `{"accounts":[]}` {
 		t.Errorf("List() = %d %s, want 200 and an empty list", resp.StatusCode, resp.Body)

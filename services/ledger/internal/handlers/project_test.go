@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-serverless/reference/services/ledger/internal/ledger"
 	"github.com/go-serverless/reference/shared/correlation"
+	"github.com/go-serverless/reference/shared/lambdatest"
 )
 
 // fakeProjector records what it projected (with the correlation id it saw) and fails on failAt.
@@ -31,9 +32,9 @@ func (f *fakeProjector) Project(ctx context.Context, e ledger.Event) error {
 
 func TestProjectFromFixture(t *testing.T) {
 	var ev events.DynamoDBEvent
-	load(t, "project-account.json", &ev)
+	lambdatest.Event(t, testdata+"project-account.json", &ev)
 	f := &fakeProjector{}
-	resp, err := Project{Projector: f, Log: quietLog()}.Handle(context.Background(), ev)
+	resp, err := Project{Projector: f, Log: lambdatest.QuietLogger()}.Handle(context.Background(), ev)
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("Handle() = %+v, %v; want no failures", resp, err)
 	}
@@ -51,9 +52,9 @@ func TestProjectFromFixture(t *testing.T) {
 
 func TestProjectReportsTheFirstFailureAndStops(t *testing.T) {
 	var ev events.DynamoDBEvent
-	load(t, "project-account.json", &ev)
+	lambdatest.Event(t, testdata+"project-account.json", &ev)
 	f := &fakeProjector{failAt: 2}
-	resp, _ := Project{Projector: f, Log: quietLog()}.Handle(context.Background(), ev)
+	resp, _ := Project{Projector: f, Log: lambdatest.QuietLogger()}.Handle(context.Background(), ev)
 	want := []events.DynamoDBBatchItemFailure{{ItemIdentifier: ev.Records[1].Change.SequenceNumber}}
 	if !reflect.DeepEqual(resp.BatchItemFailures, want) {
 		t.Errorf("failures = %+v, want %+v", resp.BatchItemFailures, want)
@@ -65,9 +66,9 @@ func TestProjectReportsTheFirstFailureAndStops(t *testing.T) {
 
 func TestProjectReportsAnUndecodableRecord(t *testing.T) {
 	var ev events.DynamoDBEvent
-	load(t, "project-account.json", &ev)
+	lambdatest.Event(t, testdata+"project-account.json", &ev)
 	delete(ev.Records[0].Change.NewImage, "owner")
-	resp, _ := Project{Projector: &fakeProjector{}, Log: quietLog()}.Handle(context.Background(), ev)
+	resp, _ := Project{Projector: &fakeProjector{}, Log: lambdatest.QuietLogger()}.Handle(context.Background(), ev)
 	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != ev.Records[0].Change.SequenceNumber {
 		t.Errorf("failures = %+v, want the first record", resp.BatchItemFailures)
 	}
@@ -75,10 +76,10 @@ func TestProjectReportsAnUndecodableRecord(t *testing.T) {
 
 func TestProjectSkipsNonInserts(t *testing.T) {
 	var ev events.DynamoDBEvent
-	load(t, "project-account.json", &ev)
+	lambdatest.Event(t, testdata+"project-account.json", &ev)
 	ev.Records[0].EventName = "REMOVE"
 	f := &fakeProjector{}
-	Project{Projector: f, Log: quietLog()}.Handle(context.Background(), ev)
+	Project{Projector: f, Log: lambdatest.QuietLogger()}.Handle(context.Background(), ev)
 	if len(f.got) != 2 {
 		t.Errorf("projected %d, want 2 (the REMOVE skipped)", len(f.got))
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
@@ -13,19 +12,20 @@ import (
 
 	"github.com/go-serverless/reference/services/pricing/internal/canary"
 	"github.com/go-serverless/reference/services/pricing/internal/flags"
+	"github.com/go-serverless/reference/shared/lambdatest"
 )
 
 // BenchmarkPrice measures one GET /prices/{sku} as the function runs it: flag evaluation with
 // the real SDK (on the committed flags file), pricing, the response, a log line and the EMF line.
 func BenchmarkPrice(b *testing.B) {
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	log := lambdatest.QuietLogger()
 	ld, err := flags.Open(flags.Config{Source: flags.File, FlagsFile: filepath.Join("..", "..", "flags.json"), StartWait: 5 * time.Second, Log: log})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer ld.Close()
 	var req events.APIGatewayV2HTTPRequest
-	load(b, "get-price.json", &req)
+	lambdatest.Event(b, testdata+"get-price.json", &req)
 	h := Price{Flags: ld, Metrics: canary.NewRecorder(io.Discard, "pricing", time.Now), Now: time.Now, Log: log}
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -38,7 +38,7 @@ func BenchmarkPrice(b *testing.B) {
 
 // BenchmarkEvaluate measures the flag evaluation alone, over many users (the rollout path).
 func BenchmarkEvaluate(b *testing.B) {
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	log := lambdatest.QuietLogger()
 	ld, err := flags.Open(flags.Config{Source: flags.File, FlagsFile: filepath.Join("..", "..", "flags.json"), StartWait: 5 * time.Second, Log: log})
 	if err != nil {
 		b.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,46 +18,15 @@ import (
 	"github.com/go-serverless/reference/services/pricing/internal/flags"
 	"github.com/go-serverless/reference/services/pricing/internal/pricing"
 	"github.com/go-serverless/reference/services/pricing/internal/quotes"
+	"github.com/go-serverless/reference/shared/lambdatest"
 )
 
 const sub = "5b8e4f1a-9c2d-4e7f-8a1b-3c4d5e6f7a8b"
 
 var t0 = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 
-// load reads an event fixture from testdata (the same files work with `sam local invoke -e`).
-func load(t testing.TB, name string, v any) {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		t.Fatalf("decode %s: %v", name, err)
-	}
-}
-
-// syncBuffer is a log sink safe for the SDK's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) lines() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Split(strings.TrimSpace(b.buf.String()), "\n")
-}
-
-func captureLog() (*slog.Logger, *syncBuffer) {
-	b := &syncBuffer{}
-	return slog.New(slog.NewJSONHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
-}
+// testdata holds the service's event fixtures (the same files work with `sam local invoke -e`).
+const testdata = "../../testdata/"
 
 // fakeFlags answers engine for everyone and counts evaluations and flushes.
 type fakeFlags struct {
@@ -101,9 +69,9 @@ func TestPriceServesTheEngineTheFlagChose(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(string(tt.engine)+" "+string(tt.reason), func(t *testing.T) {
 			var req events.APIGatewayV2HTTPRequest
-			load(t, "get-price.json", &req)
+			lambdatest.Event(t, testdata+"get-price.json", &req)
 			f, m := &fakeFlags{engine: tt.engine, reason: tt.reason}, &fakeMetrics{}
-			log, logs := captureLog()
+			log, logs := lambdatest.CaptureLogger()
 			resp, err := Price{Flags: f, Metrics: m, Now: clock(), Log: log}.Handle(context.Background(), req)
 			if err != nil {
 				t.Fatal(err)
@@ -126,7 +94,11 @@ func TestPriceServesTheEngineTheFlagChose(t *testing.T) {
 			if len(m.samples) != 1 || m.samples[0].Engine != tt.engine || m.samples[0].Failed || m.samples[0].Latency <= 0 {
 				t.Errorf("metrics %+v; want one successful sample for %s", m.samples, tt.engine)
 			}
-			for _, line := range logs.lines() {
+			lines := logs.Lines()
+			if len(lines) == 0 {
+				t.Error("nothing logged; want the request's log lines, each with the engine")
+			}
+			for _, line := range lines {
 				if !strings.Contains(line, `"engine":"`+string(tt.engine)+`"`) {
 					t.Errorf("log line without the engine: %s", line)
 				}
@@ -152,15 +124,16 @@ func TestPriceRefusals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var req events.APIGatewayV2HTTPRequest
-			load(t, "get-price.json", &req)
+			lambdatest.Event(t, testdata+"get-price.json", &req)
 			tt.edit(&req)
 			f, m := &fakeFlags{engine: pricing.V2}, &fakeMetrics{}
-			log, _ := captureLog()
+			log, _ := lambdatest.CaptureLogger()
 			resp, _ := Price{Flags: f, Metrics: m, Now: clock(), Log: log}.Handle(context.Background(), req)
-			if resp.StatusCode != tt.wantStatus || resp.Headers["Content-Type"] != "application/problem+json" {
-				t.Fatalf("response %d %v %s; want %d problem+json", resp.StatusCode, resp.Headers, resp.Body, tt.wantStatus)
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("response %d %v %s; want %d", resp.StatusCode, resp.Headers, resp.Body, tt.wantStatus)
 			}
-			if tt.wantParam != "" && !strings.Contains(resp.Body, `"name":"`+tt.wantParam+`"`) {
+			p := lambdatest.Problem(t, resp)
+			if tt.wantParam != "" && (len(p.InvalidParams) == 0 || p.InvalidParams[0].Name != tt.wantParam) {
 				t.Errorf("body %s; want invalid-params naming %s", resp.Body, tt.wantParam)
 			}
 			if evaluated := len(f.users) == 1; evaluated != tt.evaluates {
@@ -210,12 +183,12 @@ func TestSubmitQuote(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var req events.APIGatewayV2HTTPRequest
-			load(t, "submit-quote.json", &req)
+			lambdatest.Event(t, testdata+"submit-quote.json", &req)
 			if tt.edit != nil {
 				tt.edit(&req)
 			}
 			s, f, m := &fakeSubmitter{err: tt.submitErr}, &fakeFlags{engine: pricing.V2}, &fakeMetrics{}
-			log, _ := captureLog()
+			log, _ := lambdatest.CaptureLogger()
 			resp, _ := SubmitQuote{Quotes: s, Flags: f, Metrics: m, Now: clock(), Log: log}.Handle(context.Background(), req)
 			if resp.StatusCode != tt.wantStatus || resp.Headers[EngineHeader] != "v2" {
 				t.Fatalf("response %d %v %s; want %d with engine v2", resp.StatusCode, resp.Headers, resp.Body, tt.wantStatus)
@@ -282,7 +255,7 @@ func TestQuoteKeepsItsEngineWhenTheFlagFlips(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	log, _ := captureLog()
+	log, _ := lambdatest.CaptureLogger()
 	ld, err := flags.Open(flags.Config{Source: flags.File, FlagsFile: path, StartWait: 5 * time.Second, Log: log})
 	if err != nil {
 		t.Fatal(err)
@@ -297,7 +270,7 @@ func TestQuoteKeepsItsEngineWhenTheFlagFlips(t *testing.T) {
 	})
 	submit := SubmitQuote{Quotes: quotes.Submitter{Queue: queue}, Flags: ld, Metrics: &fakeMetrics{}, Now: clock(), Log: log}
 	var req events.APIGatewayV2HTTPRequest
-	load(t, "submit-quote.json", &req) // a beta-plan user
+	lambdatest.Event(t, testdata+"submit-quote.json", &req) // a beta-plan user
 	resp, _ := submit.Handle(ctx, req)
 	if resp.StatusCode != 202 || resp.Headers[EngineHeader] != "v2" || len(sent) != 1 {
 		t.Fatalf("submit: %d %v, %d queued; want 202 by v2 and one message", resp.StatusCode, resp.Headers, len(sent))
@@ -332,9 +305,9 @@ func TestQuoteKeepsItsEngineWhenTheFlagFlips(t *testing.T) {
 
 func TestProcessQuotesReportsOnlyFailures(t *testing.T) {
 	var event events.SQSEvent
-	load(t, "process-quote.json", &event)
+	lambdatest.Event(t, testdata+"process-quote.json", &event)
 	store, m := &memStore{quotes: map[string]quotes.Quote{}}, &fakeMetrics{}
-	log, _ := captureLog()
+	log, _ := lambdatest.CaptureLogger()
 	h := ProcessQuotes{Quotes: quotes.Worker{Store: store, Retention: time.Hour, Now: clock()}, Metrics: m, Now: clock(), Log: log}
 	out, err := h.Handle(context.Background(), event)
 	if err != nil {
@@ -366,9 +339,9 @@ func TestGetQuote(t *testing.T) {
 		}
 		return quotes.Quote{}, quotes.ErrNotFound
 	})
-	log, _ := captureLog()
+	log, _ := lambdatest.CaptureLogger()
 	var req events.APIGatewayV2HTTPRequest
-	load(t, "get-quote.json", &req)
+	lambdatest.Event(t, testdata+"get-quote.json", &req)
 	resp, _ := GetQuote{Quotes: getter, Log: log}.Handle(context.Background(), req)
 	if resp.StatusCode != 200 || resp.Headers[EngineHeader] != "v2" || !strings.Contains(resp.Body, `"price":116910`) || strings.Contains(resp.Body, sub) {
 		t.Fatalf("response %d %v %s; want 200, engine v2, the price, and no owner", resp.StatusCode, resp.Headers, resp.Body)
