@@ -262,6 +262,10 @@ func (w *wiring) s3Subscriptions() ([]sources.S3Subscription, error) {
 		}
 		p, _ := resolved.(map[string]template.Value)
 		sub := sources.S3Subscription{Function: fe.name, ConfigurationID: fe.event.Name, Bucket: fmt.Sprint(p["Bucket"])}
+		if !w.declaredBucket(sub.Bucket) {
+			// SAM itself requires the bucket of an S3 event to be declared in the same template.
+			return nil, fmt.Errorf("function %s event %s: bucket %s is not a bucket of the template", fe.fn.LogicalID, fe.event.Name, sub.Bucket)
+		}
 		switch events := p["Events"].(type) {
 		case string:
 			sub.Events = []string{events}
@@ -288,6 +292,16 @@ func (w *wiring) s3Subscriptions() ([]sources.S3Subscription, error) {
 		out = append(out, sub)
 	}
 	return out, nil
+}
+
+// declaredBucket reports whether name is the name of one of the template's buckets.
+func (w *wiring) declaredBucket(name string) bool {
+	for _, b := range w.resources.Buckets {
+		if b.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // streamMappings builds an event source mapping for every DynamoDB event (a table's stream).

@@ -683,6 +683,11 @@ func TestS3Subscriptions(t *testing.T) {
 			wantErr: "function WorkFunction event Upload: no Events",
 		},
 		{
+			name:    "a bucket the template does not declare",
+			src:     workFunction(nil, `Upload: {Type: S3, Properties: {Bucket: someone-elses-bucket, Events: "s3:ObjectCreated:*"}}`),
+			wantErr: "bucket someone-elses-bucket is not a bucket of the template",
+		},
+		{
 			name:    "a Bucket that does not resolve",
 			src:     workFunction(nil, `Upload: {Type: S3, Properties: {Bucket: !Ref Nowhere, Events: "s3:ObjectCreated:*"}}`),
 			wantErr: "function WorkFunction event Upload",
