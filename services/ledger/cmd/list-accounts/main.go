@@ -3,11 +3,13 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/go-serverless/reference/services/ledger/internal/handlers"
 	"github.com/go-serverless/reference/services/ledger/internal/ledger"
+	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/coldstart"
 	"github.com/go-serverless/reference/shared/envvar"
 )
@@ -19,7 +21,10 @@ func main() {
 			return nil, err
 		}
 		return handlers.API{
-			Lister:      ledger.ReadModel{DB: dynamodb.NewFromConfig(d.AWS), Table: env["ACCOUNTS_TABLE"]},
+			Lister: ledger.ReadModel{
+				DB: dynamodb.NewFromConfig(d.AWS), Table: env["ACCOUNTS_TABLE"],
+				Calls: budget.Calls{Budget: budget.Budget{Margin: 500 * time.Millisecond}},
+			},
 			Correlation: d.Correlation,
 			Log:         d.Log,
 		}.List, nil

@@ -3,11 +3,15 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -272,16 +276,294 @@ func must(resp events.APIGatewayV2HTTPResponse, err error) events.APIGatewayV2HT
 	return resp
 }
 
-type fakeLister struct{ rows []ledger.Summary }
+// listCall is one call that reached the read model.
+type listCall struct {
+	owner, after string
+	limit        int
+}
 
-func (f fakeLister) List(context.Context, string) ([]ledger.Summary, error) { return f.rows, nil }
+// fakeLister is an in-memory read model with ledger.ReadModel's contract: rows by owner, in
+// account ID order, after is exclusive, the partition is always owner.
+type fakeLister struct {
+	rows  map[string][]string // owner → account IDs, sorted
+	calls []listCall
+}
+
+func (f *fakeLister) List(_ context.Context, owner, after string, limit int) ([]ledger.Summary, bool, error) {
+	f.calls = append(f.calls, listCall{owner, after, limit})
+	var page []ledger.Summary
+	for _, id := range f.rows[owner] {
+		if id > after {
+			page = append(page, ledger.Summary{Owner: owner, AccountID: id, Balance: 100, Version: 2})
+		}
+	}
+	if len(page) > limit {
+		return page[:limit], true, nil
+	}
+	return page, false, nil
+}
+
+func newLister(owner string, n int) *fakeLister {
+	f := &fakeLister{rows: map[string][]string{}}
+	for i := range n {
+		f.rows[owner] = append(f.rows[owner], fmt.Sprintf("%s-acct-%03d", owner, i))
+	}
+	return f
+}
+
+// listRequest is GET /accounts from the fixture, as subject, with the query of the URL next (a
+// path with a query, as the next link is).
+func listRequest(t *testing.T, subject, next string) events.APIGatewayV2HTTPRequest {
+	t.Helper()
+	var req events.APIGatewayV2HTTPRequest
+	lambdatest.Event(t, testdata+"list-accounts.json", &req)
+	req.RequestContext.Authorizer.JWT.Claims["sub"] = subject
+	u, err := url.Parse(next)
+	if err != nil {
+		t.Fatalf("parse %q: %v", next, err)
+	}
+	if u.Path != "/accounts" {
+		t.Fatalf("path of %q = %s, want /accounts", next, u.Path)
+	}
+	req.RawQueryString = u.RawQuery
+	req.QueryStringParameters = map[string]string{}
+	for k, v := range u.Query() {
+		req.QueryStringParameters[k] = v[0]
+	}
+	return req
+}
+
+type listPage struct {
+	Accounts []map[string]any `json:"accounts"`
+	Next     string           `json:"next"`
+}
+
+// list calls List and decodes a 200.
+func list(t *testing.T, api API, req events.APIGatewayV2HTTPRequest) listPage {
+	t.Helper()
+	resp := must(api.List(context.Background(), req))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("List(%v) = %d %s, want 200", req.QueryStringParameters, resp.StatusCode, resp.Body)
+	}
+	var page listPage
+	if err := json.Unmarshal([]byte(resp.Body), &page); err != nil {
+		t.Fatalf("decode %s: %v", resp.Body, err)
+	}
+	return page
+}
 
 func TestListFromFixture(t *testing.T) {
 	var req events.APIGatewayV2HTTPRequest
 	lambdatest.Event(t, testdata+"list-accounts.json", &req)
-	api := API{Lister: fakeLister{}, Log: lambdatest.QuietLogger()}
+	f := &fakeLister{}
+	api := API{Lister: f, Log: lambdatest.QuietLogger()}
 	resp, _ := api.List(context.Background(), req)
 	if resp.StatusCode != 200 || resp.Body != `{"accounts":[]}` {
 		t.Errorf("List() = %d %s, want 200 and an empty list", resp.StatusCode, resp.Body)
 	}
+	if want := []listCall{{owner: sub, limit: DefaultPageSize}}; !reflect.DeepEqual(f.calls, want) {
+		t.Errorf("read model calls = %+v, want %+v", f.calls, want)
+	}
+}
+
+// TestListPages follows the next links from the first page to the last.
+func TestListPages(t *testing.T) {
+	tests := []struct {
+		name      string
+		accounts  int
+		query     string
+		wantPages []int
+		wantLimit int
+	}{
+		{"no accounts", 0, "/accounts", []int{0}, DefaultPageSize},
+		{"default page size", 120, "/accounts", []int{50, 50, 20}, DefaultPageSize},
+		{"a short last page", 7, "/accounts?limit=3", []int{3, 3, 1}, 3},
+		{"full pages only", 6, "/accounts?limit=3", []int{3, 3}, 3},
+		{"one at a time", 3, "/accounts?limit=1", []int{1, 1, 1}, 1},
+		{"the largest page", 501, "/accounts?limit=500", []int{500, 1}, 500},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newLister("alice", tt.accounts)
+			f.rows["bob"] = []string{"alice-acct-000-bob", "bob-acct-000"}
+			api := API{Lister: f, Log: lambdatest.QuietLogger()}
+			var pages []int
+			var ids []string
+			for next := tt.query; next != ""; {
+				if len(pages) > len(tt.wantPages) {
+					t.Fatalf("pages = %v and a next link, want %v", pages, tt.wantPages)
+				}
+				page := list(t, api, listRequest(t, "alice", next))
+				pages = append(pages, len(page.Accounts))
+				for _, a := range page.Accounts {
+					ids = append(ids, a["accountId"].(string))
+					if _, ok := a["owner"]; ok {
+						t.Errorf("account %v shows its owner", a)
+					}
+				}
+				if page.Next != "" && !strings.HasPrefix(page.Next, "/accounts?after=") {
+					t.Errorf("next = %q, want /accounts?after=...", page.Next)
+				}
+				next = page.Next
+			}
+			if !reflect.DeepEqual(pages, tt.wantPages) {
+				t.Errorf("page sizes = %v, want %v", pages, tt.wantPages)
+			}
+			if want := f.rows["alice"]; !slices.Equal(ids, want) {
+				t.Errorf("accounts = %v, want alice's %v", ids, want)
+			}
+			for _, c := range f.calls {
+				if c.owner != "alice" || c.limit != tt.wantLimit {
+					t.Errorf("read model call %+v, want alice's with limit %d", c, tt.wantLimit)
+				}
+			}
+		})
+	}
+}
+
+func TestListLimitBounds(t *testing.T) {
+	tests := []struct {
+		limit     string
+		wantLimit int // 0: 400 and no read
+	}{
+		{"1", 1},
+		{"500", MaxPageSize},
+		{"0", 0},
+		{"-1", 0},
+		{"501", 0},
+		{"", 0},
+		{"ten", 0},
+		{"2.5", 0},
+		{"99999999999999999999", 0},
+	}
+	for _, tt := range tests {
+		t.Run("limit="+tt.limit, func(t *testing.T) {
+			f := newLister("alice", 3)
+			api := API{Lister: f, Log: lambdatest.QuietLogger()}
+			req := listRequest(t, "alice", "/accounts")
+			req.QueryStringParameters["limit"] = tt.limit
+			resp := must(api.List(context.Background(), req))
+			if tt.wantLimit == 0 {
+				if resp.StatusCode != http.StatusBadRequest {
+					t.Fatalf("List(limit=%s) = %d %s, want 400", tt.limit, resp.StatusCode, resp.Body)
+				}
+				if p := lambdatest.Problem(t, resp); len(p.InvalidParams) != 1 || p.InvalidParams[0].Name != "limit" {
+					t.Errorf("invalid-params = %+v, want limit", p.InvalidParams)
+				}
+				if len(f.calls) != 0 {
+					t.Errorf("the read model was called %d times for a bad limit", len(f.calls))
+				}
+				return
+			}
+			if resp.StatusCode != http.StatusOK || len(f.calls) != 1 || f.calls[0].limit != tt.wantLimit {
+				t.Errorf("List(limit=%s) = %d, calls %+v; want 200 with limit %d", tt.limit, resp.StatusCode, f.calls, tt.wantLimit)
+			}
+		})
+	}
+}
+
+// firstNext is the after token on the first page, of one account, of subject's three.
+func firstNext(t *testing.T, subject string) string {
+	t.Helper()
+	page := list(t, API{Lister: newLister(subject, 3), Log: lambdatest.QuietLogger()}, listRequest(t, subject, "/accounts?limit=1"))
+	u, err := url.Parse(page.Next)
+	if err != nil || u.Query().Get("after") == "" {
+		t.Fatalf("next = %q, want a link with an after token", page.Next)
+	}
+	return u.Query().Get("after")
+}
+
+func TestListRefusesABadToken(t *testing.T) {
+	good := firstNext(t, "alice")
+	raw, err := base64.RawURLEncoding.DecodeString(good)
+	if err != nil {
+		t.Fatalf("token %q is not base64url: %v", good, err)
+	}
+	b64 := base64.RawURLEncoding.EncodeToString
+	digest := ownerDigest("alice")
+	edited := string(digest[0]^0x01) + digest[1:]
+	tests := []struct {
+		name, token string
+	}{
+		{"empty", ""},
+		{"not base64", "!!!not-a-token!!!"},
+		{"padded base64", base64.URLEncoding.EncodeToString(raw) + "=="},
+		{"cut short", good[:len(good)-3]},
+		{"JSON cut short", b64(raw[:len(raw)-2])},
+		{"the binding edited", b64([]byte(`{"o":"` + edited + `","a":"alice-acct-000"}`))},
+		{"not JSON", b64([]byte("alice-acct-000"))},
+		{"an account ID", "alice-acct-000"},
+		{"a raw DynamoDB key", b64([]byte(`{"owner":{"S":"bob"},"accountId":{"S":"bob-acct-000"}}`))},
+		{"an unknown field", b64([]byte(`{"o":"` + digest + `","a":"alice-acct-000","owner":"bob"}`))},
+		{"no position", b64([]byte(`{"o":"` + digest + `","a":""}`))},
+		{"no owner", b64([]byte(`{"a":"alice-acct-000"}`))},
+		{"two values", b64(append(raw, raw...))},
+		{"too long", b64([]byte(`{"o":"` + digest + `","a":"` + strings.Repeat("x", 400) + `"}`))},
+		{"another caller's", firstNext(t, "bob")},
+		{"made for another caller", encodeAccountsToken("bob", "alice-acct-000")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newLister("alice", 3)
+			api := API{Lister: f, Log: lambdatest.QuietLogger()}
+			req := listRequest(t, "alice", "/accounts")
+			req.QueryStringParameters["after"] = tt.token
+			resp := must(api.List(context.Background(), req))
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Fatalf("List(after=%q) = %d %s, want 400", tt.token, resp.StatusCode, resp.Body)
+			}
+			if p := lambdatest.Problem(t, resp); len(p.InvalidParams) != 1 || p.InvalidParams[0].Name != "after" {
+				t.Errorf("invalid-params = %+v, want after", p.InvalidParams)
+			}
+			if len(f.calls) != 0 {
+				t.Errorf("the read model was called with %+v for a bad token", f.calls)
+			}
+		})
+	}
+}
+
+// TestListTokenCannotReachAnotherCaller: bob's token is refused when alice sends it, and even a
+// token that passes the check (made with alice's binding around one of bob's account IDs) reads
+// alice's partition only.
+func TestListTokenCannotReachAnotherCaller(t *testing.T) {
+	f := newLister("alice", 2)
+	f.rows["bob"] = []string{"alice-acct-000-bob", "bob-acct-000", "bob-acct-001"}
+	api := API{Lister: f, Log: lambdatest.QuietLogger()}
+
+	bobs := list(t, api, listRequest(t, "bob", "/accounts?limit=1"))
+	if len(bobs.Accounts) != 1 || bobs.Next == "" {
+		t.Fatalf("bob's first page = %+v, want one account and a next link", bobs)
+	}
+	resp := must(api.List(context.Background(), listRequest(t, "alice", bobs.Next)))
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("alice following bob's next link = %d %s, want 400", resp.StatusCode, resp.Body)
+	}
+
+	f.calls = nil
+	forged := nextURL("/accounts", encodeAccountsToken("alice", "alice-acct-000-bob"), 10)
+	page := list(t, api, listRequest(t, "alice", forged))
+	if want := []listCall{{owner: "alice", after: "alice-acct-000-bob", limit: 10}}; !reflect.DeepEqual(f.calls, want) {
+		t.Errorf("read model calls = %+v, want %+v", f.calls, want)
+	}
+	var ids []string
+	for _, a := range page.Accounts {
+		ids = append(ids, a["accountId"].(string))
+	}
+	if want := []string{"alice-acct-001"}; !slices.Equal(ids, want) {
+		t.Errorf("alice's page after bob's account = %v, want only her own %v", ids, want)
+	}
+}
+
+func TestListMapsReadModelErrors(t *testing.T) {
+	api := API{Lister: failingLister{}, Log: lambdatest.QuietLogger()}
+	resp := must(api.List(context.Background(), listRequest(t, "alice", "/accounts")))
+	if resp.StatusCode != http.StatusInternalServerError || strings.Contains(resp.Body, "throttled") {
+		t.Errorf("List() on a read model error = %d %s, want a 500 that echoes nothing", resp.StatusCode, resp.Body)
+	}
+}
+
+type failingLister struct{}
+
+func (failingLister) List(context.Context, string, string, int) ([]ledger.Summary, bool, error) {
+	return nil, false, errors.New("throttled")
 }

@@ -24,9 +24,6 @@ const (
 	MaxBodyBytes = 1024
 	// MaxIdempotencyKeyLength bounds the Idempotency-Key header.
 	MaxIdempotencyKeyLength = 255
-	// DefaultPageSize and MaxPageSize bound GET /accounts/{accountId}/events.
-	DefaultPageSize = 50
-	MaxPageSize     = 500
 )
 
 // Accounts is what the HTTP handlers need from the ledger (ledger.Ledger).
@@ -39,7 +36,9 @@ type Accounts interface {
 
 // Lister reads the caller's accounts from the read model (ledger.ReadModel).
 type Lister interface {
-	List(ctx context.Context, owner string) ([]ledger.Summary, error)
+	// List returns up to limit of owner's accounts with IDs after after ("": from the first), in
+	// ID order, and whether more follow.
+	List(ctx context.Context, owner, after string, limit int) ([]ledger.Summary, bool, error)
 }
 
 // API handles every ledger route. Each function in template.yaml starts one of its methods.
@@ -157,12 +156,12 @@ func (a API) History(ctx context.Context, req events.APIGatewayV2HTTPRequest) (e
 	if err != nil {
 		return a.fail(ctx, err), nil
 	}
-	limit, err := queryInt(req, "limit", DefaultPageSize, 1, MaxPageSize)
+	limit, err := pageLimit(req)
 	if err != nil {
 		return a.fail(ctx, err), nil
 	}
 	id := req.PathParameters["accountId"]
-	evs, more, err := a.Accounts.History(ctx, owner, id, after, int(limit))
+	evs, more, err := a.Accounts.History(ctx, owner, id, after, limit)
 	if err != nil {
 		return a.fail(ctx, err), nil
 	}
@@ -170,29 +169,50 @@ func (a API) History(ctx context.Context, req events.APIGatewayV2HTTPRequest) (e
 	if page.Events == nil {
 		page.Events = []ledger.Event{}
 	}
-	if more {
-		next := url.Values{"after": {strconv.FormatInt(evs[len(evs)-1].Version, 10)}, "limit": {strconv.FormatInt(limit, 10)}}
-		page.Next = "/accounts/" + url.PathEscape(id) + "/events?" + next.Encode()
+	if more && len(evs) > 0 {
+		page.Next = nextURL("/accounts/"+url.PathEscape(id)+"/events", strconv.FormatInt(evs[len(evs)-1].Version, 10), limit)
 	}
 	return httpapi.JSON(ctx, http.StatusOK, page), nil
 }
 
-// List handles GET /accounts: the caller's accounts from the read model, which trails the events
-// by the stream's delay (usually well under a second).
+// accountsPage is the body of GET /accounts.
+type accountsPage struct {
+	Accounts []ledger.Summary `json:"accounts"`
+	// Next is the URL of the next page; absent on the last one.
+	Next string `json:"next,omitempty"`
+}
+
+// List handles GET /accounts?after=<token>&limit=<n>: a page of the caller's accounts from the
+// read model, which trails the events by the stream's delay (usually well under a second). The
+// token is the opaque cursor of a previous page's next link ([accountsToken]).
 func (a API) List(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	ctx, _ = a.start(ctx, req)
 	owner, err := httpapi.Subject(req)
 	if err != nil {
 		return a.fail(ctx, err), nil
 	}
-	rows, err := a.Lister.List(ctx, owner)
+	limit, err := pageLimit(req)
 	if err != nil {
 		return a.fail(ctx, err), nil
 	}
-	if rows == nil {
-		rows = []ledger.Summary{}
+	var after string
+	if token, ok := req.QueryStringParameters["after"]; ok {
+		if after, err = decodeAccountsToken(owner, token); err != nil {
+			return a.fail(ctx, err), nil
+		}
 	}
-	return httpapi.JSON(ctx, http.StatusOK, map[string][]ledger.Summary{"accounts": rows}), nil
+	rows, more, err := a.Lister.List(ctx, owner, after, limit)
+	if err != nil {
+		return a.fail(ctx, err), nil
+	}
+	page := accountsPage{Accounts: rows}
+	if page.Accounts == nil {
+		page.Accounts = []ledger.Summary{}
+	}
+	if more && len(rows) > 0 {
+		page.Next = nextURL("/accounts", encodeAccountsToken(owner, rows[len(rows)-1].AccountID), limit)
+	}
+	return httpapi.JSON(ctx, http.StatusOK, page), nil
 }
 
 func (a API) start(ctx context.Context, req events.APIGatewayV2HTTPRequest) (context.Context, correlation.IDs) {

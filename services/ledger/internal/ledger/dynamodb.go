@@ -39,7 +39,7 @@ type DynamoStore struct {
 // decides on the latest version). With snapshots every N events it reads at most N items.
 func (s DynamoStore) Load(ctx context.Context, accountID string) (Loaded, error) {
 	var loaded Loaded
-	snap, err := s.query(ctx, &dynamodb.QueryInput{
+	snap, err := queryPages(ctx, s.DB, s.Calls, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.SnapshotsTable),
 		KeyConditionExpression:    aws.String("accountId = :id"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(accountID)},
@@ -83,7 +83,7 @@ func (s DynamoStore) Events(ctx context.Context, accountID string, after int64, 
 	if limit > 0 {
 		in.Limit = aws.Int32(int32(limit))
 	}
-	items, err := s.query(ctx, in, limit)
+	items, err := queryPages(ctx, s.DB, s.Calls, in, limit)
 	if err != nil {
 		return nil, fmt.Errorf("query events of account %s after %d: %w", accountID, after, err)
 	}
@@ -114,12 +114,20 @@ func (s DynamoStore) Owner(ctx context.Context, accountID string) (string, error
 	return owner.Value, nil
 }
 
-// query runs in and follows pages until limit items (0: all) are read.
-func (s DynamoStore) query(ctx context.Context, in *dynamodb.QueryInput, limit int) ([]map[string]types.AttributeValue, error) {
+// querier is the one DynamoDB call queryPages makes; DynamoDBAPI and ReadModelAPI both have it.
+type querier interface {
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+}
+
+// queryPages runs in and follows DynamoDB's pages (LastEvaluatedKey) until limit items (0: all)
+// are read, each call bounded by calls. Every Query in the package goes through it (events,
+// snapshots, the accounts read model), so an API page is never cut short by DynamoDB's 1 MB
+// response limit.
+func queryPages(ctx context.Context, db querier, calls budget.Calls, in *dynamodb.QueryInput, limit int) ([]map[string]types.AttributeValue, error) {
 	var items []map[string]types.AttributeValue
 	for {
-		callCtx, cancel := s.Calls.Context(ctx)
-		out, err := s.DB.Query(callCtx, in)
+		callCtx, cancel := calls.Context(ctx)
+		out, err := db.Query(callCtx, in)
 		cancel()
 		if err != nil {
 			return nil, err
@@ -133,6 +141,15 @@ func (s DynamoStore) query(ctx context.Context, in *dynamodb.QueryInput, limit i
 			in.Limit = aws.Int32(int32(limit - len(items)))
 		}
 	}
+}
+
+// trimPage cuts items, read with a limit of limit+1, to a page of at most limit and says whether
+// more follow: the extra item answers "is there a next page?" without a second read.
+func trimPage[T any](items []T, limit int) ([]T, bool) {
+	if len(items) > limit {
+		return items[:limit], true
+	}
+	return items, false
 }
 
 // Append writes the event only if its version is new. With a snapshot or a receipt, all of them

@@ -178,10 +178,8 @@ func (l Ledger) History(ctx context.Context, owner, accountID string, after int6
 	if err != nil {
 		return nil, false, err
 	}
-	if len(events) > limit {
-		return events[:limit], true, nil
-	}
-	return events, false, nil
+	events, more := trimPage(events, limit)
+	return events, more, nil
 }
 
 // write builds the Append for event e leading to state next.

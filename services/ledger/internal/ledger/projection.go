@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
+	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/correlation"
 )
 
@@ -41,6 +42,8 @@ type ReadModelAPI interface {
 type ReadModel struct {
 	DB    ReadModelAPI
 	Table string
+	// Calls bounds each call List makes by the invocation's remaining time minus its margin.
+	Calls budget.Calls
 }
 
 // Apply projects e. Every write is conditional on the row being at e.Version-1, so a redelivered
@@ -90,23 +93,35 @@ func (m ReadModel) Apply(ctx context.Context, e Event) error {
 	return fmt.Errorf("project %s version %d onto version %d: %w", e.AccountID, e.Version, row.Version, ErrOutOfOrder)
 }
 
-// List returns owner's accounts, up to 100 (a limit of this example, not of the pattern).
-func (m ReadModel) List(ctx context.Context, owner string) ([]Summary, error) {
-	out, err := m.DB.Query(ctx, &dynamodb.QueryInput{
+// List returns up to limit of owner's accounts with IDs after after ("": from the first), in
+// account ID order, and whether more follow. The partition is always owner, which the caller
+// takes from the request's verified identity; after only says where to start inside it, so no
+// value of after can reach another owner's rows.
+func (m ReadModel) List(ctx context.Context, owner, after string, limit int) ([]Summary, bool, error) {
+	if limit < 1 {
+		return nil, false, fmt.Errorf("list accounts of %s: limit %d is below 1", owner, limit)
+	}
+	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(m.Table),
 		KeyConditionExpression:    aws.String("#o = :o"),
 		ExpressionAttributeNames:  map[string]string{"#o": "owner"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":o": str(owner)},
-		Limit:                     aws.Int32(100),
-	})
+		Limit:                     aws.Int32(int32(limit + 1)),
+	}
+	if after != "" {
+		in.KeyConditionExpression = aws.String("#o = :o AND accountId > :after")
+		in.ExpressionAttributeValues[":after"] = str(after)
+	}
+	items, err := queryPages(ctx, m.DB, m.Calls, in, limit+1)
 	if err != nil {
-		return nil, fmt.Errorf("list accounts of %s: %w", owner, err)
+		return nil, false, fmt.Errorf("list accounts of %s after %q: %w", owner, after, err)
 	}
-	rows := make([]Summary, len(out.Items))
-	if err := attributevalue.UnmarshalListOfMaps(out.Items, &rows); err != nil {
-		return nil, fmt.Errorf("unmarshal accounts of %s: %w", owner, err)
+	rows := make([]Summary, len(items))
+	if err := attributevalue.UnmarshalListOfMaps(items, &rows); err != nil {
+		return nil, false, fmt.Errorf("unmarshal accounts of %s: %w", owner, err)
 	}
-	return rows, nil
+	rows, more := trimPage(rows, limit)
+	return rows, more, nil
 }
 
 // SNSAPI is the part of the SNS client the publisher calls.

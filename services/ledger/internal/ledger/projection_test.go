@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
@@ -36,16 +39,152 @@ func TestReadModelCountsEachEventOnce(t *testing.T) {
 			t.Fatalf("delivery %d (version %d): %v", i, e.Version, err)
 		}
 	}
-	rows, err := m.List(ctx, "alice")
+	rows, more, err := m.List(ctx, "alice", "", 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []Summary{{Owner: "alice", AccountID: "a1", Balance: 70, Version: 3}}
-	if !reflect.DeepEqual(rows, want) {
-		t.Errorf("List = %+v, want %+v", rows, want)
+	if !reflect.DeepEqual(rows, want) || more {
+		t.Errorf("List = %+v, more %t; want %+v and no more", rows, more, want)
 	}
-	if rows, _ := m.List(ctx, "bob"); len(rows) != 0 {
+	if rows, _, _ := m.List(ctx, "bob", "", 10); len(rows) != 0 {
 		t.Errorf("bob's list = %+v, want empty", rows)
+	}
+}
+
+// TestReadModelPages pages through an owner's accounts on DynamoDB Local, with another owner's
+// account IDs interleaved between them in sort-key order.
+func TestReadModelPages(t *testing.T) {
+	tests := []struct {
+		name      string
+		accounts  int
+		limit     int
+		wantPages []int
+	}{
+		{"a short last page", 7, 3, []int{3, 3, 1}},
+		{"full pages only", 6, 3, []int{3, 3}},
+		{"one page per account", 3, 1, []int{1, 1, 1}},
+		{"all on one page", 7, 500, []int{7}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newReadModel(t)
+			ctx := context.Background()
+			var want []string
+			for i := range tt.accounts {
+				alices, bobs := fmt.Sprintf("acct-%02d", i), fmt.Sprintf("acct-%02d-b", i)
+				want = append(want, alices)
+				for _, e := range []Event{opened(alices, "alice"), opened(bobs, "bob")} {
+					if err := m.Apply(ctx, e); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			var got []string
+			var pages []int
+			after := ""
+			for more := true; more; {
+				var rows []Summary
+				var err error
+				rows, more, err = m.List(ctx, "alice", after, tt.limit)
+				if err != nil {
+					t.Fatalf("List(after %q): %v", after, err)
+				}
+				if len(pages) > len(tt.wantPages) {
+					t.Fatalf("pages = %v and more, want %v", pages, tt.wantPages)
+				}
+				pages = append(pages, len(rows))
+				for _, r := range rows {
+					if r.Owner != "alice" {
+						t.Errorf("alice's page has %s's account %s", r.Owner, r.AccountID)
+					}
+					got = append(got, r.AccountID)
+				}
+				if len(rows) > 0 {
+					after = rows[len(rows)-1].AccountID
+				}
+			}
+			if !reflect.DeepEqual(pages, tt.wantPages) {
+				t.Errorf("page sizes = %v, want %v", pages, tt.wantPages)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("accounts = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestReadModelStaysInTheOwnersPartition starts alice's list at one of bob's account IDs, as a
+// forged cursor would: she gets her own accounts after that ID, never his.
+func TestReadModelStaysInTheOwnersPartition(t *testing.T) {
+	m := newReadModel(t)
+	ctx := context.Background()
+	for _, e := range []Event{opened("a1", "alice"), opened("b1", "bob"), opened("b2", "bob"), opened("c1", "alice")} {
+		if err := m.Apply(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, more, err := m.List(ctx, "alice", "b1", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Summary{{Owner: "alice", AccountID: "c1", Version: 1}}
+	if !reflect.DeepEqual(rows, want) || more {
+		t.Errorf("List(alice, after bob's b1) = %+v, more %t; want only %+v", rows, more, want)
+	}
+}
+
+func TestReadModelRefusesALimitBelowOne(t *testing.T) {
+	m := ReadModel{DB: nil, Table: "unused"}
+	if _, _, err := m.List(context.Background(), "alice", "", 0); err == nil {
+		t.Error("List(limit 0) = nil error, want one (and no call)")
+	}
+}
+
+// pagedDB is a Query that answers at most perCall items of rows per call, as DynamoDB does when
+// a page reaches 1 MB, honouring Limit and ExclusiveStartKey.
+type pagedDB struct {
+	ReadModelAPI
+	rows    []string
+	perCall int
+	calls   int
+}
+
+func (p *pagedDB) Query(_ context.Context, in *dynamodb.QueryInput, _ ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	p.calls++
+	start := 0
+	if k, ok := in.ExclusiveStartKey["accountId"].(*types.AttributeValueMemberS); ok {
+		start = slices.Index(p.rows, k.Value) + 1
+	}
+	end := min(start+p.perCall, start+int(aws.ToInt32(in.Limit)), len(p.rows))
+	out := &dynamodb.QueryOutput{}
+	for _, id := range p.rows[start:end] {
+		out.Items = append(out.Items, map[string]types.AttributeValue{"owner": str("alice"), "accountId": str(id)})
+	}
+	if end < len(p.rows) {
+		out.LastEvaluatedKey = map[string]types.AttributeValue{"owner": str("alice"), "accountId": str(p.rows[end-1])}
+	}
+	return out, nil
+}
+
+// TestListFollowsDynamoDBPages checks that a page of the API is not cut short when DynamoDB
+// answers with fewer items than asked and a LastEvaluatedKey.
+func TestListFollowsDynamoDBPages(t *testing.T) {
+	db := &pagedDB{rows: []string{"a1", "a2", "a3", "a4", "a5", "a6", "a7"}, perCall: 2}
+	rows, more, err := ReadModel{DB: db, Table: "accounts"}.List(context.Background(), "alice", "", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rows {
+		got = append(got, r.AccountID)
+	}
+	if want := []string{"a1", "a2", "a3", "a4"}; !reflect.DeepEqual(got, want) || !more {
+		t.Errorf("List(limit 4) = %v, more %t; want %v and more", got, more, want)
+	}
+	// 5 items (the page and one to know more follow) at 2 a call: 3 calls, no more.
+	if db.calls != 3 {
+		t.Errorf("Query calls = %d, want 3", db.calls)
 	}
 }
 
