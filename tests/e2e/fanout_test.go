@@ -84,33 +84,21 @@ func submitBatch(t *testing.T, token, body string) string {
 // waitForBatch polls GET /batches/{id}, honouring 202 + Retry-After, until the batch is done.
 func waitForBatch(t *testing.T, token, id string) batchView {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		r := call(t, http.MethodGet, "/batches/"+id, token, "")
-		var b batchView
-		switch r.status {
-		case http.StatusOK:
-			r.json(t, &b)
-			return b
-		case http.StatusAccepted:
-			r.json(t, &b)
-			if b.Status != "RUNNING" && b.Status != "AGGREGATING" {
-				t.Fatalf("202 with status %q; want RUNNING or AGGREGATING", b.Status)
-			}
-			if r.header.Get("Retry-After") == "" {
-				t.Fatal("202 without Retry-After")
-			}
-			if b.Completed+b.Failed > b.Total {
-				t.Fatalf("counted %d + %d of %d items", b.Completed, b.Failed, b.Total)
-			}
-		default:
-			t.Fatalf("GET /batches/%s = %d %s", id, r.status, r.body)
+	var b batchView
+	eventually(t, 90*time.Second, 250*time.Millisecond, func() (bool, string) {
+		b = batchView{}
+		if getAsync(t, token, "/batches/"+id, &b) {
+			return true, ""
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("batch %s still %s (%d/%d) after 90 s", id, b.Status, b.Completed+b.Failed, b.Total)
+		if b.Status != "RUNNING" && b.Status != "AGGREGATING" {
+			t.Fatalf("202 with status %q; want RUNNING or AGGREGATING", b.Status)
 		}
-		time.Sleep(250 * time.Millisecond)
-	}
+		if b.Completed+b.Failed > b.Total {
+			t.Fatalf("counted %d + %d of %d items", b.Completed, b.Failed, b.Total)
+		}
+		return false, fmt.Sprintf("batch %s still %s (%d/%d)", id, b.Status, b.Completed+b.Failed, b.Total)
+	})
+	return b
 }
 
 // sinkRuns counts the sink's "batch aggregated" lines for a batch: the final write that won.

@@ -58,6 +58,28 @@ func call(t *testing.T, method, path, token, body string, headers ...string) res
 	return response{status: resp.StatusCode, header: resp.Header, body: bytes.TrimSpace(b)}
 }
 
+// getAsync reads an asynchronous resource once and decodes its body into v: true when the
+// answer is 200 (done), false when it is 202 (not yet), which must say when to ask again in
+// Retry-After. Any other status fails the test.
+func getAsync(t *testing.T, token, path string, v any) (done bool) {
+	t.Helper()
+	r := call(t, http.MethodGet, path, token, "")
+	switch r.status {
+	case http.StatusOK:
+		r.json(t, v)
+		return true
+	case http.StatusAccepted:
+		r.json(t, v)
+		if r.header.Get("Retry-After") == "" {
+			t.Fatalf("GET %s = 202 %s without Retry-After", path, r.body)
+		}
+		return false
+	default:
+		t.Fatalf("GET %s = %d %s; want 200 or 202", path, r.status, r.body)
+		return false
+	}
+}
+
 // problem is an RFC 9457 problem document.
 type problem struct {
 	Type          string `json:"type"`

@@ -55,30 +55,19 @@ func submit(t *testing.T, token, body string, headers ...string) string {
 // waitForJob polls GET /jobs/{id} as a client would, honouring 202 + Retry-After, until the job is done.
 func waitForJob(t *testing.T, token, id string) jobView {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		r := call(t, http.MethodGet, "/jobs/"+id, token, "")
-		var job jobView
-		switch r.status {
-		case http.StatusOK:
-			r.json(t, &job)
-			return job
-		case http.StatusAccepted:
-			r.json(t, &job)
-			if job.Status != "PENDING" && job.Status != "RUNNING" {
-				t.Fatalf("202 with status %q; want PENDING or RUNNING", job.Status)
-			}
-			if r.header.Get("Retry-After") == "" {
-				t.Fatal("202 without Retry-After")
-			}
-		default:
-			t.Fatalf("GET /jobs/%s = %d %s", id, r.status, r.body)
+	var job jobView
+	// Every 200 ms, faster than Retry-After: the test wants the answer soon.
+	eventually(t, 90*time.Second, 200*time.Millisecond, func() (bool, string) {
+		job = jobView{}
+		if getAsync(t, token, "/jobs/"+id, &job) {
+			return true, ""
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("job %s still %s after 90 s", id, job.Status)
+		if job.Status != "PENDING" && job.Status != "RUNNING" {
+			t.Fatalf("202 with status %q; want PENDING or RUNNING", job.Status)
 		}
-		time.Sleep(200 * time.Millisecond) // faster than Retry-After: the test wants the answer soon
-	}
+		return false, fmt.Sprintf("job %s still %s", id, job.Status)
+	})
+	return job
 }
 
 func TestSubmitAndPollToCompletion(t *testing.T) {
@@ -193,24 +182,23 @@ func waitForDLQMessage(t *testing.T, body string) {
 	t.Helper()
 	dlqMu.Lock()
 	defer dlqMu.Unlock()
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
+	queue := st.outputs["JobsDeadLetterQueueUrl"]
+	// No pause between polls: each receive waits up to a second for messages.
+	eventually(t, 90*time.Second, 0, func() (bool, string) {
 		out, err := st.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(st.outputs["JobsDeadLetterQueueUrl"]), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 1,
+			QueueUrl: aws.String(queue), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 1,
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, m := range out.Messages {
 			if aws.ToString(m.Body) == body {
-				_, _ = st.sqs.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{
-					QueueUrl: aws.String(st.outputs["JobsDeadLetterQueueUrl"]), ReceiptHandle: m.ReceiptHandle,
-				})
-				return
+				_, _ = st.sqs.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(queue), ReceiptHandle: m.ReceiptHandle})
+				return true, ""
 			}
 		}
-	}
-	t.Fatalf("message %q never reached the dead-letter queue", body)
+		return false, fmt.Sprintf("message %q not in the dead-letter queue", body)
+	})
 }
 
 func TestUnauthorized(t *testing.T) {

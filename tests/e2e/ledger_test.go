@@ -207,31 +207,25 @@ func TestLedgerProjection(t *testing.T) {
 		}
 	}
 
-	deadline := time.Now().Add(30 * time.Second)
 	var list struct {
 		Accounts []ledgerAccount `json:"accounts"`
 	}
-	for {
+	eventually(t, 30*time.Second, 200*time.Millisecond, func() (bool, string) {
 		r := call(t, http.MethodGet, "/accounts", token, "")
 		if r.status != http.StatusOK {
 			t.Fatalf("GET /accounts = %d %s", r.status, r.body)
 		}
 		r.json(t, &list)
-		if len(list.Accounts) == 1 && list.Accounts[0].Version == 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET /accounts = %s after 30 s; want the account at version 3", r.body)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return len(list.Accounts) == 1 && list.Accounts[0].Version == 3, fmt.Sprintf("GET /accounts = %s; want the account at version 3", r.body)
+	})
 	if want := (ledgerAccount{AccountID: acct.AccountID, Balance: 180, Version: 3}); list.Accounts[0] != want {
 		t.Errorf("read model = %+v; want %+v", list.Accounts[0], want)
 	}
 
 	queue := st.outputs["LedgerAuditQueueUrl"]
 	seen := map[float64]string{} // version → type, for this account's events only
-	for len(seen) < 3 && time.Now().Before(deadline.Add(10*time.Second)) {
+	// No pause between polls: each receive waits up to a second for messages.
+	eventually(t, 30*time.Second, 0, func() (bool, string) {
 		out, err := st.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(queue), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: []string{"All"},
 		})
@@ -255,7 +249,8 @@ func TestLedgerProjection(t *testing.T) {
 			seen[e["version"].(float64)] = e["type"].(string)
 			_, _ = st.sqs.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(queue), ReceiptHandle: m.ReceiptHandle})
 		}
-	}
+		return len(seen) >= 3, fmt.Sprintf("published events of account %s = %v; want 3", acct.AccountID, seen)
+	})
 	want := map[float64]string{1: "AccountOpened", 2: "MoneyDeposited", 3: "MoneyWithdrawn"}
 	if fmt.Sprint(seen) != fmt.Sprint(want) {
 		t.Errorf("published events = %v; want %v", seen, want)

@@ -99,25 +99,22 @@ type quoteAnswer struct {
 // waitForQuote polls GET /quotes/{id} until the worker has priced it.
 func waitForQuote(t *testing.T, token, id string) quoteAnswer {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	var q quoteAnswer
+	eventually(t, 60*time.Second, 200*time.Millisecond, func() (bool, string) {
 		r := call(t, http.MethodGet, "/quotes/"+id, token, "")
-		if r.status == http.StatusOK {
-			var q quoteAnswer
-			r.json(t, &q)
-			if r.header.Get("X-Pricing-Engine") != q.Engine {
-				t.Errorf("X-Pricing-Engine %q; want the quote's engine %q", r.header.Get("X-Pricing-Engine"), q.Engine)
-			}
-			return q
+		if r.status == http.StatusNotFound {
+			return false, "quote " + id + " not priced"
 		}
-		if r.status != http.StatusNotFound {
+		if r.status != http.StatusOK {
 			t.Fatalf("GET /quotes/%s = %d %s", id, r.status, r.body)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("quote %s not priced after 60 s", id)
+		r.json(t, &q)
+		if r.header.Get("X-Pricing-Engine") != q.Engine {
+			t.Errorf("X-Pricing-Engine %q; want the quote's engine %q", r.header.Get("X-Pricing-Engine"), q.Engine)
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return true, ""
+	})
+	return q
 }
 
 // TestPricingQuoteKeepsItsEngine: the engine decided at POST /quotes is the one that prices the

@@ -3,8 +3,10 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
@@ -34,33 +37,40 @@ type stack struct {
 	expiredToken func(t *testing.T, user string) string
 	sqs          *sqs.Client
 	dynamodb     *dynamodb.Client
+	s3           *s3.Client
 	// logs holds every line the functions wrote (local only; nil for a deployed stack).
 	logs *logLines
 }
 
+// st is the stack under test, set once by TestMain before any test runs.
 var st *stack
 
 func TestMain(m *testing.M) {
-	var code int
-	var err error
+	os.Exit(runTests(m))
+}
+
+// runTests finds or starts the stack and runs the tests. It returns the exit code instead of
+// exiting, so that the deferred stop runs on every way out of it, a panic in TestMain included.
+// A panicking test ends the process from the test's own goroutine, where no deferred call of
+// TestMain runs: there the runner's parent-death signal (runnerSysProcAttr) stops the stack.
+func runTests(m *testing.M) int {
 	if name := os.Getenv("E2E_STACK"); name != "" {
-		st, err = deployedStack(context.Background(), name)
-		if err == nil {
-			code = m.Run()
+		s, err := deployedStack(context.Background(), name)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
+			return 1
 		}
-	} else {
-		var stop func()
-		st, stop, err = localStack()
-		if err == nil {
-			code = m.Run()
-			stop()
-		}
+		st = s
+		return m.Run()
 	}
+	s, stop, err := localStack()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
-		os.Exit(1)
+		return 1
 	}
-	os.Exit(code)
+	defer stop()
+	st = s
+	return m.Run()
 }
 
 // repoRoot is the repository root, two levels up from tests/e2e.
@@ -72,17 +82,35 @@ func repoRoot() string {
 	return abs
 }
 
-// localStack builds and starts the runner on free ports, as `make run` does, and waits for API_URL.
-func localStack() (*stack, func(), error) {
+// Waits of the local stack. Start-up builds every function first, which takes minutes on a
+// loaded machine; a runner asked to stop stops its stand-ins and functions within seconds.
+const (
+	startTimeout = 3 * time.Minute
+	stopGrace    = 20 * time.Second
+	// logTailLines is how much of the runner's log an error about the runner quotes.
+	logTailLines = 60
+)
+
+// localStack builds and starts the runner on free ports, as `make run` does, and waits for
+// API_URL. stop ends the runner and removes its work directory (kept with E2E_KEEP=1); calling
+// it again does nothing. On error nothing is left running.
+func localStack() (_ *stack, stop func(), err error) {
 	root := repoRoot()
-	cache := os.Getenv("E2E_CACHE")
-	if cache == "" {
-		cache = filepath.Join(root, ".cache")
-	}
+	cache := cmp.Or(os.Getenv("E2E_CACHE"), filepath.Join(root, ".cache"))
 	work, err := os.MkdirTemp("", "e2e-stack-")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("make the stack's work directory: %w", err)
 	}
+	removeWork := func() {
+		if os.Getenv("E2E_KEEP") == "" {
+			_ = os.RemoveAll(work)
+		}
+	}
+	defer func() {
+		if err != nil {
+			removeWork()
+		}
+	}()
 	bin := filepath.Join(work, "bin")
 	for _, tool := range []string{"runner", "token"} {
 		build := exec.Command("go", "build", "-o", filepath.Join(bin, tool), "./cmd/"+tool)
@@ -92,7 +120,9 @@ func localStack() (*stack, func(), error) {
 		}
 	}
 
-	cmd := exec.Command(filepath.Join(bin, "runner"),
+	logs := &logLines{}
+	ready := make(chan string, 1)
+	r, err := startRunner(filepath.Join(bin, "runner"), work, logs, ready,
 		"-template", filepath.Join(root, "template.yaml"),
 		"-cache", cache,
 		"-state", filepath.Join(work, "state"),
@@ -101,55 +131,22 @@ func localStack() (*stack, func(), error) {
 		// Failed messages come back after 2 s instead of 180 s, so retries and the DLQ are testable.
 		"-max-visibility-timeout", "2s",
 	)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, nil, err
 	}
-	runnerLog, err := os.Create(filepath.Join(work, "runner.log"))
-	if err != nil {
-		return nil, nil, err
-	}
-	cmd.Stderr = runnerLog
-	if err := cmd.Start(); err != nil {
-		return nil, nil, err
-	}
-	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-		if os.Getenv("E2E_KEEP") == "" {
-			os.RemoveAll(work)
-		}
-	}
-
-	logs := &logLines{}
-	ready := make(chan string, 1)
-	go func() {
-		scanner := bufio.NewScanner(stdout)
-		scanner.Buffer(make([]byte, 1024*1024), 1024*1024)
-		for scanner.Scan() {
-			line := scanner.Text()
-			if url, ok := strings.CutPrefix(line, "API_URL="); ok {
-				ready <- url
-				continue
-			}
-			logs.add(line)
+	defer func() {
+		if err != nil {
+			r.stop()
 		}
 	}()
+
 	var apiURL string
 	select {
 	case apiURL = <-ready:
-	case <-time.After(3 * time.Minute):
-		stop()
-		out, _ := os.ReadFile(runnerLog.Name())
-		return nil, nil, fmt.Errorf("local stack did not print API_URL within 3 minutes; runner log:\n%s", out)
+	case <-r.exited:
+		return nil, nil, r.failure(fmt.Sprintf("the runner exited before it printed API_URL (%v)", r.waitErr))
+	case <-time.After(startTimeout):
+		return nil, nil, r.failure(fmt.Sprintf("the local stack did not print API_URL within %v", startTimeout))
 	}
 
 	var outputs struct {
@@ -165,7 +162,6 @@ func localStack() (*stack, func(), error) {
 		err = json.Unmarshal(data, &outputs)
 	}
 	if err != nil {
-		stop()
 		return nil, nil, fmt.Errorf("read runner outputs: %w", err)
 	}
 	awsCfg := aws.Config{Region: outputs.Region, Credentials: credentials.NewStaticCredentialsProvider(outputs.AccessKeyID, outputs.SecretAccessKey, "")}
@@ -178,29 +174,144 @@ func localStack() (*stack, func(), error) {
 		return strings.TrimSpace(string(out))
 	}
 	return &stack{
-		apiURL:  apiURL,
-		outputs: outputs.Stack,
-		token: func(t *testing.T, user string, claims map[string]string) string {
-			c, _ := json.Marshal(claims)
-			return tokenCmd(t, "-user", user, "-claims", string(c), "-key", outputs.JWTKeyFile)
-		},
-		forgedToken: func(t *testing.T, user string) string {
-			// Same issuer and audience, signed with a key the runner has never seen.
-			return tokenCmd(t, "-user", user, "-key", filepath.Join(t.TempDir(), "forger.pem"))
-		},
-		expiredToken: func(t *testing.T, user string) string {
-			// The shortest token there is, then past its expiry and the authorizer's clock skew allowance.
-			tok := tokenCmd(t, "-user", user, "-key", outputs.JWTKeyFile, "-ttl", "1s")
-			time.Sleep(7 * time.Second)
-			return tok
-		},
-		sqs: sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(outputs.Endpoints["sqs"]) }),
-		dynamodb: dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
-			o.BaseEndpoint = aws.String(outputs.Endpoints["dynamodb"])
-			o.DisableValidateResponseChecksum = true // DynamoDB Local omits the CRC32 on errors
-		}),
-		logs: logs,
-	}, stop, nil
+			apiURL:  apiURL,
+			outputs: outputs.Stack,
+			token: func(t *testing.T, user string, claims map[string]string) string {
+				c, _ := json.Marshal(claims)
+				return tokenCmd(t, "-user", user, "-claims", string(c), "-key", outputs.JWTKeyFile)
+			},
+			forgedToken: func(t *testing.T, user string) string {
+				// Same issuer and audience, signed with a key the runner has never seen.
+				return tokenCmd(t, "-user", user, "-key", filepath.Join(t.TempDir(), "forger.pem"))
+			},
+			expiredToken: func(t *testing.T, user string) string {
+				// The shortest token there is, then past its expiry and the authorizer's clock skew allowance.
+				tok := tokenCmd(t, "-user", user, "-key", outputs.JWTKeyFile, "-ttl", "1s")
+				time.Sleep(7 * time.Second)
+				return tok
+			},
+			sqs: sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(outputs.Endpoints["sqs"]) }),
+			dynamodb: dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+				o.BaseEndpoint = aws.String(outputs.Endpoints["dynamodb"])
+				o.DisableValidateResponseChecksum = true // DynamoDB Local omits the CRC32 on errors
+			}),
+			// versitygw at http://127.0.0.1:<port>: the SDK addresses an IP endpoint path-style by itself.
+			s3:   s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(outputs.Endpoints["s3"]) }),
+			logs: logs,
+		}, func() {
+			select {
+			case <-r.exited: // a runner that died mid-run fails every test after it: say why
+				fmt.Fprintln(os.Stderr, "e2e:", r.failure(fmt.Sprintf("the runner exited while the tests ran (%v)", r.waitErr)))
+			default:
+			}
+			r.stop()
+			removeWork()
+		}, nil
+}
+
+// runnerProcess is the running local stack.
+type runnerProcess struct {
+	logPath string
+	// exited is closed once the runner has exited; waitErr is then how it exited.
+	exited  chan struct{}
+	waitErr error
+	// stop ends the runner and everything in its process group; calling it again does nothing.
+	stop func()
+}
+
+// startRunner starts the runner at path with args in a process group of its own. Its log
+// (stderr) goes to runner.log in work; of its standard output, the API_URL line is sent to
+// ready and every other line (the functions' logs) goes to logs.
+func startRunner(path, work string, logs *logLines, ready chan<- string, args ...string) (*runnerProcess, error) {
+	logPath := filepath.Join(work, "runner.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("create the runner log: %w", err)
+	}
+	defer logFile.Close() // the runner has its own copy once started
+	// An *os.File as Stdout reaches the runner directly, so Wait never waits for a copy to
+	// finish, and the reader below gets EOF once every process holding the pipe has exited.
+	stdout, stdoutW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("make the runner's stdout pipe: %w", err)
+	}
+	defer stdoutW.Close()
+	cmd := exec.Command(path, args...)
+	cmd.Stdout = stdoutW
+	cmd.Stderr = logFile
+	cmd.SysProcAttr = runnerSysProcAttr()
+	if err := cmd.Start(); err != nil {
+		stdout.Close()
+		return nil, fmt.Errorf("start the runner: %w", err)
+	}
+
+	go func() {
+		defer stdout.Close()
+		// A bufio.Reader, not a Scanner: a Scanner stops at its first over-long line, and a
+		// runner whose stdout nobody drains blocks on its next write.
+		lines := bufio.NewReader(stdout)
+		for {
+			line, err := lines.ReadString('\n')
+			if line = strings.TrimSuffix(line, "\n"); line != "" {
+				if url, ok := strings.CutPrefix(line, "API_URL="); ok {
+					select {
+					case ready <- url:
+					default:
+					}
+				} else {
+					logs.add(line)
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+
+	r := &runnerProcess{logPath: logPath, exited: make(chan struct{})}
+	go func() {
+		r.waitErr = cmd.Wait()
+		close(r.exited)
+	}()
+	pgid := cmd.Process.Pid
+	r.stop = sync.OnceFunc(func() {
+		// SIGTERM lets the runner stop its stand-ins and functions (each in a group of its own);
+		// SIGKILL then ends whatever is left in its group, the runner itself if it hung.
+		signalGroup(pgid, syscall.SIGTERM)
+		select {
+		case <-r.exited:
+		case <-time.After(stopGrace):
+			fmt.Fprintf(os.Stderr, "e2e: the runner did not stop within %v of SIGTERM; killing its process group\n", stopGrace)
+		}
+		signalGroup(pgid, syscall.SIGKILL)
+		<-r.exited
+	})
+	return r, nil
+}
+
+// failure stops the runner and returns an error saying what went wrong, with the tail of the
+// runner's log (call it before the work directory is removed).
+func (r *runnerProcess) failure(what string) error {
+	r.stop()
+	return fmt.Errorf("%s; the last %d lines of its log (E2E_KEEP=1 keeps %s and the stand-ins' logs):\n%s",
+		what, logTailLines, r.logPath, logTail(r.logPath, logTailLines))
+}
+
+// signalGroup sends sig to the process group pgid leads; a group that is already gone is fine.
+func signalGroup(pgid int, sig syscall.Signal) {
+	if err := syscall.Kill(-pgid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		fmt.Fprintf(os.Stderr, "e2e: send %v to the runner's process group %d: %v\n", sig, pgid, err)
+	}
+}
+
+// logTail returns the last n lines of the file at path, or why it could not be read.
+func logTail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Sprintf("(cannot read it: %v)", err)
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // deployedStack reads a deployed stack's outputs; tokens come from its Cognito user pool.
@@ -220,6 +331,7 @@ func deployedStack(ctx context.Context, name string) (*stack, error) {
 		token:    users.token,
 		sqs:      sqs.NewFromConfig(cfg),
 		dynamodb: dynamodb.NewFromConfig(cfg),
+		s3:       s3.NewFromConfig(cfg),
 	}, nil
 }
 
@@ -228,6 +340,40 @@ func requireLocal(t *testing.T) {
 	t.Helper()
 	if st.logs == nil {
 		t.Skip("needs the local stack: it reads function logs or signs tokens with the local key")
+	}
+}
+
+// eventually calls check every interval until it reports done, and fails the test with the
+// last state check described once timeout has passed. check fails the test itself (t.Fatal)
+// for an answer that is wrong rather than not yet final.
+func eventually(t *testing.T, timeout, interval time.Duration, check func() (done bool, state string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		done, state := check()
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up after %v: %s", timeout, state)
+		}
+		time.Sleep(interval)
+	}
+}
+
+// logsOnFailure returns a function to defer that writes the function log lines containing every
+// one of parts (all lines for none) to the test's output if the test fails between the call and
+// the deferred one (t.Fatal runs deferred calls too). On a deployed stack it does nothing.
+func logsOnFailure(t *testing.T, parts ...string) func() {
+	if st.logs == nil || t.Failed() {
+		return func() {}
+	}
+	return func() {
+		if t.Failed() {
+			for _, line := range st.logs.matching(parts...) {
+				t.Log(line)
+			}
+		}
 	}
 }
 

@@ -7,9 +7,11 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // The uploads pattern end to end: a signed PUT straight to S3, S3's notification, the verifier,
@@ -100,27 +104,54 @@ func getUpload(t *testing.T, token, id string) (int, uploadStatus) {
 // waitVerified polls until the upload is no longer PENDING.
 func waitVerified(t *testing.T, token, id string) uploadStatus {
 	t.Helper()
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
-		code, s := getUpload(t, token, id)
+	defer logsOnFailure(t)()
+	var s uploadStatus
+	eventually(t, 60*time.Second, 250*time.Millisecond, func() (bool, string) {
+		var code int
+		code, s = getUpload(t, token, id)
 		if code != http.StatusOK {
 			t.Fatalf("GET /uploads/%s = %d; want 200", id, code)
 		}
-		if s.Status != "PENDING" {
-			return s
-		}
-	}
-	if st.logs != nil {
-		st.logs.dump(&testWriter{t})
-	}
-	t.Fatalf("upload %s still PENDING after 60 s", id)
-	return uploadStatus{}
+		return s.Status != "PENDING", fmt.Sprintf("upload %s still %s", id, s.Status)
+	})
+	return s
 }
 
-type testWriter struct{ t *testing.T }
+// signedKey returns the object key a signed S3 URL names: its path without the bucket, which
+// leads the path in the local path-style URLs and the host name in AWS's virtual-hosted ones.
+func signedKey(t *testing.T, signedURL, bucket string) string {
+	t.Helper()
+	u, err := url.Parse(signedURL)
+	if err != nil {
+		t.Fatalf("parse signed URL %q: %v", signedURL, err)
+	}
+	path := strings.TrimPrefix(u.Path, "/")
+	if strings.HasPrefix(u.Host, bucket+".") {
+		return path
+	}
+	key, ok := strings.CutPrefix(path, bucket+"/")
+	if !ok {
+		t.Fatalf("signed URL %q names no object in bucket %s", signedURL, bucket)
+	}
+	return key
+}
 
-func (w *testWriter) Write(p []byte) (int, error) {
-	w.t.Log(string(p))
-	return len(p), nil
+// objectExists asks S3 itself whether an upload's object is in the uploads bucket.
+func objectExists(t *testing.T, g uploadGrant) bool {
+	t.Helper()
+	bucket := st.outputs["UploadsBucketName"]
+	key := signedKey(t, g.URL, bucket)
+	_, err := st.s3.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	var notFound *s3types.NotFound
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &notFound):
+		return false
+	default:
+		t.Fatalf("head s3://%s/%s: %v", bucket, key, err)
+		return false
+	}
 }
 
 // pngBody is n bytes that start with PNG's signature.
@@ -210,8 +241,11 @@ func TestUploadS3RefusesWhatWasNotSigned(t *testing.T) {
 			if code, answer := put(t, g, tt.body, tt.edit); code != tt.want {
 				t.Fatalf("PUT = %d %s; want %d", code, answer, tt.want)
 			}
-			// Nothing was stored: the signed request itself still works, once, and only then does
-			// the upload become AVAILABLE.
+			// Nothing was stored: no object, the upload still PENDING, and the signed request
+			// itself still works, once, and only then does the upload become AVAILABLE.
+			if objectExists(t, g) {
+				t.Fatal("the refused PUT left an object in the bucket")
+			}
 			if _, s := getUpload(t, token, g.UploadID); s.Status != "PENDING" {
 				t.Fatalf("after the refused PUT the upload is %s; want PENDING", s.Status)
 			}
@@ -221,11 +255,17 @@ func TestUploadS3RefusesWhatWasNotSigned(t *testing.T) {
 			if s := waitVerified(t, token, g.UploadID); s.Status != "AVAILABLE" {
 				t.Fatalf("upload = %+v; want AVAILABLE", s)
 			}
+			if !objectExists(t, g) {
+				t.Error("the AVAILABLE upload has no object in the bucket")
+			}
 		})
 	}
 	// By now every other upload was verified; the expired one never reached S3.
 	if code, s := getUpload(t, token, expired.UploadID); code != http.StatusOK || s.Status != "PENDING" {
 		t.Errorf("expired upload = %d %+v; want still PENDING", code, s)
+	}
+	if objectExists(t, expired) {
+		t.Error("the PUT with an expired URL left an object in the bucket")
 	}
 	wantProblem(t, call(t, "GET", "/uploads/"+expired.UploadID+"/download", token, ""), http.StatusConflict)
 }
@@ -242,9 +282,13 @@ func TestUploadThatLiesAboutItsTypeIsRejected(t *testing.T) {
 		t.Fatalf("upload = %+v; want REJECTED because the content is not image/png", s)
 	}
 	wantProblem(t, call(t, "GET", "/uploads/"+g.UploadID+"/download", token, ""), http.StatusConflict)
+	// The verifier deletes a rejected object before it records REJECTED: it is gone already.
+	if objectExists(t, g) {
+		t.Errorf("the REJECTED upload %s is still in the bucket; want it deleted", g.UploadID)
+	}
 	if st.logs != nil {
 		if lines := st.logs.matching("upload rejected", g.UploadID); len(lines) == 0 {
-			t.Errorf("no 'upload rejected' log line for %s (the object is deleted before that line is written)", g.UploadID)
+			t.Errorf("no 'upload rejected' log line for %s", g.UploadID)
 		}
 	}
 }
