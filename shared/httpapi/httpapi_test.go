@@ -296,3 +296,32 @@ func TestHeader(t *testing.T) {
 		}
 	}
 }
+
+func TestIdempotencyKey(t *testing.T) {
+	tests := []struct {
+		name    string
+		headers map[string]string
+		want    string
+		wantErr bool
+	}{
+		{"absent", nil, "", false},
+		{"present, any header case", map[string]string{"Idempotency-Key": "order-42"}, "order-42", false},
+		{"longest allowed", map[string]string{"idempotency-key": strings.Repeat("k", MaxIdempotencyKeyLength)}, strings.Repeat("k", MaxIdempotencyKeyLength), false},
+		{"too long", map[string]string{"idempotency-key": strings.Repeat("k", MaxIdempotencyKeyLength+1)}, "", true},
+		{"space", map[string]string{"idempotency-key": "order 42"}, "", true},
+		{"control character", map[string]string{"idempotency-key": "order\x0042"}, "", true},
+		{"non-ASCII", map[string]string{"idempotency-key": "bestellung-ä"}, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := IdempotencyKey(events.APIGatewayV2HTTPRequest{Headers: tt.headers})
+			if got != tt.want || (err != nil) != tt.wantErr {
+				t.Fatalf("IdempotencyKey = %q, %v; want %q, error %v", got, err, tt.want, tt.wantErr)
+			}
+			var p *Problem
+			if tt.wantErr && (!errors.As(err, &p) || p.Status != 400 || len(p.InvalidParams) != 1 || p.InvalidParams[0].Name != "Idempotency-Key") {
+				t.Errorf("error = %#v; want a 400 problem naming Idempotency-Key", err)
+			}
+		})
+	}
+}

@@ -151,3 +151,29 @@ func Header(req events.APIGatewayV2HTTPRequest, name string) string {
 	}
 	return ""
 }
+
+// MaxIdempotencyKeyLength bounds the Idempotency-Key header: long enough for a UUID or an order
+// number with a prefix, short enough to keep the keys of idempotency records small.
+const MaxIdempotencyKeyLength = 255
+
+// IdempotencyKey returns the request's optional Idempotency-Key header ("" when absent), or a 400
+// *Problem naming the header when it is longer than MaxIdempotencyKeyLength or holds anything but
+// printable ASCII. Every service that accepts the header checks it here, the same way.
+func IdempotencyKey(req events.APIGatewayV2HTTPRequest) (string, error) {
+	key := Header(req, "Idempotency-Key")
+	reason := ""
+	switch {
+	case len(key) > MaxIdempotencyKeyLength:
+		reason = fmt.Sprintf("must be at most %d characters", MaxIdempotencyKeyLength)
+	case strings.IndexFunc(key, func(r rune) bool { return r < 0x21 || r > 0x7e }) >= 0:
+		reason = "must be printable ASCII without spaces"
+	}
+	if reason == "" {
+		return key, nil
+	}
+	return "", &Problem{
+		Status: http.StatusBadRequest, Title: "Invalid Idempotency-Key",
+		Detail:        "Idempotency-Key " + reason,
+		InvalidParams: []InvalidParam{{Name: "Idempotency-Key", Reason: reason}},
+	}
+}

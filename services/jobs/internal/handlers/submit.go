@@ -23,8 +23,6 @@ import (
 const (
 	// MaxBodyBytes bounds the request body; a job's input is small.
 	MaxBodyBytes = 16 * 1024
-	// MaxIdempotencyKeyLength bounds the Idempotency-Key header.
-	MaxIdempotencyKeyLength = 255
 	// RetryAfterSeconds is what 202 answers tell a poller to wait.
 	RetryAfterSeconds = 2
 	// submitClaim is how long a submission holds its Idempotency-Key while it runs: longer than
@@ -72,13 +70,9 @@ func (h Submit) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 	if err := in.Validate(); err != nil {
 		return h.fail(ctx, err), nil
 	}
-	key := httpapi.Header(req, "Idempotency-Key")
-	if len(key) > MaxIdempotencyKeyLength {
-		return h.fail(ctx, &httpapi.Problem{
-			Status: http.StatusBadRequest, Title: "Invalid Idempotency-Key",
-			Detail:        fmt.Sprintf("Idempotency-Key must be at most %d characters", MaxIdempotencyKeyLength),
-			InvalidParams: []httpapi.InvalidParam{{Name: "Idempotency-Key", Reason: "too long"}},
-		}), nil
+	key, err := httpapi.IdempotencyKey(req)
+	if err != nil {
+		return h.fail(ctx, err), nil
 	}
 
 	submit := func(ctx context.Context) ([]byte, error) {

@@ -22,8 +22,6 @@ import (
 const (
 	// MaxBodyBytes bounds a request body; a command is a few bytes of JSON.
 	MaxBodyBytes = 1024
-	// MaxIdempotencyKeyLength bounds the Idempotency-Key header.
-	MaxIdempotencyKeyLength = 255
 )
 
 // Accounts is what the HTTP handlers need from the ledger (ledger.Ledger).
@@ -224,10 +222,11 @@ func (a API) start(ctx context.Context, req events.APIGatewayV2HTTPRequest) (con
 // asked, so that reusing a key for another command is caught.
 func (a API) request(req events.APIGatewayV2HTTPRequest, ids correlation.IDs, command string) (ledger.Request, error) {
 	r := ledger.Request{CorrelationID: ids.CorrelationID, DebugSampled: ids.DebugSampled}
-	r.IdempotencyKey = httpapi.Header(req, "Idempotency-Key")
-	if len(r.IdempotencyKey) > MaxIdempotencyKeyLength {
-		return r, invalid("Idempotency-Key", fmt.Sprintf("must be at most %d characters", MaxIdempotencyKeyLength))
+	key, err := httpapi.IdempotencyKey(req)
+	if err != nil {
+		return r, err
 	}
+	r.IdempotencyKey = key
 	sum := sha256.Sum256([]byte(command))
 	r.Fingerprint = hex.EncodeToString(sum[:])
 	if m := strings.TrimSpace(httpapi.Header(req, "If-Match")); m != "" && m != "*" {

@@ -17,8 +17,7 @@ import (
 
 // Limits on a quote request.
 const (
-	maxQuoteBodyBytes       = 4 * 1024
-	maxIdempotencyKeyLength = 255
+	maxQuoteBodyBytes = 4 * 1024
 	// RetryAfterSeconds is what a 202 tells the client to wait before GET /quotes/{quoteId}.
 	RetryAfterSeconds = 1
 )
@@ -70,13 +69,9 @@ func (h SubmitQuote) submit(ctx context.Context, log *slog.Logger, req events.AP
 	if err := httpapi.DecodeJSON(req, &body, maxQuoteBodyBytes); err != nil {
 		return httpapi.ErrorResponse(ctx, log, err)
 	}
-	key := httpapi.Header(req, "Idempotency-Key")
-	if len(key) > maxIdempotencyKeyLength {
-		return httpapi.ErrorResponse(ctx, log, &httpapi.Problem{
-			Status: http.StatusBadRequest, Title: "Invalid Idempotency-Key",
-			Detail:        fmt.Sprintf("Idempotency-Key must be at most %d characters", maxIdempotencyKeyLength),
-			InvalidParams: []httpapi.InvalidParam{{Name: "Idempotency-Key", Reason: "too long"}},
-		})
+	key, err := httpapi.IdempotencyKey(req)
+	if err != nil {
+		return httpapi.ErrorResponse(ctx, log, err)
 	}
 	job, err := h.Quotes.Submit(ctx, owner, pricing.Request{SKU: body.SKU, Quantity: body.Quantity, Plan: plan}, engine, key)
 	if err != nil {
