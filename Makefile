@@ -69,7 +69,7 @@ build: ## Build every function for Lambda (linux/arm64 bootstrap) into bin/, wit
 		$(MAKE) -s -C services/$$svc build-cmd-$$fn ARTIFACTS_DIR=$(ROOT)/bin/$$svc/$$fn || exit 1; \
 		echo "built bin/$$svc/$$fn/bootstrap"; \
 	done
-	@for m in $(MODULES); do (cd $$m && GOWORK=off CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build ./...) || exit 1; done
+	@for m in $(MODULES); do (cd $$m && GOWORK=off CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -trimpath ./...) || exit 1; done
 	@echo "every module also builds on its own (GOWORK=off)"
 
 .PHONY: e2e
