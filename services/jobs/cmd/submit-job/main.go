@@ -41,7 +41,9 @@ func main() {
 				Retention: jobRetention,
 				Now:       time.Now,
 			},
-			Idempotency: idempotency.New(db, env["IDEMPOTENCY_TABLE"]),
+			// Keys are remembered as long as the jobs they name, so a key is never reused for a
+			// different job while that job can still be read.
+			Idempotency: idempotency.New(db, env["IDEMPOTENCY_TABLE"], idempotency.WithTTL(jobRetention)),
 			Correlation: d.Correlation,
 			Log:         d.Log,
 		}.Handle, nil

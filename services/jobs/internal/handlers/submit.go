@@ -113,6 +113,7 @@ func (h Submit) fail(ctx context.Context, err error) events.APIGatewayV2HTTPResp
 	}
 	return httpapi.ErrorResponse(ctx, h.Log, err,
 		httpapi.ErrorRule{Err: idempotency.ErrFingerprintMismatch, Status: http.StatusUnprocessableEntity, Title: "Idempotency-Key reused for a different request"},
+		httpapi.ErrorRule{Err: jobs.ErrKeyReused, Status: http.StatusUnprocessableEntity, Title: "Idempotency-Key reused for a different request"},
 		httpapi.ErrorRule{Err: idempotency.ErrInProgress, Status: http.StatusConflict, Title: "A request with this Idempotency-Key is in progress"},
 	)
 }

@@ -15,6 +15,8 @@ type memStore struct {
 	failCreate error
 	// beforeFinish runs inside Finish before the condition is checked (to interleave a rival writer).
 	beforeFinish func(s *memStore)
+	// hiddenGets is how many Gets answer ErrNotFound before the jobs show (a record written late).
+	hiddenGets int
 }
 
 func newMemStore(jobs ...Job) *memStore {
@@ -41,6 +43,10 @@ func (s *memStore) Create(_ context.Context, job Job) error {
 func (s *memStore) Get(_ context.Context, id string) (Job, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.hiddenGets > 0 {
+		s.hiddenGets--
+		return Job{}, ErrNotFound
+	}
 	job, ok := s.jobs[id]
 	if !ok {
 		return Job{}, ErrNotFound

@@ -132,6 +132,8 @@ var (
 	ErrNotFound = errors.New("job not found")
 	// ErrConflict means a conditional write lost: the job is not in the status the change requires.
 	ErrConflict = errors.New("job changed concurrently")
+	// ErrKeyReused means an Idempotency-Key names a job submitted with other input.
+	ErrKeyReused = errors.New("idempotency key was used for a different job")
 )
 
 // NewID returns a random job id: 128 bits as 32 hex characters.

@@ -67,9 +67,8 @@ func (p Processor) Process(ctx context.Context, task Task, attempt int) error {
 }
 
 func (p Processor) run(ctx context.Context, id string, attempt int) error {
-	job, err := p.Jobs.Get(ctx, id)
+	job, err := p.getSoon(ctx, id)
 	if errors.Is(err, ErrNotFound) {
-		// The record is written concurrently with the message being sent, so it may not be there yet.
 		return fmt.Errorf("job %s has no record yet: %w", id, err)
 	}
 	if err != nil {
@@ -99,6 +98,10 @@ func (p Processor) run(ctx context.Context, id string, attempt int) error {
 	case workErr == nil:
 		p.Log.InfoContext(ctx, "job succeeded", "jobId", id)
 		return ignoreConflict(p.Jobs.Finish(ctx, id, StatusSucceeded, &result, nil, p.Now()))
+	case errors.Is(workErr, budget.ErrBudgetExhausted):
+		// The invocation ran out of time, not the job out of chances: never FAILED for that. The
+		// message comes back; if it never fits, the job ends TIMED_OUT at its deadline.
+		return workErr
 	case errors.Is(workErr, ErrTaskFailed):
 		p.Log.InfoContext(ctx, "job failed", "jobId", id, "error", workErr)
 		failure := &Failure{Reason: "task failed", Detail: workErr.Error()}
@@ -113,6 +116,27 @@ func (p Processor) run(ctx context.Context, id string, attempt int) error {
 		return workErr
 	default:
 		return workErr
+	}
+}
+
+// getSoon reads a job, looking again a few times within a second when it is not there: the
+// submitter writes the record concurrently with sending the message, so a fast worker can get the
+// message first. Without this, the message would come back only after its visibility timeout.
+func (p Processor) getSoon(ctx context.Context, id string) (Job, error) {
+	wait := 100 * time.Millisecond
+	for {
+		job, err := p.Jobs.Get(ctx, id)
+		if !errors.Is(err, ErrNotFound) || wait > 400*time.Millisecond || !p.Budget.Fits(ctx, wait) {
+			return job, err
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return Job{}, err
+		}
+		wait *= 2
 	}
 }
 

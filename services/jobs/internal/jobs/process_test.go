@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -201,5 +202,29 @@ func TestProcessUnknownJobIsRetried(t *testing.T) {
 	}
 	if err := f.p.Process(context.Background(), Task{}, 1); err == nil {
 		t.Error("Process(task without job id) = nil; want error")
+	}
+}
+
+func TestProcessFindsRecordWrittenLate(t *testing.T) {
+	f := newProcessor(t, pendingJob(), succeed)
+	f.store.hiddenGets = 2 // the message beat the concurrently written record
+	if err := f.p.Process(context.Background(), Task{JobID: jobID}, 1); err != nil {
+		t.Fatalf("Process = %v; want the job found on a quick second look", err)
+	}
+	if got := f.job(t).Status; got != StatusSucceeded {
+		t.Errorf("status = %s; want SUCCEEDED", got)
+	}
+}
+
+func TestProcessBudgetInterruptionIsNeverFailed(t *testing.T) {
+	f := newProcessor(t, pendingJob(), func(context.Context, Input) (Result, error) {
+		return Result{}, fmt.Errorf("work interrupted: %w", budget.ErrBudgetExhausted)
+	})
+	// Even on the last attempt: the invocation ran out of time, the job did not fail.
+	if err := f.p.Process(context.Background(), Task{JobID: jobID}, 3); !errors.Is(err, budget.ErrBudgetExhausted) {
+		t.Fatalf("Process = %v; want the interruption returned so the message comes back", err)
+	}
+	if got := f.job(t).Status; got != StatusRunning {
+		t.Errorf("status = %s; want RUNNING (TIMED_OUT at the deadline if it never fits), not FAILED", got)
 	}
 }

@@ -12,6 +12,8 @@ import (
 type JobCreator interface {
 	// Create stores job unless a job with its id exists; then it returns ErrConflict.
 	Create(ctx context.Context, job Job) error
+	// Get reads a job, to tell a retried submission from a reused key.
+	Get(ctx context.Context, id string) (Job, error)
 }
 
 // TaskSender queues a job for a worker.
@@ -61,8 +63,18 @@ func (s Submitter) Submit(ctx context.Context, owner string, in Input, idempoten
 		defer wg.Done()
 		createErr = s.Jobs.Create(ctx, job)
 		if errors.Is(createErr, ErrConflict) && idempotencyKey != "" {
-			// A retry of a submission that got as far as writing the record: the job is already there.
-			createErr = nil
+			// A retry of a submission that got as far as writing the record: the job is already
+			// there. Unless the key was reused for other input once its idempotency record had
+			// expired: then the stored job is not this request's, and saying so beats answering
+			// with somebody else's result.
+			var existing Job
+			existing, createErr = s.Jobs.Get(ctx, id)
+			if createErr == nil && (existing.Owner != owner || existing.Input != in) {
+				createErr = ErrKeyReused
+			}
+			if createErr == nil {
+				job = existing
+			}
 		}
 	}()
 	go func() {

@@ -88,3 +88,30 @@ func TestSubmitReportsWriteFailure(t *testing.T) {
 		t.Error("Submit with failing store succeeded; want error")
 	}
 }
+
+func TestSubmitWithReusedKey(t *testing.T) {
+	in := Input{Task: "resize", Outcome: OutcomeSucceed}
+	done := Job{ID: IDForRequest("alice", "key-1"), Owner: "alice", Status: StatusSucceeded, Input: in}
+	tests := []struct {
+		name    string
+		in      Input
+		wantErr error
+	}{
+		// The key's idempotency record expired, the job it made did not: same input is the same job...
+		{name: "same input", in: in},
+		// ...other input under the same key is refused, not answered with the old job.
+		{name: "other input", in: Input{Task: "refund", Outcome: OutcomeSucceed}, wantErr: ErrKeyReused},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := newMemStore(done)
+			job, err := newSubmitter(store, &fakeQueue{}).Submit(context.Background(), "alice", tt.in, "key-1", "")
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("Submit = %v; want %v", err, tt.wantErr)
+			}
+			if tt.wantErr == nil && (job.ID != done.ID || job.Status != StatusSucceeded) {
+				t.Errorf("Submit returned %+v; want the stored job as it is (SUCCEEDED)", job)
+			}
+		})
+	}
+}
