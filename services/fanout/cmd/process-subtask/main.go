@@ -21,8 +21,9 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
-		// Stop starting subtasks 2 s before the deadline: enough to record the one in hand.
-		margin := budget.Budget{Margin: 2 * time.Second}
+		// Stop starting subtasks 2 s before the deadline: enough to record the one in hand. The
+		// function's Timeout fits a full batch of the longest items (see fanout.WorkerTimeout).
+		margin := budget.Budget{Margin: fanout.WorkerMargin}
 		return handlers.Process{
 			Subtasks: fanout.Worker{
 				Joiner: fanout.Joiner{

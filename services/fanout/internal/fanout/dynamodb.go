@@ -25,8 +25,10 @@ const (
 	subtaskSKPre = "task#"
 )
 
-// conflictRetries is how often a transaction cancelled by a concurrent transaction on the batch
-// record (TransactionConflict) is tried again before the message is handed back to the queue.
+// conflictRetries is how many attempts a write to the batch record gets while a concurrent
+// transaction holds it: a transaction cancelled with TransactionConflict, or a plain UpdateItem
+// refused with TransactionConflictException. After that the error goes to the caller (a worker
+// hands its message back to the queue, the ventilator answers 500 and its retry resumes).
 const conflictRetries = 8
 
 // DynamoDBAPI is the part of the DynamoDB client the store calls.
@@ -210,14 +212,22 @@ func (s DynamoStore) transact(ctx context.Context, put *types.Put, update *types
 		if !conflicted(reasons) || attempt == conflictRetries {
 			return nil, err
 		}
-		// Every worker writes the one batch record, so transactions on it collide under load; a
-		// short random pause spreads the retries out.
-		pause := time.Duration(rand.Int64N(int64(5*time.Millisecond) << min(attempt, 5)))
-		select {
-		case <-time.After(pause):
-		case <-ctx.Done():
-			return nil, context.Cause(ctx)
+		if err := backOff(ctx, attempt); err != nil {
+			return nil, err
 		}
+	}
+}
+
+// backOff pauses before attempt+1 of a write that lost to a concurrent transaction. Every worker
+// writes the one batch record, so writes to it collide under load; a short random pause, growing
+// with the attempt, spreads the retries out.
+func backOff(ctx context.Context, attempt int) error {
+	pause := time.Duration(rand.Int64N(int64(5*time.Millisecond) << min(attempt, 5)))
+	select {
+	case <-time.After(pause):
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
 	}
 }
 
@@ -333,15 +343,33 @@ func (s DynamoStore) fail(ctx context.Context, id string, failure Failure, now t
 }
 
 // update runs one conditional UpdateItem on the batch record; a failed condition is ErrConflict.
+//
+// Workers hold the batch record in transactions all through a batch's life, and on AWS a plain
+// write to an item a transaction is holding is refused with TransactionConflictException, which
+// the SDK's retryer does not retry. The ventilator's cursor, the sink's final write and the
+// FAILED transitions all come through here, so it tries again, as transact does, up to
+// conflictRetries attempts.
 func (s DynamoStore) update(ctx context.Context, id, doing string, in *dynamodb.UpdateItemInput) error {
 	in.TableName = aws.String(s.Table)
 	in.Key = batchKey(id)
-	ctx, cancel := s.Calls.Context(ctx)
-	defer cancel()
-	if _, err := s.DB.UpdateItem(ctx, in); err != nil {
-		return fmt.Errorf("%s batch %s: %w", doing, id, conflictOr(err))
+	for attempt := 1; ; attempt++ {
+		callCtx, cancel := s.Calls.Context(ctx)
+		_, err := s.DB.UpdateItem(callCtx, in)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		var held *types.TransactionConflictException
+		if !errors.As(err, &held) || attempt == conflictRetries {
+			if attempt > 1 {
+				err = fmt.Errorf("attempt %d: %w", attempt, err)
+			}
+			return fmt.Errorf("%s batch %s: %w", doing, id, conflictOr(err))
+		}
+		if err := backOff(ctx, attempt); err != nil {
+			return fmt.Errorf("%s batch %s: %w", doing, id, err)
+		}
 	}
-	return nil
 }
 
 func unmarshalBatch(id string, item map[string]types.AttributeValue) (Batch, error) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -348,5 +349,73 @@ func TestDynamoStoreRecordRetriesTransactionConflicts(t *testing.T) {
 	}
 	if db.calls != conflictRetries {
 		t.Errorf("%d attempts; want %d", db.calls, conflictRetries)
+	}
+}
+
+// heldDB refuses the first n UpdateItem calls with TransactionConflictException, as DynamoDB does
+// with a plain write to an item an in-flight transaction holds (DynamoDB Local never does).
+type heldDB struct {
+	DynamoDBAPI
+	n, calls int
+}
+
+func (h *heldDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	h.calls++
+	if h.calls <= h.n {
+		return nil, &types.TransactionConflictException{Message: aws.String("Transaction is ongoing for the item")}
+	}
+	return h.DynamoDBAPI.UpdateItem(ctx, in, o...)
+}
+
+// TestSubmitSurvivesTransactionConflictOnCursor: the ventilator's cursor write lands while workers'
+// transactions hold the batch record. Refused twice, it is tried again and the fan-out completes.
+func TestSubmitSurvivesTransactionConflictOnCursor(t *testing.T) {
+	s, q := newDynamoStore(t), &fakeQueue{}
+	db := &heldDB{DynamoDBAPI: s.DB, n: 2}
+	s.DB = db
+	b, err := newSubmitter(s, q).Submit(context.Background(), "alice", Input{Items: items(15)}, "", "")
+	if err != nil {
+		t.Fatalf("Submit with the cursor write refused twice: %v; want success", err)
+	}
+	if got := mustGet(t, s, b.ID).Published; got != 15 || len(q.sent) != 15 || db.calls != 3 {
+		t.Errorf("published %d, sent %d, %d UpdateItem calls; want 15, 15, 3", got, len(q.sent), db.calls)
+	}
+}
+
+// TestDynamoStoreUpdateGivesUpOnEndlessTransactionConflicts: every write of the batch record
+// (cursor, the sink's Finish, the FAILED transitions) is tried conflictRetries times, then fails
+// with an error that says what it was doing and still carries the SDK's error.
+func TestDynamoStoreUpdateGivesUpOnEndlessTransactionConflicts(t *testing.T) {
+	ctx := context.Background()
+	s := newDynamoStore(t)
+	b := runningBatch(batchID, 1)
+	b.Deadline = t0
+	mustCreate(t, s, b)
+	tests := []struct {
+		name  string
+		write func(DynamoStore) error
+		doing string
+	}{
+		{"Advance", func(s DynamoStore) error { return s.Advance(ctx, batchID, 1) }, "advance fan-out cursor of batch"},
+		{"Finish", func(s DynamoStore) error { return s.Finish(ctx, batchID, StatusSucceeded, Result{}, t0) }, "finish batch"},
+		{"FailExpired", func(s DynamoStore) error { return s.FailExpired(ctx, batchID, Failure{}, t0.Add(time.Hour)) }, "fail batch"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := &heldDB{DynamoDBAPI: s.DB, n: 1000}
+			held := s
+			held.DB = db
+			err := tt.write(held)
+			var tce *types.TransactionConflictException
+			if !errors.As(err, &tce) || errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), tt.doing) {
+				t.Fatalf("%s under endless conflicts = %v; want a TransactionConflictException naming %q", tt.name, err, tt.doing)
+			}
+			if db.calls != conflictRetries {
+				t.Errorf("%d attempts; want %d", db.calls, conflictRetries)
+			}
+		})
+	}
+	if got := mustGet(t, s, batchID); got.Status != StatusRunning {
+		t.Errorf("batch %s after refused writes; want RUNNING, unchanged", got.Status)
 	}
 }

@@ -74,6 +74,25 @@ func (j Joiner) afterDuplicate(ctx context.Context, batchID, itemID string) erro
 	return j.Sink.Send(ctx, batchID)
 }
 
+// How ProcessSubtaskFunction is sized. Its invocation works the records of a batch one after
+// another, so a full batch of the longest items, plus the margin, must fit in its Timeout:
+// 10 × 5 s + 2 s = 52 s ≤ 60 s, the rest being room for the ten result writes. A batch that does
+// not fit has its last records interrupted or handed back, and every such delivery counts toward
+// the queue's maxReceiveCount (3): healthy items would end in the dead-letter queue, FAILED.
+// template.yaml holds the same Timeout and BatchSize; a test checks that they agree.
+const (
+	// WorkerTimeout is ProcessSubtaskFunction's Timeout.
+	WorkerTimeout = 60 * time.Second
+	// WorkerBatchSize is the BatchSize of ProcessSubtaskFunction's event source.
+	WorkerBatchSize = 10
+	// WorkerMargin is kept before the deadline to record the item in hand and answer.
+	WorkerMargin = 2 * time.Second
+)
+
+// ErrNoTimeForItem means a subtask was handed back unstarted: the invocation had not time enough
+// left for its work. The message comes back in a later invocation.
+var ErrNoTimeForItem = errors.New("not enough time left in this invocation to start the item")
+
 // Worker processes subtasks from the workers' queue.
 type Worker struct {
 	Joiner Joiner
@@ -88,11 +107,20 @@ type Worker struct {
 // delivered again: the work failed (after maxReceiveCount receives the queue moves the message to
 // the dead-letter queue, whose consumer records the subtask FAILED), or recording it did.
 //
+// An item whose declared duration does not fit in what is left of the budget is not started: it
+// fails with ErrNoTimeForItem and comes back whole in a later invocation, instead of being cut off
+// half-way. Either way the delivery counts toward maxReceiveCount, which is why the sizing above
+// lets a full batch of the longest items fit.
+//
 // The work itself runs at least once: a redelivered subtask runs again and then finds its result
 // recorded. Real work should be idempotent, or claimed per item as services/jobs claims its runs.
 func (w Worker) Process(ctx context.Context, task Subtask) error {
 	if !validID(task.BatchID) || !validItemID(task.Item.ID) {
 		return fmt.Errorf("subtask names no valid batch and item: %+v", task)
+	}
+	if d := time.Duration(task.Item.DurationMS) * time.Millisecond; !w.Budget.Fits(ctx, d) {
+		return fmt.Errorf("item %s of batch %s takes %s, %s left: %w",
+			task.Item.ID, task.BatchID, d, w.Budget.Remaining(ctx).Round(time.Millisecond), ErrNoTimeForItem)
 	}
 	workCtx, cancel := w.Budget.Context(ctx, MaxItemDuration)
 	output, err := w.Work(workCtx, task.Item)

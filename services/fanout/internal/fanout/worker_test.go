@@ -4,9 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-serverless/reference/shared/budget"
 )
 
 func newJoiner(t *testing.T, total int) (Joiner, DynamoStore, *fakeSink) {
@@ -136,6 +141,80 @@ func TestWorkerProcess(t *testing.T) {
 		}
 		if err := rec.Record(ctx, bad); err == nil {
 			t.Errorf("Record(%+v) = nil; want an error", bad)
+		}
+	}
+}
+
+// TestWorkerHandsBackItemThatCannotFit: an item whose declared duration is more than the budget
+// has left is not started (its work would be cut off half-way); one that fits runs and is recorded.
+func TestWorkerHandsBackItemThatCannotFit(t *testing.T) {
+	j, s, _ := newJoiner(t, 2)
+	var started []string
+	w := Worker{
+		Joiner: j,
+		Work: func(_ context.Context, item Item) (string, error) {
+			started = append(started, item.ID)
+			return "processed " + item.ID, nil
+		},
+		Budget: budget.Budget{Margin: WorkerMargin},
+		Now:    func() time.Time { return t0 },
+	}
+	// About 3 s left before the deadline, 1 s after the margin.
+	ctx, cancel := context.WithTimeout(context.Background(), WorkerMargin+time.Second+2*time.Second)
+	defer cancel()
+	tests := []struct {
+		item    Item
+		wantErr error
+	}{
+		{Item{ID: "long", DurationMS: int(MaxItemDuration.Milliseconds())}, ErrNoTimeForItem},
+		{Item{ID: "short", DurationMS: 1}, nil},
+	}
+	for _, tt := range tests {
+		err := w.Process(ctx, Subtask{BatchID: batchID, Item: tt.item})
+		if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+			t.Errorf("Process(%s) = %v; want %v", tt.item.ID, err, tt.wantErr)
+		}
+	}
+	if len(started) != 1 || started[0] != "short" {
+		t.Errorf("started %v; want only short (long handed back unstarted)", started)
+	}
+	if b := mustGet(t, s, batchID); b.Completed != 1 || b.Remaining != 1 {
+		t.Errorf("batch completed %d remaining %d; want 1 1", b.Completed, b.Remaining)
+	}
+}
+
+// TestWorkerSizingMatchesTemplate: the sizing the code relies on is the one deployed.
+// ProcessSubtaskFunction's Timeout and BatchSize in template.yaml must be WorkerTimeout and
+// WorkerBatchSize, and its queue's VisibilityTimeout 6 × that Timeout.
+func TestWorkerSizingMatchesTemplate(t *testing.T) {
+	raw, err := os.ReadFile("../../../../template.yaml")
+	if errors.Is(err, os.ErrNotExist) {
+		t.Skip("no template.yaml four levels up: this service was forked without the repository's template")
+	}
+	if err != nil {
+		t.Fatalf("read the template: %v", err)
+	}
+	want := map[string]string{
+		"ProcessSubtaskFunction/Timeout":     strconv.Itoa(int(WorkerTimeout.Seconds())),
+		"ProcessSubtaskFunction/BatchSize":   strconv.Itoa(WorkerBatchSize),
+		"FanoutTasksQueue/VisibilityTimeout": strconv.Itoa(6 * int(WorkerTimeout.Seconds())),
+	}
+	got := map[string]string{}
+	resource := ""
+	for line := range strings.Lines(string(raw)) {
+		line = strings.TrimRight(line, "\n")
+		if strings.HasPrefix(line, "  ") && !strings.HasPrefix(line, "   ") && strings.HasSuffix(line, ":") {
+			resource = strings.TrimSuffix(strings.TrimSpace(line), ":")
+			continue
+		}
+		key, value, ok := strings.Cut(strings.TrimSpace(line), ": ")
+		if k := resource + "/" + key; ok && want[k] != "" {
+			got[k] = value
+		}
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("template.yaml %s = %q; want %q", k, got[k], v)
 		}
 	}
 }

@@ -1,0 +1,99 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/go-serverless/reference/services/fanout/internal/fanout"
+	"github.com/go-serverless/reference/shared/budget"
+	"github.com/go-serverless/reference/shared/lambdatest"
+)
+
+// countingRecorder records every result it is given and never finishes a batch.
+type countingRecorder struct {
+	mu       sync.Mutex
+	recorded int
+}
+
+func (c *countingRecorder) Record(context.Context, string, fanout.SubtaskResult) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.recorded++
+	return false, nil
+}
+
+func (c *countingRecorder) Get(context.Context, string) (fanout.Batch, error) {
+	return fanout.Batch{}, fanout.ErrNotFound
+}
+
+func (c *countingRecorder) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.recorded
+}
+
+type noSink struct{}
+
+func (noSink) Send(context.Context, string) error { return nil }
+
+// TestProcessFullBatchOfLongestItemsFits runs ProcessSubtaskFunction's handler on a full batch of
+// the longest items allowed, with the production Timeout, BatchSize and margin scaled down by the
+// same factor: every item must be worked and recorded, none handed back. With the Timeout the
+// function had before (30 s), half the batch cannot fit; every delivery handed back counts toward
+// maxReceiveCount, so a healthy item could reach the dead-letter queue.
+func TestProcessFullBatchOfLongestItemsFits(t *testing.T) {
+	const scale = 25 // 60 s → 2.4 s, 5 s items → 200 ms, 2 s margin → 80 ms
+	if need := fanout.WorkerBatchSize*fanout.MaxItemDuration + fanout.WorkerMargin; need > fanout.WorkerTimeout {
+		t.Fatalf("%d items of %s plus a %s margin need %s; the Timeout is %s",
+			fanout.WorkerBatchSize, fanout.MaxItemDuration, fanout.WorkerMargin, need, fanout.WorkerTimeout)
+	}
+	tests := []struct {
+		name        string
+		timeout     time.Duration
+		wantHandled bool
+	}{
+		{"production sizing", fanout.WorkerTimeout, true},
+		{"the former 30 s Timeout", 30 * time.Second, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var event events.SQSEvent
+			for i := range fanout.WorkerBatchSize {
+				body := fmt.Sprintf(`{"batchId":%q,"item":{"id":"item-%d","durationMs":%d}}`,
+					batchID, i, (fanout.MaxItemDuration / scale).Milliseconds())
+				event.Records = append(event.Records, events.SQSMessage{MessageId: fmt.Sprintf("m%d", i), Body: body})
+			}
+			rec := &countingRecorder{}
+			margin := budget.Budget{Margin: fanout.WorkerMargin / scale}
+			h := Process{
+				Subtasks: fanout.Worker{
+					Joiner: fanout.Joiner{Results: rec, Sink: noSink{}, Now: time.Now, Log: lambdatest.QuietLogger()},
+					Work:   fanout.Simulate,
+					Budget: margin,
+					Now:    time.Now,
+				},
+				Budget: margin,
+				Log:    lambdatest.QuietLogger(),
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), tt.timeout/scale)
+			defer cancel()
+			resp, err := h.Handle(ctx, event)
+			if err != nil {
+				t.Fatal(err)
+			}
+			failures := len(resp.BatchItemFailures)
+			if tt.wantHandled && (failures != 0 || rec.count() != fanout.WorkerBatchSize) {
+				t.Errorf("%d records handed back, %d recorded; want 0 and %d", failures, rec.count(), fanout.WorkerBatchSize)
+			}
+			if !tt.wantHandled && failures == 0 {
+				t.Errorf("no record handed back; want some: %d items of %s cannot fit in %s",
+					fanout.WorkerBatchSize, fanout.MaxItemDuration, tt.timeout)
+			}
+		})
+	}
+}
