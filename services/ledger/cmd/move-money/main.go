@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	crand "crypto/rand"
 	"math/rand/v2"
 	"time"
 
@@ -47,6 +48,8 @@ func main() {
 				Sleep:         ledger.SleepContext,
 				ReceiptTTL:    24 * time.Hour,
 				Now:           time.Now,
+				// Command IDs: 26 random base32 characters, so two commands never share one.
+				NewID: crand.Text,
 			},
 			MaxAmount:   int64(maxAmount),
 			Correlation: d.Correlation,

@@ -41,9 +41,15 @@ func TestProjectFromFixture(t *testing.T) {
 	if len(f.got) != 3 {
 		t.Fatalf("projected %d events, want 3", len(f.got))
 	}
-	want := ledger.Event{AccountID: accountID, Version: 3, Type: ledger.Withdrawn, Amount: 2500, Owner: sub, CorrelationID: "checkout-7f3a", At: f.got[2].At}
-	if f.got[2] != want || f.got[2].At.IsZero() {
-		t.Errorf("event 3 = %+v, want %+v", f.got[2], want)
+	got := f.got[2]
+	if got.BalanceAfter == nil || *got.BalanceAfter != 7500 {
+		t.Errorf("event 3 balance after = %v, want 7500", got.BalanceAfter)
+	}
+	got.BalanceAfter = nil // checked above; == would compare the pointer
+	want := ledger.Event{AccountID: accountID, Version: 3, Type: ledger.Withdrawn, Amount: 2500, Owner: sub, CorrelationID: "checkout-7f3a",
+		CommandID: "W7PJ3KDX9QZ2BNV4TRL6MH8YCF", At: got.At}
+	if got != want || got.At.IsZero() {
+		t.Errorf("event 3 = %+v, want %+v", got, want)
 	}
 	if wantIDs := []string{"checkout-7f3a", "checkout-7f3a", "checkout-7f3a"}; !reflect.DeepEqual(f.ids, wantIDs) {
 		t.Errorf("correlation ids = %v, want the command's", f.ids)

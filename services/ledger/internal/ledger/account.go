@@ -55,6 +55,14 @@ type Event struct {
 	// projection and the domain events it publishes.
 	CorrelationID string `dynamodbav:"correlationId,omitempty" json:"-"`
 	DebugSampled  bool   `dynamodbav:"debugSampled,omitempty" json:"-"`
+	// CommandID names the command that appended the event, so that a write which was applied
+	// but whose answer was lost (and was retried) is recognised as the command's own, not as a
+	// lost race to decide again.
+	CommandID string `dynamodbav:"commandId,omitempty" json:"-"`
+	// BalanceAfter is the balance once the event is applied, so that the projection can set
+	// the read model to it from this one event, whatever it missed before. Nil only on events
+	// written before the field existed.
+	BalanceAfter *int64 `dynamodbav:"balanceAfter,omitempty" json:"-"`
 }
 
 // Account is the state an account's events fold into. A snapshot stores exactly this.
@@ -69,6 +77,7 @@ type Account struct {
 // Apply returns the state after e. It rejects an event that does not follow the state (a gap or
 // a repeat in versions, an unknown type, an overdraft): stored history is never silently skipped.
 func (a Account) Apply(e Event) (Account, error) {
+	before := a
 	if e.Version != a.Version+1 {
 		return a, fmt.Errorf("%w: account %s at version %d cannot apply version %d", ErrCorruptHistory, a.ID, a.Version, e.Version)
 	}
@@ -90,6 +99,9 @@ func (a Account) Apply(e Event) (Account, error) {
 		a.Balance -= e.Amount
 	default:
 		return a, fmt.Errorf("%w: account %s version %d has unknown type %q", ErrCorruptHistory, a.ID, e.Version, e.Type)
+	}
+	if e.BalanceAfter != nil && *e.BalanceAfter != a.Balance {
+		return before, fmt.Errorf("%w: account %s version %d says balance %d, events say %d", ErrCorruptHistory, a.ID, e.Version, *e.BalanceAfter, a.Balance)
 	}
 	a.Version = e.Version
 	return a, nil
@@ -119,5 +131,9 @@ func (a Account) Decide(kind EventType, amount int64, at time.Time) (Event, Acco
 	}
 	e := Event{AccountID: a.ID, Version: a.Version + 1, Type: kind, Amount: amount, At: at.UTC(), Owner: a.Owner}
 	next, err := a.Apply(e)
-	return e, next, err
+	if err != nil {
+		return Event{}, a, err
+	}
+	e.BalanceAfter = new(next.Balance)
+	return e, next, nil
 }

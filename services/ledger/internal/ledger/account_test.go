@@ -31,6 +31,8 @@ func TestApply(t *testing.T) {
 		{"opened twice", Account{ID: "a1", Version: 1}, Event{Version: 2, Type: Opened}, Account{ID: "a1", Version: 1}, ErrCorruptHistory},
 		{"unknown type", open, Event{Version: 4, Type: "Frozen"}, open, ErrCorruptHistory},
 		{"zero deposit", open, Event{Version: 4, Type: Deposited}, open, ErrCorruptHistory},
+		{"balance after as recorded", open, Event{Version: 4, Type: Deposited, Amount: 50, BalanceAfter: new(int64(150))}, Account{ID: "a1", Owner: "alice", Balance: 150, Version: 4}, nil},
+		{"balance after not as recorded", open, Event{Version: 4, Type: Deposited, Amount: 50, BalanceAfter: new(int64(149))}, open, ErrCorruptHistory},
 		{"overflowing deposit", Account{Balance: math.MaxInt64 - 1, Version: 1}, Event{Version: 2, Type: Deposited, Amount: 2}, Account{Balance: math.MaxInt64 - 1, Version: 1}, ErrCorruptHistory},
 	}
 	for _, tt := range tests {
@@ -77,6 +79,10 @@ func TestDecide(t *testing.T) {
 				}
 				return
 			}
+			if e.BalanceAfter == nil || *e.BalanceAfter != tt.wantBalance {
+				t.Errorf("event's balance after = %v, want %d", e.BalanceAfter, tt.wantBalance)
+			}
+			e.BalanceAfter = nil // compared above; == would compare the pointer
 			want := Event{AccountID: "a1", Version: tt.from.Version + 1, Type: tt.kind, Amount: tt.amount, At: t0, Owner: tt.from.Owner}
 			if e != want || next.Version != want.Version {
 				t.Errorf("Decide() = %+v, %+v; want event %+v at version %d", e, next, want, want.Version)

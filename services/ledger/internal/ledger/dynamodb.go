@@ -103,6 +103,9 @@ func (s DynamoStore) Owner(ctx context.Context, accountID string) (string, error
 		Key:                      map[string]types.AttributeValue{"accountId": str(accountID), "version": num(1)},
 		ProjectionExpression:     aws.String("#o"),
 		ExpressionAttributeNames: map[string]string{"#o": "owner"},
+		// Strongly consistent: a GET of an account's events right after its 201 must not
+		// read a replica that has not seen the opening yet and answer 404.
+		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return "", fmt.Errorf("get owner of account %s: %w", accountID, err)
@@ -155,6 +158,14 @@ func trimPage[T any](items []T, limit int) ([]T, bool) {
 // Append writes the event only if its version is new. With a snapshot or a receipt, all of them
 // go in one transaction: a snapshot never exists without its event, nor a receipt without the
 // effect it records, nor the effect without its receipt.
+//
+// The SDK retries a write whose answer was lost (a timeout, a 500) although DynamoDB may have
+// applied it; the retry then finds the version taken. A version taken by an event with
+// a.Event.CommandID is this very write, so Append reports success, not a conflict: the failed
+// condition returns the existing item (ALL_OLD), and where DynamoDB returns none (a
+// transaction conflict) a consistent read of the version says whose it is. Transactions also
+// carry a.Token as ClientRequestToken, which makes DynamoDB answer a retry within 10 minutes
+// with the first try's success.
 func (s DynamoStore) Append(ctx context.Context, a Append) error {
 	event, err := attributevalue.MarshalMap(a.Event)
 	if err != nil {
@@ -162,15 +173,26 @@ func (s DynamoStore) Append(ctx context.Context, a Append) error {
 	}
 	newVersion := aws.String("attribute_not_exists(version)")
 	if a.Snapshot == nil && a.Receipt == nil {
-		ctx, cancel := s.Calls.Context(ctx)
+		callCtx, cancel := s.Calls.Context(ctx)
 		defer cancel()
-		_, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.EventsTable), Item: event, ConditionExpression: newVersion})
-		if _, ok := errors.AsType[*types.ConditionalCheckFailedException](err); ok {
-			return ErrVersionConflict
+		_, err := s.DB.PutItem(callCtx, &dynamodb.PutItemInput{
+			TableName: aws.String(s.EventsTable), Item: event, ConditionExpression: newVersion,
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		})
+		if failed, ok := errors.AsType[*types.ConditionalCheckFailedException](err); ok {
+			return s.conflict(ctx, a.Event, failed.Item)
+		}
+		// A concurrent transaction on the same key (one writing this version with a snapshot)
+		// is a lost race like a failed condition, unless the key holds this write already.
+		if _, ok := errors.AsType[*types.TransactionConflictException](err); ok {
+			return s.conflict(ctx, a.Event, nil)
 		}
 		return err
 	}
-	items := []types.TransactWriteItem{{Put: &types.Put{TableName: aws.String(s.EventsTable), Item: event, ConditionExpression: newVersion}}}
+	items := []types.TransactWriteItem{{Put: &types.Put{
+		TableName: aws.String(s.EventsTable), Item: event, ConditionExpression: newVersion,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}}}
 	if a.Snapshot != nil {
 		snap, err := attributevalue.MarshalMap(a.Snapshot)
 		if err != nil {
@@ -192,14 +214,32 @@ func (s DynamoStore) Append(ctx context.Context, a Append) error {
 			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(a.Event.At.Unix())},
 		}})
 	}
+	in := &dynamodb.TransactWriteItemsInput{TransactItems: items}
+	if a.Token != "" {
+		in.ClientRequestToken = aws.String(a.Token)
+	}
 	callCtx, cancel := s.Calls.Context(ctx)
 	defer cancel()
-	_, err = s.DB.TransactWriteItems(callCtx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	_, err = s.DB.TransactWriteItems(callCtx, in)
 	canceled, ok := errors.AsType[*types.TransactionCanceledException](err)
 	if !ok {
 		return err
 	}
 	reasons := canceled.CancellationReasons
+	// The event is checked first: when it is this write's own, the transaction was applied
+	// whole, receipt included, and the receipt's failed condition is that same write.
+	if len(reasons) > 0 {
+		switch aws.ToString(reasons[0].Code) {
+		case "ConditionalCheckFailed":
+			if ownEvent(a.Event, reasons[0].Item) {
+				return nil
+			}
+		case "TransactionConflict":
+			if mine, rerr := s.written(ctx, a.Event); rerr != nil || mine {
+				return rerr
+			}
+		}
+	}
 	if receiptAt >= 0 && receiptAt < len(reasons) && aws.ToString(reasons[receiptAt].Code) == "ConditionalCheckFailed" {
 		return ErrDuplicateCommand
 	}
@@ -210,6 +250,48 @@ func (s DynamoStore) Append(ctx context.Context, a Append) error {
 		}
 	}
 	return err
+}
+
+// conflict answers a put of e that found its version taken (old is the item there, nil when
+// DynamoDB did not return it): success when the item is e's own command's, else ErrVersionConflict.
+func (s DynamoStore) conflict(ctx context.Context, e Event, old map[string]types.AttributeValue) error {
+	if old == nil {
+		mine, err := s.written(ctx, e)
+		if err != nil || mine {
+			return err
+		}
+		return ErrVersionConflict
+	}
+	if ownEvent(e, old) {
+		return nil
+	}
+	return ErrVersionConflict
+}
+
+// written reads e's version (strongly consistent) and says whether e's command wrote it.
+func (s DynamoStore) written(ctx context.Context, e Event) (bool, error) {
+	if e.CommandID == "" {
+		return false, nil
+	}
+	ctx, cancel := s.Calls.Context(ctx)
+	defer cancel()
+	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:                aws.String(s.EventsTable),
+		Key:                      map[string]types.AttributeValue{"accountId": str(e.AccountID), "version": num(e.Version)},
+		ProjectionExpression:     aws.String("#c"),
+		ExpressionAttributeNames: map[string]string{"#c": "commandId"},
+		ConsistentRead:           aws.Bool(true),
+	})
+	if err != nil {
+		return false, fmt.Errorf("check who wrote version %d of account %s: %w", e.Version, e.AccountID, err)
+	}
+	return ownEvent(e, out.Item), nil
+}
+
+// ownEvent says whether item, the stored event at e's version, was written by e's command.
+func ownEvent(e Event, item map[string]types.AttributeValue) bool {
+	id, ok := item["commandId"].(*types.AttributeValueMemberS)
+	return ok && e.CommandID != "" && id.Value == e.CommandID
 }
 
 // Receipt reads a receipt; one past its expiry is treated as absent.

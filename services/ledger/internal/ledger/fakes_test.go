@@ -64,6 +64,9 @@ func (m *memStore) Append(_ context.Context, a Append) error {
 		return ErrVersionConflict
 	}
 	id := a.Event.AccountID
+	if v := a.Event.Version; v >= 1 && int64(len(m.events[id])) >= v && a.Event.CommandID != "" && m.events[id][v-1].CommandID == a.Event.CommandID {
+		return nil // this write, applied by an earlier try (DynamoStore's contract)
+	}
 	if int64(len(m.events[id]))+1 != a.Event.Version {
 		return ErrVersionConflict
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -29,6 +30,9 @@ type Append struct {
 	Event    Event
 	Snapshot *Account
 	Receipt  *Receipt
+	// Token identifies this one write (a transaction's ClientRequestToken): the same across
+	// the SDK's retries of it, different for every new attempt of the command.
+	Token string
 }
 
 // Store keeps events, snapshots and receipts (DynamoStore).
@@ -36,8 +40,9 @@ type Store interface {
 	// Load returns the account rebuilt from its latest snapshot and the events after it;
 	// ErrNotFound when it has no events.
 	Load(ctx context.Context, accountID string) (Loaded, error)
-	// Append writes a; ErrVersionConflict when a.Event's version exists, ErrDuplicateCommand
-	// when a.Receipt's id exists.
+	// Append writes a; ErrVersionConflict when a.Event's version exists with another command's
+	// event, ErrDuplicateCommand when a.Receipt's id exists. A version that exists with an event
+	// of a.Event.CommandID is this write, applied by an earlier try: success.
 	Append(ctx context.Context, a Append) error
 	// Receipt returns the unexpired receipt with id, if any.
 	Receipt(ctx context.Context, id string, now time.Time) (Receipt, bool, error)
@@ -69,6 +74,11 @@ type Result struct {
 
 // Ledger runs commands against accounts. Its zero value is not usable: set Store, NewID, Now,
 // Backoff and Sleep (see cmd/move-money for production values).
+//
+// Every command gets an ID from NewID, stored on its event: when the SDK retries a write that
+// DynamoDB applied but whose answer was lost, the retry finds the version taken by the
+// command's own event, and the store reports success instead of a lost race. Without it, Move
+// would re-read, see the account moved by itself, decide again and append a second event.
 type Ledger struct {
 	Store Store
 	// SnapshotEvery writes a snapshot with every SnapshotEvery-th event; 0 turns snapshots off.
@@ -83,7 +93,9 @@ type Ledger struct {
 	// ReceiptTTL is how long a retry with the same Idempotency-Key gets the first answer.
 	ReceiptTTL time.Duration
 	Now        func() time.Time
-	NewID      func() string
+	// NewID returns a new random ID for an account or a command: at most 32 characters of
+	// [A-Za-z0-9] (crypto/rand.Text's 26 in production), so a write token fits in 36.
+	NewID func() string
 }
 
 // Open opens an account owned by owner.
@@ -94,12 +106,12 @@ func (l Ledger) Open(ctx context.Context, owner string, req Request) (Result, er
 	}
 	now := l.Now()
 	e := Event{AccountID: l.NewID(), Version: 1, Type: Opened, At: now.UTC(), Owner: owner,
-		CorrelationID: req.CorrelationID, DebugSampled: req.DebugSampled}
+		CorrelationID: req.CorrelationID, DebugSampled: req.DebugSampled, CommandID: l.NewID(), BalanceAfter: new(int64(0))}
 	acct, err := Account{}.Apply(e)
 	if err != nil {
 		return Result{}, err
 	}
-	err = l.Store.Append(ctx, l.write(e, acct, receiptID, req, now))
+	err = l.Store.Append(ctx, l.write(e, acct, receiptID, req, now, 1))
 	if errors.Is(err, ErrDuplicateCommand) {
 		return l.replayAfterRace(ctx, receiptID, req)
 	}
@@ -113,6 +125,9 @@ func (l Ledger) Open(ctx context.Context, owner string, req Request) (Result, er
 // race it re-reads, re-decides and retries, up to MaxAttempts, unless req pins the version.
 func (l Ledger) Move(ctx context.Context, owner, accountID string, kind EventType, amount int64, req Request) (Result, error) {
 	receiptID := l.receiptID(owner, req)
+	// One ID for the whole command, made before the first attempt: every event an attempt
+	// writes carries it, so the store can tell its own applied write from another writer's.
+	commandID := l.NewID()
 	for attempt := 1; ; attempt++ {
 		acct, err := l.Get(ctx, owner, accountID)
 		if err != nil {
@@ -133,8 +148,8 @@ func (l Ledger) Move(ctx context.Context, owner, accountID string, kind EventTyp
 		if err != nil {
 			return Result{}, fmt.Errorf("%s %d on account %s: %w", kind, amount, accountID, err)
 		}
-		e.CorrelationID, e.DebugSampled = req.CorrelationID, req.DebugSampled
-		err = l.Store.Append(ctx, l.write(e, next, receiptID, req, now))
+		e.CorrelationID, e.DebugSampled, e.CommandID = req.CorrelationID, req.DebugSampled, commandID
+		err = l.Store.Append(ctx, l.write(e, next, receiptID, req, now, attempt))
 		switch {
 		case err == nil:
 			return Result{Account: next}, nil
@@ -182,9 +197,11 @@ func (l Ledger) History(ctx context.Context, owner, accountID string, after int6
 	return events, more, nil
 }
 
-// write builds the Append for event e leading to state next.
-func (l Ledger) write(e Event, next Account, receiptID string, req Request, now time.Time) Append {
-	a := Append{Event: e}
+// write builds the Append for event e leading to state next, the command's attempt-th write.
+// The token is per attempt, not per command: DynamoDB refuses a token reused with other
+// parameters (IdempotentParameterMismatch), and a new attempt writes another version.
+func (l Ledger) write(e Event, next Account, receiptID string, req Request, now time.Time, attempt int) Append {
+	a := Append{Event: e, Token: e.CommandID + "-" + strconv.Itoa(attempt)}
 	if l.SnapshotEvery > 0 && next.Version%l.SnapshotEvery == 0 {
 		a.Snapshot = &next
 	}

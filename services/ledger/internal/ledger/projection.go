@@ -17,8 +17,9 @@ import (
 	"github.com/go-serverless/reference/shared/correlation"
 )
 
-// ErrOutOfOrder means the read model is behind the event by more than one version: an earlier
-// event has not been projected yet, so this one must be retried after it.
+// ErrOutOfOrder means the read model is behind an event written before events carried
+// balanceAfter by more than one version: an earlier event has not been projected yet, so this
+// one must be retried after it.
 var ErrOutOfOrder = errors.New("event arrived before the one preceding it")
 
 // Summary is one row of the read model: an account as its owner's list shows it.
@@ -32,7 +33,6 @@ type Summary struct {
 // ReadModelAPI is the part of the DynamoDB client the read model calls.
 type ReadModelAPI interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 }
@@ -46,33 +46,50 @@ type ReadModel struct {
 	Calls budget.Calls
 }
 
-// Apply projects e. Every write is conditional on the row being at e.Version-1, so a redelivered
-// event changes nothing (the row is already at e.Version or later) and a balance is never
-// counted twice.
+// Apply projects e: it sets the row to the balance after e (0 for an opening) and e's version,
+// unless the row is already at e's version or later. An event is enough on its own: when the
+// stream loses one (a record sent to the OnFailure queue), the next event of the account still
+// sets the right balance, and the one lost, if it comes back, is older and changes nothing. A
+// redelivered event changes nothing either, so a balance is never counted twice.
 func (m ReadModel) Apply(ctx context.Context, e Event) error {
 	key := map[string]types.AttributeValue{"owner": str(e.Owner), "accountId": str(e.AccountID)}
-	var err error
-	if e.Type == Opened {
-		item, merr := attributevalue.MarshalMap(Summary{Owner: e.Owner, AccountID: e.AccountID, Version: e.Version})
-		if merr != nil {
-			return fmt.Errorf("marshal summary: %w", merr)
-		}
-		_, err = m.DB.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName: aws.String(m.Table), Item: item, ConditionExpression: aws.String("attribute_not_exists(accountId)"),
-		})
-	} else {
-		delta := e.Amount
-		if e.Type == Withdrawn {
-			delta = -delta
-		}
-		_, err = m.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName:                 aws.String(m.Table),
-			Key:                       key,
-			UpdateExpression:          aws.String("SET balance = balance + :delta, version = :v"),
-			ConditionExpression:       aws.String("version = :prev"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":delta": num(delta), ":v": num(e.Version), ":prev": num(e.Version - 1)},
-		})
+	after := int64(0)
+	switch {
+	case e.BalanceAfter != nil:
+		after = *e.BalanceAfter
+	case e.Type != Opened:
+		return m.applyDelta(ctx, key, e)
 	}
+	_, err := m.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(m.Table),
+		Key:                       key,
+		UpdateExpression:          aws.String("SET balance = :after, version = :v"),
+		ConditionExpression:       aws.String("attribute_not_exists(version) OR version < :v"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":after": num(after), ":v": num(e.Version)},
+	})
+	if _, ok := errors.AsType[*types.ConditionalCheckFailedException](err); ok {
+		return nil // the row is at e's version or later: a redelivery, or an event found late
+	}
+	if err != nil {
+		return fmt.Errorf("project %s version %d: %w", e.AccountID, e.Version, err)
+	}
+	return nil
+}
+
+// applyDelta projects an event written before events carried balanceAfter: it can only add its
+// amount to the row, so it needs the row at exactly the version before it.
+func (m ReadModel) applyDelta(ctx context.Context, key map[string]types.AttributeValue, e Event) error {
+	delta := e.Amount
+	if e.Type == Withdrawn {
+		delta = -delta
+	}
+	_, err := m.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(m.Table),
+		Key:                       key,
+		UpdateExpression:          aws.String("SET balance = balance + :delta, version = :v"),
+		ConditionExpression:       aws.String("version = :prev"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":delta": num(delta), ":v": num(e.Version), ":prev": num(e.Version - 1)},
+	})
 	if _, ok := errors.AsType[*types.ConditionalCheckFailedException](err); !ok {
 		if err != nil {
 			return fmt.Errorf("project %s version %d: %w", e.AccountID, e.Version, err)

@@ -25,30 +25,108 @@ func newReadModel(t *testing.T) ReadModel {
 }
 
 func TestReadModelCountsEachEventOnce(t *testing.T) {
+	tests := []struct {
+		name    string
+		history []Event
+	}{
+		{"events with balanceAfter", []Event{
+			opened("a1", "alice"),
+			{AccountID: "a1", Owner: "alice", Version: 2, Type: Deposited, Amount: 100, At: t0, BalanceAfter: new(int64(100))},
+			{AccountID: "a1", Owner: "alice", Version: 3, Type: Withdrawn, Amount: 30, At: t0, BalanceAfter: new(int64(70))},
+		}},
+		{"events written before balanceAfter", []Event{
+			opened("a1", "alice"),
+			{AccountID: "a1", Owner: "alice", Version: 2, Type: Deposited, Amount: 100, At: t0},
+			{AccountID: "a1", Owner: "alice", Version: 3, Type: Withdrawn, Amount: 30, At: t0},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newReadModel(t)
+			ctx := context.Background()
+			h := tt.history
+			// Every event delivered twice, and the first two again after the third (a redelivered batch).
+			deliveries := []Event{h[0], h[0], h[1], h[1], h[2], h[0], h[1], h[2]}
+			for i, e := range deliveries {
+				if err := m.Apply(ctx, e); err != nil {
+					t.Fatalf("delivery %d (version %d): %v", i, e.Version, err)
+				}
+			}
+			rows, more, err := m.List(ctx, "alice", "", 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []Summary{{Owner: "alice", AccountID: "a1", Balance: 70, Version: 3}}
+			if !reflect.DeepEqual(rows, want) || more {
+				t.Errorf("List = %+v, more %t; want %+v and no more", rows, more, want)
+			}
+			if rows, _, _ := m.List(ctx, "bob", "", 10); len(rows) != 0 {
+				t.Errorf("bob's list = %+v, want empty", rows)
+			}
+		})
+	}
+}
+
+// TestReadModelHealsAfterALostEvent loses version 2 on the way (its stream record went to the
+// OnFailure queue): version 3 still sets the row right, and version 2 coming back changes nothing.
+func TestReadModelHealsAfterALostEvent(t *testing.T) {
 	m := newReadModel(t)
 	ctx := context.Background()
-	history := []Event{
-		opened("a1", "alice"),
-		{AccountID: "a1", Owner: "alice", Version: 2, Type: Deposited, Amount: 100, At: t0},
-		{AccountID: "a1", Owner: "alice", Version: 3, Type: Withdrawn, Amount: 30, At: t0},
+	v2 := Event{AccountID: "a1", Owner: "alice", Version: 2, Type: Deposited, Amount: 100, At: t0, BalanceAfter: new(int64(100))}
+	v3 := Event{AccountID: "a1", Owner: "alice", Version: 3, Type: Withdrawn, Amount: 30, At: t0, BalanceAfter: new(int64(70))}
+	want := []Summary{{Owner: "alice", AccountID: "a1", Balance: 70, Version: 3}}
+	steps := []struct {
+		name  string
+		event Event
+	}{
+		{"version 1", opened("a1", "alice")},
+		{"version 3, version 2 lost", v3},
+		{"version 2 replayed late", v2},
+		{"version 3 redelivered", v3},
 	}
-	// Every event delivered twice, and the first two again after the third (a redelivered batch).
-	deliveries := []Event{history[0], history[0], history[1], history[1], history[2], history[0], history[1], history[2]}
-	for i, e := range deliveries {
-		if err := m.Apply(ctx, e); err != nil {
-			t.Fatalf("delivery %d (version %d): %v", i, e.Version, err)
+	for _, step := range steps {
+		if err := m.Apply(ctx, step.event); err != nil {
+			t.Fatalf("%s: Apply() = %v, want nil", step.name, err)
 		}
 	}
-	rows, more, err := m.List(ctx, "alice", "", 10)
+	rows, _, err := m.List(ctx, "alice", "", 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Summary{{Owner: "alice", AccountID: "a1", Balance: 70, Version: 3}}
-	if !reflect.DeepEqual(rows, want) || more {
-		t.Errorf("List = %+v, more %t; want %+v and no more", rows, more, want)
+	if !reflect.DeepEqual(rows, want) {
+		t.Errorf("List = %+v, want %+v: the row must follow the latest event only", rows, want)
 	}
-	if rows, _, _ := m.List(ctx, "bob", "", 10); len(rows) != 0 {
-		t.Errorf("bob's list = %+v, want empty", rows)
+	// An account whose opening was lost too: its first event to arrive creates the row.
+	if err := m.Apply(ctx, Event{AccountID: "a2", Owner: "alice", Version: 2, Type: Deposited, Amount: 5, At: t0, BalanceAfter: new(int64(5))}); err != nil {
+		t.Fatalf("version 2 of an account whose opening was lost: %v", err)
+	}
+	if err := m.Apply(ctx, opened("a2", "alice")); err != nil {
+		t.Fatalf("opening replayed late: %v", err)
+	}
+	rows, _, err = m.List(ctx, "alice", "a1", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []Summary{{Owner: "alice", AccountID: "a2", Balance: 5, Version: 2}}; !reflect.DeepEqual(rows, want) {
+		t.Errorf("List(after a1) = %+v, want %+v", rows, want)
+	}
+}
+
+// TestProjectorPublishesAfterALostEvent runs the projector over a read model on DynamoDB Local
+// with version 2 lost: version 3 is still projected and published, not failed for ever.
+func TestProjectorPublishesAfterALostEvent(t *testing.T) {
+	m := newReadModel(t)
+	pub := &fakeSNS{}
+	p := Projector{ReadModel: m, Publisher: SNSPublisher{SNS: pub, TopicARN: "arn:topic"}}
+	ctx := context.Background()
+	v3 := Event{AccountID: "a1", Owner: "alice", Version: 3, Type: Deposited, Amount: 7, At: t0, BalanceAfter: new(int64(12))}
+	for _, e := range []Event{opened("a1", "alice"), v3} {
+		if err := p.Project(ctx, e); err != nil {
+			t.Fatalf("Project(version %d) = %v, want nil", e.Version, err)
+		}
+	}
+	if len(pub.inputs) != 2 {
+		t.Errorf("published %d events, want 2 (versions 1 and 3)", len(pub.inputs))
 	}
 }
 
@@ -188,6 +266,8 @@ func TestListFollowsDynamoDBPages(t *testing.T) {
 	}
 }
 
+// TestReadModelRefusesAGap covers events written before balanceAfter: they carry only their
+// amount, so one cannot be projected before the version preceding it.
 func TestReadModelRefusesAGap(t *testing.T) {
 	m := newReadModel(t)
 	ctx := context.Background()
