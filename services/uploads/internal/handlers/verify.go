@@ -22,8 +22,8 @@ type ObjectVerifier interface {
 // Verify handles S3 ObjectCreated notifications for the uploads bucket. S3 invokes it
 // asynchronously: an error makes Lambda retry the whole event (EventInvokeConfig
 // MaximumRetryAttempts) and then send it to the OnFailure queue, so every record is attempted and
-// the event fails if any record did. Verification is idempotent, so records already decided are
-// no-ops on a retry.
+// the event fails if any record did. Verification is idempotent, so on a retry a record already
+// decided only repeats the decision's effect on its object, which changes nothing.
 //
 // The bucket comes from each record, not from configuration: the bucket's notification refers to
 // this function, so the function cannot refer back to the bucket in the template (a circular

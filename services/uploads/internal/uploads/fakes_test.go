@@ -92,9 +92,11 @@ func newMemObjects(log *[]string) *memObjects {
 	return &memObjects{objects: map[string][]byte{}, types: map[string]string{}, kept: map[string]bool{}, log: log}
 }
 
+// put writes an object as a signed PUT does: with the pending tag, so not kept.
 func (o *memObjects) put(key, contentType string, body []byte) {
 	o.objects[key] = body
 	o.types[key] = contentType
+	delete(o.kept, key)
 }
 
 func (o *memObjects) Head(_ context.Context, key string) (ObjectInfo, error) {

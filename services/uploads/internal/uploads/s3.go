@@ -20,8 +20,8 @@ import (
 
 // PendingTag is the object tag every signed PUT must carry; Keep removes it. The bucket's
 // lifecycle rule expires objects that still have it, so an object never verified AVAILABLE
-// (its verification failed every retry, or it was written again after a decision) goes away
-// by itself.
+// (its verification failed every retry) goes away by itself. A PUT repeated with the same URL
+// after the decision tags the object again; the verifier then keeps it again (see Verify).
 const PendingTag = "upload=pending"
 
 // S3API is the part of the S3 client the object store calls.

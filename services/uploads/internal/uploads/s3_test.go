@@ -170,6 +170,25 @@ func TestS3ObjectsAgainstVersity(t *testing.T) {
 		t.Errorf("tags after Keep = %v, %v; want none", tags.TagSet, err)
 	}
 
+	// The signed URL works again until it expires (a client retrying after a lost 200): the
+	// second PUT tags the object pending again, and a second Keep removes the tag again.
+	if resp, answer := send(t, http.MethodPut, signed, body); resp.StatusCode != http.StatusOK {
+		t.Fatalf("repeated signed PUT = %d %s; want 200", resp.StatusCode, answer)
+	}
+	tags, err = client.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(testBucket), Key: aws.String(key)})
+	if err != nil || len(tags.TagSet) != 1 || aws.ToString(tags.TagSet[0].Key) != "upload" || aws.ToString(tags.TagSet[0].Value) != "pending" {
+		t.Fatalf("tags after the repeated PUT = %v, %v; want the pending tag back", tags, err)
+	}
+	for i := range 2 { // once for the repeated PUT, once more to show an untagged object is fine
+		if err := o.Keep(ctx, key); err != nil {
+			t.Fatalf("Keep %d after the repeated PUT: %v", i+1, err)
+		}
+		tags, err = client.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(testBucket), Key: aws.String(key)})
+		if err != nil || len(tags.TagSet) != 0 {
+			t.Errorf("tags after Keep %d following the repeated PUT = %v, %v; want none", i+1, tags.TagSet, err)
+		}
+	}
+
 	get, err := o.SignGet(ctx, key, "Ferien 2026.png", "image/png", time.Minute)
 	if err != nil {
 		t.Fatal(err)

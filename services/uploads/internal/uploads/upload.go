@@ -124,7 +124,8 @@ func (p Policy) Validate(in Request) error {
 	return nil
 }
 
-// validFileName accepts a plain file name: no directory part, no control characters, not only dots.
+// validFileName accepts a plain file name: no directory part, no control or format characters,
+// not only dots.
 func validFileName(name string) error {
 	bad := func(reason string) error { return &InvalidRequestError{Field: "fileName", Reason: reason} }
 	switch n := utf8.RuneCountInString(name); {
@@ -140,8 +141,11 @@ func validFileName(name string) error {
 		return bad("must be a file name without a directory")
 	}
 	for _, r := range name {
-		if unicode.IsControl(r) || r == unicode.ReplacementChar {
-			return bad("must not contain control characters")
+		// Format characters (Cf) are invisible but change how a name reads: U+202E reverses what
+		// follows, so "invoice\u202efdp.exe" shows as "invoiceexe.pdf" in the download's
+		// Content-Disposition; zero-width ones make two names look the same.
+		if unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) || r == unicode.ReplacementChar {
+			return bad("must not contain control or invisible formatting characters")
 		}
 	}
 	if strings.Trim(name, ". ") == "" {

@@ -36,7 +36,8 @@ type Outcome string
 const (
 	OutcomeAvailable Outcome = "AVAILABLE"
 	OutcomeRejected  Outcome = "REJECTED"
-	// OutcomeDuplicate: the upload was already verified; nothing changed.
+	// OutcomeDuplicate: the upload was already verified; its record is unchanged and the
+	// object was kept or deleted again to match the decision.
 	OutcomeDuplicate Outcome = "DUPLICATE"
 	// OutcomeOrphan: no upload record names the object; it was deleted.
 	OutcomeOrphan Outcome = "ORPHAN"
@@ -55,10 +56,11 @@ type Verifier struct {
 // Verify decides an upload from its object: AVAILABLE when size, type and checksum are as
 // declared and the first bytes fit the type; otherwise the object is deleted and the upload
 // REJECTED. It is idempotent: a duplicate notification, or a retry after a failure part-way,
-// finds the upload no longer PENDING (and changes nothing) or repeats steps that are safe to
-// repeat. The order makes every crash point safe: an object is deleted before its upload is
-// marked REJECTED (a retry then finds it gone and marks REJECTED), and kept before its upload is
-// marked AVAILABLE (a retry keeps it again). An error means "retry me".
+// finds the upload no longer PENDING (and only repeats the decision's side effect on the object)
+// or repeats steps that are safe to repeat. The order makes every crash point safe: an object is
+// deleted before its upload is marked REJECTED (a retry then finds it gone and marks REJECTED),
+// and kept before its upload is marked AVAILABLE (a retry keeps it again). An error means
+// "retry me".
 func (v Verifier) Verify(ctx context.Context, key string) (Outcome, error) {
 	id, ok := IDFromKey(key)
 	if !ok {
@@ -79,7 +81,10 @@ func (v Verifier) Verify(ctx context.Context, key string) (Outcome, error) {
 		return "", fmt.Errorf("read upload %s: %w", id, err)
 	}
 	if u.Status != StatusPending {
-		v.Log.InfoContext(ctx, "upload already verified; duplicate notification ignored", "uploadId", id, "status", u.Status)
+		if err := v.reapply(ctx, u); err != nil {
+			return "", err
+		}
+		v.Log.InfoContext(ctx, "upload already verified; decision applied to the object again", "uploadId", id, "status", u.Status)
 		return OutcomeDuplicate, nil
 	}
 
@@ -105,6 +110,26 @@ func (v Verifier) Verify(ctx context.Context, key string) (Outcome, error) {
 	}
 	v.Log.InfoContext(ctx, "upload available", "uploadId", id, "size", u.Size)
 	return OutcomeAvailable, nil
+}
+
+// reapply repeats, for an upload already decided, what the decision did to its object. A
+// notification for a decided upload is not always a duplicate of the first: a signed PUT URL
+// works until it expires, so a client retrying after a lost 200 writes the object again, and
+// that write carries the pending tag the lifecycle rule expires. The signature covers the
+// checksum, so the body is the one already decided on: keeping (untagging) it again or deleting
+// it again is what the decision means, and both are safe to repeat.
+func (v Verifier) reapply(ctx context.Context, u Upload) error {
+	switch u.Status {
+	case StatusAvailable:
+		if err := v.Objects.Keep(ctx, u.Key); err != nil {
+			return fmt.Errorf("keep object %s of AVAILABLE upload again: %w", u.Key, err)
+		}
+	case StatusRejected:
+		if err := v.Objects.Delete(ctx, u.Key); err != nil {
+			return fmt.Errorf("delete object %s of REJECTED upload again: %w", u.Key, err)
+		}
+	}
+	return nil
 }
 
 // check returns why the object does not match the upload, or "" when it does.

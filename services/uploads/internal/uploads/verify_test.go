@@ -23,6 +23,7 @@ func pendingUpload(body []byte) Upload {
 func TestVerify(t *testing.T) {
 	tests := []struct {
 		name        string
+		declared    []byte // the body the upload declares; pngBytes when nil
 		storedType  string
 		body        []byte
 		wantOutcome Outcome
@@ -37,7 +38,7 @@ func TestVerify(t *testing.T) {
 			wantCalls: []string{"head", "delete", "finish REJECTED"}},
 		{name: "other bytes", storedType: "image/png", body: []byte(strings.Replace(string(pngBytes), "rest", "REST", 1)), wantOutcome: OutcomeRejected, wantReason: "checksum",
 			wantCalls: []string{"head", "delete", "finish REJECTED"}},
-		{name: "text declared as PNG", storedType: "image/png", body: []byte("just some text here, not an image at all"), wantOutcome: OutcomeRejected, wantReason: "does not look like image/png",
+		{name: "text declared as PNG", declared: []byte("just some text here, not an image at all"), storedType: "image/png", body: []byte("just some text here, not an image at all"), wantOutcome: OutcomeRejected, wantReason: "does not look like image/png",
 			wantCalls: []string{"head", "read", "delete", "finish REJECTED"}},
 		{name: "object already gone", wantOutcome: OutcomeRejected, wantReason: "missing",
 			wantCalls: []string{"head", "delete", "finish REJECTED"}},
@@ -45,8 +46,8 @@ func TestVerify(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			u := pendingUpload(pngBytes)
-			if tt.name == "text declared as PNG" {
-				u = pendingUpload(tt.body)
+			if tt.declared != nil {
+				u = pendingUpload(tt.declared)
 			}
 			var calls []string
 			objects := newMemObjects(&calls)
@@ -72,12 +73,100 @@ func TestVerify(t *testing.T) {
 				t.Errorf("object present %v, kept %v; want both only when AVAILABLE", stillThere, objects.kept[u.Key])
 			}
 
-			// The same notification again (S3 delivers at least once): nothing changes.
+			// The same notification again (S3 delivers at least once): the record stays as decided
+			// and the object is kept or deleted again, which changes nothing.
+			decided := store.uploads[uploadID]
+			wantAgain := []string{"delete"}
+			if tt.wantOutcome == OutcomeAvailable {
+				wantAgain = []string{"keep"}
+			}
 			calls = nil
-			if outcome, err := v.Verify(context.Background(), u.Key); err != nil || outcome != OutcomeDuplicate || len(calls) != 0 {
-				t.Errorf("second Verify = %s, %v, calls %v; want DUPLICATE without touching the object", outcome, err, calls)
+			if outcome, err := v.Verify(context.Background(), u.Key); err != nil || outcome != OutcomeDuplicate || !slices.Equal(calls, wantAgain) {
+				t.Errorf("second Verify = %s, %v, calls %v; want DUPLICATE with calls %v", outcome, err, calls, wantAgain)
+			}
+			if got := store.uploads[uploadID]; got.Status != decided.Status || got.Reason != decided.Reason || got.VerifiedAt != decided.VerifiedAt {
+				t.Errorf("after the duplicate the upload is %s %q; want it unchanged, %s %q", got.Status, got.Reason, decided.Status, decided.Reason)
+			}
+			if _, present := objects.objects[u.Key]; present != (tt.wantOutcome == OutcomeAvailable) || objects.kept[u.Key] != (tt.wantOutcome == OutcomeAvailable) {
+				t.Errorf("after the duplicate: object present %v, kept %v; want both only when AVAILABLE", present, objects.kept[u.Key])
 			}
 		})
+	}
+}
+
+// A signed PUT URL works until it expires, so a client retrying after a lost 200 writes the
+// same body again, with the pending tag the lifecycle rule expires. Its notification finds the
+// upload decided; the verifier applies the decision to the object again: an AVAILABLE upload's
+// object is kept (untagged), a REJECTED upload's object is deleted.
+func TestVerifyRepeatedPutAfterTheDecision(t *testing.T) {
+	notPNG := []byte("just some text here, not an image at all")
+	tests := []struct {
+		name        string
+		body        []byte
+		wantOutcome Outcome
+		wantCalls   []string
+	}{
+		{name: "AVAILABLE", body: pngBytes, wantOutcome: OutcomeAvailable, wantCalls: []string{"keep"}},
+		{name: "REJECTED", body: notPNG, wantOutcome: OutcomeRejected, wantCalls: []string{"delete"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := pendingUpload(tt.body)
+			var calls []string
+			objects := newMemObjects(&calls)
+			objects.put(u.Key, "image/png", tt.body)
+			store := newMemStore(u)
+			v := Verifier{Store: store, Objects: objects, Now: fixedNow, Log: quietLog()}
+			if outcome, err := v.Verify(context.Background(), u.Key); err != nil || outcome != tt.wantOutcome {
+				t.Fatalf("first Verify = %s, %v; want %s", outcome, err, tt.wantOutcome)
+			}
+
+			objects.put(u.Key, "image/png", tt.body) // the client's retried PUT, tagged pending again
+			calls = nil
+			if outcome, err := v.Verify(context.Background(), u.Key); err != nil || outcome != OutcomeDuplicate {
+				t.Fatalf("Verify after the repeated PUT = %s, %v; want DUPLICATE", outcome, err)
+			}
+			if !slices.Equal(calls, tt.wantCalls) {
+				t.Errorf("calls = %v; want %v", calls, tt.wantCalls)
+			}
+			if got := store.uploads[uploadID].Status; got != Status(tt.wantOutcome) {
+				t.Errorf("upload = %s; want it still %s", got, tt.wantOutcome)
+			}
+			_, present := objects.objects[u.Key]
+			switch tt.wantOutcome {
+			case OutcomeAvailable:
+				if !present || !objects.kept[u.Key] {
+					t.Errorf("object present %v, kept %v; want it present and untagged, or the lifecycle rule expires a file the record calls AVAILABLE", present, objects.kept[u.Key])
+				}
+			case OutcomeRejected:
+				if present {
+					t.Errorf("object present after the repeated PUT of a REJECTED upload; want it deleted")
+				}
+			}
+		})
+	}
+}
+
+// A duplicate whose side effect fails returns an error, so the event is retried rather than
+// leaving a kept upload's object to the lifecycle rule.
+func TestVerifyDuplicateFailureIsRetried(t *testing.T) {
+	u := pendingUpload(pngBytes)
+	var calls []string
+	objects := newMemObjects(&calls)
+	objects.put(u.Key, "image/png", pngBytes)
+	store := newMemStore(u)
+	v := Verifier{Store: store, Objects: objects, Now: fixedNow, Log: quietLog()}
+	if _, err := v.Verify(context.Background(), u.Key); err != nil {
+		t.Fatal(err)
+	}
+	objects.put(u.Key, "image/png", pngBytes)
+	objects.keepErr = errors.New("service unavailable")
+	if _, err := v.Verify(context.Background(), u.Key); err == nil {
+		t.Fatal("Verify succeeded although Keep failed; want an error so the event is retried")
+	}
+	objects.keepErr = nil
+	if outcome, err := v.Verify(context.Background(), u.Key); err != nil || outcome != OutcomeDuplicate || !objects.kept[u.Key] {
+		t.Errorf("retry = %s, %v, kept %v; want DUPLICATE and the object kept", outcome, err, objects.kept[u.Key])
 	}
 }
 
