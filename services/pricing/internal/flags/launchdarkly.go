@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -45,15 +46,38 @@ type Config struct {
 	ServiceEndpoints interfaces.ServiceEndpoints
 	// FlushTimeout bounds FlushAndWait at the end of an invocation (and by the invocation's time).
 	FlushTimeout time.Duration
-	Log          *slog.Logger
+	// FlushBackoff is how long, after a FlushAndWait that did not finish, Flush only starts a
+	// delivery instead of waiting for it. Zero means DefaultFlushBackoff.
+	FlushBackoff time.Duration
+	// Now tells the time for the flush back-off. Nil means time.Now.
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+// DefaultFlushBackoff is the flush back-off when Config.FlushBackoff is zero: long enough that
+// an unreachable events endpoint costs one invocation its FlushTimeout, not every invocation.
+const DefaultFlushBackoff = 30 * time.Second
+
+// eventFlusher is the part of *ld.LDClient that delivers analytics events; tests wrap it to
+// count the calls.
+type eventFlusher interface {
+	Flush()
+	FlushAndWait(timeout time.Duration) bool
 }
 
 // LaunchDarkly evaluates the pricing flag with a LaunchDarkly SDK client.
 type LaunchDarkly struct {
 	client       *ld.LDClient
+	events       eventFlusher
 	source       Source
 	flushTimeout time.Duration
+	flushBackoff time.Duration
+	now          func() time.Time
 	log          *slog.Logger
+
+	mu sync.Mutex
+	// backoffUntil is when Flush may wait for delivery again after a FlushAndWait timed out.
+	backoffUntil time.Time
 }
 
 // Open builds the client and waits at most cfg.StartWait for flag data. A client that did not
@@ -101,7 +125,16 @@ func start(key string, ldCfg ld.Config, cfg Config) (*LaunchDarkly, error) {
 	if client == nil {
 		return nil, fmt.Errorf("open launchdarkly client (%s): %w", cfg.Source, err)
 	}
-	l := &LaunchDarkly{client: client, source: cfg.Source, flushTimeout: cfg.FlushTimeout, log: cfg.Log}
+	l := &LaunchDarkly{
+		client: client, events: client, source: cfg.Source,
+		flushTimeout: cfg.FlushTimeout, flushBackoff: cfg.FlushBackoff, now: cfg.Now, log: cfg.Log,
+	}
+	if l.flushBackoff <= 0 {
+		l.flushBackoff = DefaultFlushBackoff
+	}
+	if l.now == nil {
+		l.now = time.Now
+	}
 	switch {
 	case err != nil:
 		// ErrInitializationTimeout (unreachable) or ErrInitializationFailed (key refused):
@@ -149,7 +182,24 @@ func (l *LaunchDarkly) Evaluate(ctx context.Context, u User) (pricing.Engine, Re
 // Flush delivers the analytics events of this invocation before Lambda freezes the
 // environment. Call it only after evaluating: with nothing queued, FlushAndWait waits its whole
 // timeout. It waits at most FlushTimeout, and never past the invocation's deadline.
+//
+// A client without flag data flushes nothing: its evaluations were fallbacks, and whatever kept
+// the data from arriving (LaunchDarkly unreachable) would make the flush wait its whole timeout
+// too. After a FlushAndWait that did not finish, Flush only starts a delivery, without waiting,
+// for FlushBackoff: an unreachable events endpoint then costs one request its FlushTimeout, not
+// every request.
 func (l *LaunchDarkly) Flush(ctx context.Context) {
+	if !l.Ready() {
+		return
+	}
+	now := l.now()
+	l.mu.Lock()
+	backingOff := now.Before(l.backoffUntil)
+	l.mu.Unlock()
+	if backingOff {
+		l.events.Flush()
+		return
+	}
 	timeout := l.flushTimeout
 	if left := (budget.Budget{Margin: 100 * time.Millisecond}).Remaining(ctx); left < timeout {
 		timeout = left
@@ -157,9 +207,14 @@ func (l *LaunchDarkly) Flush(ctx context.Context) {
 	if timeout <= 0 {
 		return
 	}
-	if !l.client.FlushAndWait(timeout) {
-		l.log.WarnContext(ctx, "analytics events not delivered before the flush timeout", "timeout", timeout.String())
+	if l.events.FlushAndWait(timeout) {
+		return
 	}
+	l.mu.Lock()
+	l.backoffUntil = l.now().Add(l.flushBackoff)
+	l.mu.Unlock()
+	l.log.WarnContext(ctx, "analytics events not delivered before the flush timeout: not waiting for delivery during the back-off",
+		"timeout", timeout.String(), "backoff", l.flushBackoff.String())
 }
 
 // Close stops the client, delivering what events remain. Call it on SIGTERM.

@@ -370,3 +370,181 @@ func TestParseSource(t *testing.T) {
 		t.Error("ParseSource(streaming) succeeded; want an error")
 	}
 }
+
+// countingFlusher passes calls on to the SDK client and counts them.
+type countingFlusher struct {
+	inner   eventFlusher
+	mu      sync.Mutex
+	flushes int
+	waits   int
+}
+
+func (c *countingFlusher) Flush() {
+	c.mu.Lock()
+	c.flushes++
+	c.mu.Unlock()
+	c.inner.Flush()
+}
+
+func (c *countingFlusher) FlushAndWait(timeout time.Duration) bool {
+	c.mu.Lock()
+	c.waits++
+	c.mu.Unlock()
+	return c.inner.FlushAndWait(timeout)
+}
+
+func (c *countingFlusher) counts() (flushes, waits int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.flushes, c.waits
+}
+
+// fakeClock is a clock the test moves by hand.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// eventsServer counts the analytics payloads (POST /bulk) it receives.
+type eventsServer struct {
+	*httptest.Server
+	mu   sync.Mutex
+	bulk int
+}
+
+func newEventsServer(t *testing.T) *eventsServer {
+	t.Helper()
+	s := &eventsServer{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/bulk" {
+			s.mu.Lock()
+			s.bulk++
+			s.mu.Unlock()
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *eventsServer) payloads() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bulk
+}
+
+// TestNotReadyClientFlushesNothing: a client that never got flag data served fallbacks; Flush
+// neither waits for nor sends their events, so an unreachable LaunchDarkly cannot hold every
+// request for the flush timeout.
+func TestNotReadyClientFlushesNothing(t *testing.T) {
+	events := newEventsServer(t)
+	refused := closedAddress(t)
+	log, _ := captureLog()
+	l, err := Open(Config{
+		Source: Polling, SDKKey: "sdk-unreachable", StartWait: 100 * time.Millisecond, PollInterval: 30 * time.Second,
+		ServiceEndpoints: interfaces.ServiceEndpoints{Polling: refused, Streaming: refused, Events: events.URL},
+		FlushTimeout:     time.Second,
+		Log:              log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	counter := &countingFlusher{inner: l.client}
+	l.events = counter
+	if l.Ready() {
+		t.Fatal("client reports ready; want not initialised")
+	}
+
+	l.Evaluate(context.Background(), User{Key: "u-1", Plan: "beta"})
+	l.Flush(context.Background())
+	if flushes, waits := counter.counts(); flushes != 0 || waits != 0 {
+		t.Errorf("Flush called the SDK's Flush %d and FlushAndWait %d times; want neither", flushes, waits)
+	}
+	if got := events.payloads(); got != 0 {
+		t.Errorf("events server got %d payloads; want none from a client that is not ready", got)
+	}
+}
+
+// TestFlushBacksOffAfterATimeout: once FlushAndWait did not finish (events endpoint refusing or
+// never answering), Flush only starts a delivery until the back-off has passed on the injected
+// clock, then waits again; the WARN line is written once per back-off, not per request.
+func TestFlushBacksOffAfterATimeout(t *testing.T) {
+	tests := []struct {
+		name string
+		// endpoint is the events URI, and what to run before the client closes.
+		endpoint func(t *testing.T) (string, func())
+	}{
+		{name: "never answers", endpoint: func(t *testing.T) (string, func()) {
+			release := make(chan struct{})
+			silent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				select {
+				case <-release:
+				case <-r.Context().Done():
+				}
+			}))
+			t.Cleanup(silent.Close)
+			return silent.URL, func() { close(release) }
+		}},
+		{name: "refuses", endpoint: func(t *testing.T) (string, func()) { return closedAddress(t), func() {} }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			uri, release := tt.endpoint(t)
+			td := ldtestdata.DataSource()
+			td.Update(pricingFlag(td))
+			log, logs := captureLog()
+			clock := &fakeClock{now: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
+			l, err := start("sdk-test", ld.Config{
+				DataSource:       td,
+				DiagnosticOptOut: true,
+				Logging:          ldcomponents.NoLogging(),
+				ServiceEndpoints: interfaces.ServiceEndpoints{Events: uri},
+			}, Config{StartWait: 5 * time.Second, FlushTimeout: 50 * time.Millisecond, FlushBackoff: 30 * time.Second, Now: clock.Now, Log: log})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { l.Close() })
+			t.Cleanup(release) // runs first: Close then does not wait on a hanging request
+			counter := &countingFlusher{inner: l.client}
+			l.events = counter
+			beta := User{Key: "u-beta", Plan: "beta"}
+
+			l.Evaluate(ctx, beta)
+			l.Flush(ctx)
+			if flushes, waits := counter.counts(); flushes != 0 || waits != 1 {
+				t.Fatalf("first flush: Flush %d, FlushAndWait %d times; want 0, 1", flushes, waits)
+			}
+
+			clock.Advance(29 * time.Second)
+			l.Evaluate(ctx, beta)
+			l.Flush(ctx)
+			if flushes, waits := counter.counts(); flushes != 1 || waits != 1 {
+				t.Errorf("flush in the back-off: Flush %d, FlushAndWait %d times; want 1, 1 (no waiting)", flushes, waits)
+			}
+			if n := strings.Count(logs.String(), "analytics events not delivered"); n != 1 {
+				t.Errorf("%d WARN lines about the flush; want 1 per back-off:\n%s", n, logs)
+			}
+
+			clock.Advance(2 * time.Second)
+			l.Evaluate(ctx, beta)
+			l.Flush(ctx)
+			if flushes, waits := counter.counts(); flushes != 1 || waits != 2 {
+				t.Errorf("flush after the back-off: Flush %d, FlushAndWait %d times; want 1, 2 (waiting again)", flushes, waits)
+			}
+		})
+	}
+}

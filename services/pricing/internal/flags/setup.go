@@ -102,7 +102,7 @@ func Setup(ctx context.Context, s Settings, c Clients, log *slog.Logger) (Evalua
 	cfg := Config{
 		Source: s.Source, FlagsFile: s.FlagsFile, StartWait: s.StartWait, PollInterval: s.PollInterval,
 		DynamoDB: c.DynamoDB, DynamoTable: s.DynamoTable, DynamoPrefix: s.DynamoPrefix,
-		FlushTimeout: flushTimeout, Log: log,
+		FlushTimeout: flushTimeout, FlushBackoff: DefaultFlushBackoff, Now: time.Now, Log: log,
 	}
 	if s.Source != File {
 		ctx, cancel := context.WithTimeout(ctx, ssmTimeout)

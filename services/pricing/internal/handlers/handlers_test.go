@@ -28,26 +28,85 @@ var t0 = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 // testdata holds the service's event fixtures (the same files work with `sam local invoke -e`).
 const testdata = "../../testdata/"
 
-// fakeFlags answers engine for everyone and counts evaluations and flushes.
+// fakeFlags answers engine for everyone and counts evaluations and flushes. With calls set, it
+// appends "evaluate" and "flush" there, in the order they happen.
 type fakeFlags struct {
 	engine  pricing.Engine
 	reason  flags.Reason
 	users   []flags.User
 	flushes int
+	calls   *[]string
 }
 
 func (f *fakeFlags) Evaluate(_ context.Context, u flags.User) (pricing.Engine, flags.Reason) {
 	f.users = append(f.users, u)
+	if f.calls != nil {
+		*f.calls = append(*f.calls, "evaluate")
+	}
 	return f.engine, f.reason
 }
 
-func (f *fakeFlags) Flush(context.Context) { f.flushes++ }
+func (f *fakeFlags) Flush(context.Context) {
+	f.flushes++
+	if f.calls != nil {
+		*f.calls = append(*f.calls, "flush")
+	}
+}
 
-type fakeMetrics struct{ samples []canary.Sample }
+// fakeMetrics keeps the samples; with calls set, it appends "record" there.
+type fakeMetrics struct {
+	samples []canary.Sample
+	calls   *[]string
+}
 
 func (f *fakeMetrics) Record(s canary.Sample) error {
 	f.samples = append(f.samples, s)
+	if f.calls != nil {
+		*f.calls = append(*f.calls, "record")
+	}
 	return nil
+}
+
+// TestMetricIsRecordedAfterTheFlush: the flush can wait for event delivery, so it must come
+// before the metric line, or the recorded latency (and the latency alarm) would miss the wait.
+func TestMetricIsRecordedAfterTheFlush(t *testing.T) {
+	tests := []struct {
+		name    string
+		fixture string
+		handle  func(ctx context.Context, f *fakeFlags, m *fakeMetrics, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse
+	}{
+		{
+			name: "GET /prices/{sku}", fixture: "get-price.json",
+			handle: func(ctx context.Context, f *fakeFlags, m *fakeMetrics, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+				log, _ := lambdatest.CaptureLogger()
+				resp, _ := Price{Flags: f, Metrics: m, Now: clock(), Log: log}.Handle(ctx, req)
+				return resp
+			},
+		},
+		{
+			name: "POST /quotes", fixture: "submit-quote.json",
+			handle: func(ctx context.Context, f *fakeFlags, m *fakeMetrics, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+				log, _ := lambdatest.CaptureLogger()
+				resp, _ := SubmitQuote{Quotes: &fakeSubmitter{}, Flags: f, Metrics: m, Now: clock(), Log: log}.Handle(ctx, req)
+				return resp
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var req events.APIGatewayV2HTTPRequest
+			lambdatest.Event(t, testdata+tt.fixture, &req)
+			var calls []string
+			f, m := &fakeFlags{engine: pricing.V2, calls: &calls}, &fakeMetrics{calls: &calls}
+			resp := tt.handle(context.Background(), f, m, req)
+			if resp.StatusCode >= 400 {
+				t.Fatalf("response %d %s; want success", resp.StatusCode, resp.Body)
+			}
+			if got, want := strings.Join(calls, ","), "evaluate,flush,record"; got != want {
+				t.Errorf("calls %s; want %s", got, want)
+			}
+		})
+	}
 }
 
 func clock() func() time.Time {

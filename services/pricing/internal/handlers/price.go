@@ -43,9 +43,10 @@ func (h Price) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (
 	}
 	user := userFrom(req, sub)
 	engine, log := decide(ctx, h.Flags, h.Log, user)
-	defer h.Flags.Flush(ctx)
 
 	resp := h.price(ctx, log, req, user.Plan, engine)
+	// Flush before finish, so the recorded latency includes the wait for event delivery.
+	h.Flags.Flush(ctx)
 	return finish(ctx, h.Metrics, log, "GET /prices/{sku}", engine, started, h.Now, resp), nil
 }
 

@@ -58,9 +58,10 @@ func (h SubmitQuote) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequ
 	}
 	user := userFrom(req, sub)
 	engine, log := decide(ctx, h.Flags, h.Log, user)
-	defer h.Flags.Flush(ctx)
 
 	resp := h.submit(ctx, log, req, sub, user.Plan, engine)
+	// Flush before finish, so the recorded latency includes the wait for event delivery.
+	h.Flags.Flush(ctx)
 	return finish(ctx, h.Metrics, log, "POST /quotes", engine, started, h.Now, resp), nil
 }
 
