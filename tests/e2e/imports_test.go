@@ -53,7 +53,7 @@ type importView struct {
 // the ETag S3 answered.
 func uploadImportFile(t *testing.T, token, fileName string, body []byte) (key, etag string) {
 	t.Helper()
-	r := call(t, "POST", "/imports/uploads", token, fmt.Sprintf(`{"fileName":%q}`, fileName))
+	r := call(t, "POST", "/imports/uploads", token, fmt.Sprintf(`{"fileName":%q,"size":%d}`, fileName, len(body)))
 	if r.status != http.StatusCreated {
 		t.Fatalf("POST /imports/uploads = %d %s; want 201", r.status, r.body)
 	}

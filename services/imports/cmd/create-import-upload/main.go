@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -23,11 +24,19 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
+		maxSize, err := envvar.Int("MAX_UPLOAD_BYTES", handlers.DefaultMaxUploadBytes)
+		if err != nil {
+			return nil, err
+		}
+		if maxSize <= 0 {
+			return nil, fmt.Errorf("MAX_UPLOAD_BYTES must be above 0, not %d", maxSize)
+		}
 		return handlers.Upload{
 			Uploads: imports.Uploads{
 				Presign: s3.NewPresignClient(s3.NewFromConfig(d.AWS)),
 				Bucket:  env["IMPORTS_BUCKET"], Expires: uploadExpiry, Now: time.Now,
 			},
+			MaxSize:     int64(maxSize),
 			Correlation: d.Correlation,
 			Log:         d.Log,
 		}.Handle, nil

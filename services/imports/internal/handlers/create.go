@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"path"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -89,6 +91,10 @@ func keyProblem(owner, key string) string {
 		return "key is required"
 	case len(key) > maxKeyLength:
 		return "key is longer than 1024 bytes"
+	case !cleanKey(key):
+		// S3 keys are opaque strings, but a key with "." or ".." segments passes the prefix check
+		// while reading as a path into another user's folder to anything that cleans it.
+		return `key must be a clean path: no "//", "." or ".." segments`
 	case !strings.HasPrefix(key, prefix) || len(key) == len(prefix):
 		return "key must name a file under " + prefix
 	}
@@ -96,6 +102,15 @@ func keyProblem(owner, key string) string {
 		return "key must end in .csv, .ndjson or .jsonl"
 	}
 	return ""
+}
+
+// cleanKey reports whether key is a path that cleaning leaves unchanged: no empty, "." or ".."
+// segment.
+func cleanKey(key string) bool {
+	if path.Clean(key) != key || strings.Contains(key, "//") {
+		return false
+	}
+	return !slices.ContainsFunc(strings.Split(key, "/"), func(seg string) bool { return seg == "." || seg == ".." })
 }
 
 func (h Create) fail(ctx context.Context, err error) events.APIGatewayV2HTTPResponse {

@@ -2,8 +2,11 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -53,6 +56,8 @@ func TestCreate(t *testing.T) {
 		wantStatus int
 		wantParam  string
 		wantStart  bool
+		// wantKey is the key of an accepted import when the body is not the fixture's.
+		wantKey string
 	}{
 		{name: "accepted", wantStatus: 202, wantStart: true},
 		{name: "another user's prefix", body: `{"key":"imports/mallory/orders.csv"}`, wantStatus: 400, wantParam: "key"},
@@ -60,6 +65,10 @@ func TestCreate(t *testing.T) {
 		{name: "outside imports", body: `{"key":"uploads/` + sub + `/orders.csv"}`, wantStatus: 400, wantParam: "key"},
 		{name: "unsupported type", body: `{"key":"imports/` + sub + `/orders.pdf"}`, wantStatus: 400, wantParam: "key"},
 		{name: "no key", body: `{}`, wantStatus: 400, wantParam: "key"},
+		{name: "dot-dot into another user", body: `{"key":"imports/` + sub + `/../mallory/orders.csv"}`, wantStatus: 400, wantParam: "key"},
+		{name: "dot segment", body: `{"key":"imports/` + sub + `/./orders.csv"}`, wantStatus: 400, wantParam: "key"},
+		{name: "double slash", body: `{"key":"imports/` + sub + `//orders.csv"}`, wantStatus: 400, wantParam: "key"},
+		{name: "dots inside a name are fine", body: `{"key":"imports/` + sub + `/orders..2026.csv"}`, wantStatus: 202, wantStart: true, wantKey: "imports/" + sub + "/orders..2026.csv"},
 		{name: "unknown field", body: `{"key":"x","now":true}`, wantStatus: 400, wantParam: "now"},
 		{name: "no such object", headErr: imports.ErrObjectNotFound, wantStatus: 422, wantParam: "key"},
 		{name: "store down", startErr: errors.New("dynamodb: 10.0.0.1 refused"), wantStatus: 500, wantStart: true},
@@ -92,7 +101,11 @@ func TestCreate(t *testing.T) {
 				}
 			}
 			if tt.wantStatus == 202 {
-				want := imports.ID("imports-bucket", "imports/"+sub+"/orders-2026-11.csv", "e1")
+				key := "imports/" + sub + "/orders-2026-11.csv"
+				if tt.wantKey != "" {
+					key = tt.wantKey
+				}
+				want := imports.ID("imports-bucket", key, "e1")
 				if resp.Headers["Location"] != "/imports/"+want || !strings.Contains(resp.Body, want) || starter.owner != sub {
 					t.Errorf("answer %v %s (owner %s); want Location and importId %s for %s", resp.Headers, resp.Body, starter.owner, want, sub)
 				}
@@ -157,26 +170,51 @@ func TestGet(t *testing.T) {
 	}
 }
 
-type fakeSigner struct{ keys []string }
+// fakeSigner records what it signs and answers with the headers a real signature covers.
+type fakeSigner struct{ signed []signedPut }
 
-func (f *fakeSigner) Sign(_ context.Context, key string) (imports.SignedUpload, error) {
-	f.keys = append(f.keys, key)
+type signedPut struct {
+	key         string
+	size        int64
+	contentType string
+}
+
+func (f *fakeSigner) Sign(_ context.Context, key string, size int64, contentType string) (imports.SignedUpload, error) {
+	f.signed = append(f.signed, signedPut{key: key, size: size, contentType: contentType})
+	header := http.Header{"Host": {"s3.example"}, "Content-Length": {strconv.FormatInt(size, 10)}, "Content-Type": {contentType}}
 	return imports.SignedUpload{Key: key, URL: "https://s3.example/" + key + "?X-Amz-Signature=x", Method: http.MethodPut,
-		Header: http.Header{"Host": {"s3.example"}}, ExpiresAt: time.Date(2026, 11, 30, 10, 15, 0, 0, time.UTC)}, nil
+		Header: header, ExpiresAt: time.Date(2026, 11, 30, 10, 15, 0, 0, time.UTC)}, nil
 }
 
 func TestUpload(t *testing.T) {
+	const maxSize = 4096
+	file := func(extra string) string { return `{"fileName":"orders-2026-11.csv",` + extra + `}` }
 	tests := []struct {
 		name, body string
 		wantStatus int
+		wantParam  string
+		// want is what is signed when the answer is 201.
+		want signedPut
 	}{
-		{name: "signed", wantStatus: 201},
-		{name: "path", body: `{"fileName":"a/b.csv"}`, wantStatus: 400},
-		{name: "dot dot", body: `{"fileName":"..\\b.csv"}`, wantStatus: 400},
-		{name: "control character", body: `{"fileName":"a\u0000.csv"}`, wantStatus: 400},
-		{name: "type", body: `{"fileName":"orders.zip"}`, wantStatus: 400},
-		{name: "empty", body: `{"fileName":""}`, wantStatus: 400},
-		{name: "too long", body: `{"fileName":"` + strings.Repeat("a", 201) + `.csv"}`, wantStatus: 400},
+		{name: "signed", wantStatus: 201, want: signedPut{"imports/" + sub + "/orders-2026-11.csv", 2048, "text/csv"}},
+		{name: "at the maximum", body: file(`"size":4096`), wantStatus: 201, want: signedPut{"imports/" + sub + "/orders-2026-11.csv", maxSize, "text/csv"}},
+		{name: "declared content type", body: file(`"size":10,"contentType":"text/csv"`), wantStatus: 201, want: signedPut{"imports/" + sub + "/orders-2026-11.csv", 10, "text/csv"}},
+		{name: "ndjson", body: `{"fileName":"o.jsonl","size":5}`, wantStatus: 201, want: signedPut{"imports/" + sub + "/o.jsonl", 5, "application/x-ndjson"}},
+		{name: "path", body: `{"fileName":"a/b.csv","size":10}`, wantStatus: 400, wantParam: "fileName"},
+		{name: "dot dot", body: `{"fileName":"..\\b.csv","size":10}`, wantStatus: 400, wantParam: "fileName"},
+		{name: "control character", body: `{"fileName":"a\u0000.csv","size":10}`, wantStatus: 400, wantParam: "fileName"},
+		{name: "right-to-left override", body: `{"fileName":"invoice\u202evsc.csv","size":10}`, wantStatus: 400, wantParam: "fileName"},
+		{name: "zero-width space", body: `{"fileName":"orders\u200b.csv","size":10}`, wantStatus: 400, wantParam: "fileName"},
+		{name: "type", body: `{"fileName":"orders.zip","size":10}`, wantStatus: 400, wantParam: "fileName"},
+		{name: "empty", body: `{"fileName":"","size":10}`, wantStatus: 400, wantParam: "fileName"},
+		{name: "too long", body: `{"fileName":"` + strings.Repeat("a", 201) + `.csv","size":10}`, wantStatus: 400, wantParam: "fileName"},
+		{name: "no size", body: file(`"contentType":"text/csv"`), wantStatus: 400, wantParam: "size"},
+		{name: "size 0", body: file(`"size":0`), wantStatus: 400, wantParam: "size"},
+		{name: "negative size", body: file(`"size":-1`), wantStatus: 400, wantParam: "size"},
+		{name: "over the maximum", body: file(`"size":4097`), wantStatus: 400, wantParam: "size"},
+		{name: "size not a number", body: file(`"size":"10"`), wantStatus: 400},
+		{name: "other content type", body: file(`"size":10,"contentType":"application/octet-stream"`), wantStatus: 400, wantParam: "contentType"},
+		{name: "type of another format", body: file(`"size":10,"contentType":"application/x-ndjson"`), wantStatus: 400, wantParam: "contentType"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -186,7 +224,7 @@ func TestUpload(t *testing.T) {
 				req.Body = tt.body
 			}
 			signer := &fakeSigner{}
-			resp, err := Upload{Uploads: signer, Log: lambdatest.QuietLogger()}.Handle(context.Background(), req)
+			resp, err := Upload{Uploads: signer, MaxSize: maxSize, Log: lambdatest.QuietLogger()}.Handle(context.Background(), req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -194,16 +232,30 @@ func TestUpload(t *testing.T) {
 				t.Fatalf("status = %d %s; want %d", resp.StatusCode, resp.Body, tt.wantStatus)
 			}
 			if tt.wantStatus != 201 {
-				if len(signer.keys) != 0 {
-					t.Errorf("signed %v for a bad request; want nothing signed", signer.keys)
+				if len(signer.signed) != 0 {
+					t.Errorf("signed %+v for a bad request; want nothing signed", signer.signed)
+				}
+				if tt.wantParam != "" {
+					if p := lambdatest.Problem(t, resp); len(p.InvalidParams) == 0 || p.InvalidParams[0].Name != tt.wantParam {
+						t.Errorf("body %s; want invalid-params naming %s", resp.Body, tt.wantParam)
+					}
 				}
 				return
 			}
-			if want := "imports/" + sub + "/orders-2026-11.csv"; len(signer.keys) != 1 || signer.keys[0] != want {
-				t.Errorf("signed %v; want [%s]", signer.keys, want)
+			if len(signer.signed) != 1 || signer.signed[0] != tt.want {
+				t.Errorf("signed %+v; want [%+v]", signer.signed, tt.want)
 			}
-			if strings.Contains(resp.Body, `"Host"`) || !strings.Contains(resp.Body, `"method":"PUT"`) {
-				t.Errorf("body %s; want the PUT without a Host header to set", resp.Body)
+			var grant struct {
+				Method  string            `json:"method"`
+				Headers map[string]string `json:"headers"`
+				Size    int64             `json:"size"`
+			}
+			if err := json.Unmarshal([]byte(resp.Body), &grant); err != nil {
+				t.Fatalf("body %s: %v", resp.Body, err)
+			}
+			want := map[string]string{"Content-Type": tt.want.contentType}
+			if grant.Method != http.MethodPut || !maps.Equal(grant.Headers, want) || grant.Size != tt.want.size {
+				t.Errorf("grant %+v; want a PUT of %d bytes with headers %v (no Host or Content-Length: the client sets those)", grant, tt.want.size, want)
 			}
 		})
 	}

@@ -2,10 +2,12 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -18,21 +20,32 @@ import (
 // maxFileNameLength bounds the name of an uploaded file.
 const maxFileNameLength = 200
 
-// UploadSigner signs a PUT of an import file (imports.Uploads).
+// DefaultMaxUploadBytes is the largest file an Upload signs when its MaxSize is 0: 1 GiB.
+const DefaultMaxUploadBytes = 1 << 30
+
+// UploadSigner signs a PUT of an import file of exactly size bytes of contentType
+// (imports.Uploads).
 type UploadSigner interface {
-	Sign(ctx context.Context, key string) (imports.SignedUpload, error)
+	Sign(ctx context.Context, key string, size int64, contentType string) (imports.SignedUpload, error)
 }
 
-// Upload handles POST /imports/uploads {"fileName": "orders.csv"}: a pre-signed PUT to
-// imports/{caller}/{fileName}. Once the file is uploaded, S3's notification starts its import.
+// Upload handles POST /imports/uploads {"fileName": "orders.csv", "size": 1234}: a pre-signed
+// PUT to imports/{caller}/{fileName} whose signature covers the declared size and content type,
+// so S3 stores nothing else. Once the file is uploaded, S3's notification starts its import.
 type Upload struct {
-	Uploads     UploadSigner
+	Uploads UploadSigner
+	// MaxSize is the largest size a caller may declare; DefaultMaxUploadBytes when 0.
+	MaxSize     int64
 	Correlation correlation.Extractor
 	Log         *slog.Logger
 }
 
 type uploadRequest struct {
 	FileName string `json:"fileName"`
+	// Size is the exact length of the file in bytes.
+	Size int64 `json:"size"`
+	// ContentType is optional; when given it must be the type of the file name's format.
+	ContentType string `json:"contentType"`
 }
 
 type uploadGrant struct {
@@ -40,6 +53,7 @@ type uploadGrant struct {
 	Method    string            `json:"method"`
 	URL       string            `json:"url"`
 	Headers   map[string]string `json:"headers"`
+	Size      int64             `json:"size"`
 	ExpiresAt time.Time         `json:"expiresAt"`
 }
 
@@ -55,22 +69,57 @@ func (h Upload) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 		return httpapi.ErrorResponse(ctx, h.Log, err), nil
 	}
 	if reason := fileNameProblem(in.FileName); reason != "" {
-		return httpapi.ErrorResponse(ctx, h.Log, &httpapi.Problem{
-			Status: http.StatusBadRequest, Title: "Invalid file name", Detail: reason,
-			InvalidParams: []httpapi.InvalidParam{{Name: "fileName", Reason: reason}},
-		}), nil
+		return h.invalid(ctx, "Invalid file name", "fileName", reason), nil
 	}
-	signed, err := h.Uploads.Sign(ctx, imports.Prefix+owner+"/"+in.FileName)
+	if reason := h.sizeProblem(in.Size); reason != "" {
+		return h.invalid(ctx, "Invalid size", "size", reason), nil
+	}
+	format, _ := imports.FormatOf(in.FileName)
+	contentType := format.ContentType()
+	if in.ContentType != "" && in.ContentType != contentType {
+		reason := fmt.Sprintf("contentType of a %s file must be %s", format, contentType)
+		return h.invalid(ctx, "Invalid content type", "contentType", reason), nil
+	}
+	signed, err := h.Uploads.Sign(ctx, imports.Prefix+owner+"/"+in.FileName, in.Size, contentType)
 	if err != nil {
 		return httpapi.ErrorResponse(ctx, h.Log, err), nil
 	}
-	grant := uploadGrant{Key: signed.Key, Method: signed.Method, URL: signed.URL, Headers: map[string]string{}, ExpiresAt: signed.ExpiresAt}
+	grant := uploadGrant{Key: signed.Key, Method: signed.Method, URL: signed.URL, Headers: map[string]string{}, Size: in.Size, ExpiresAt: signed.ExpiresAt}
 	for name, values := range signed.Header {
-		if !strings.EqualFold(name, "Host") && len(values) > 0 {
-			grant.Headers[name] = values[0]
+		// Every HTTP client sets Host from the URL and Content-Length from the body it sends.
+		if len(values) > 0 && !strings.EqualFold(name, "Host") && !strings.EqualFold(name, "Content-Length") {
+			grant.Headers[http.CanonicalHeaderKey(name)] = values[0]
 		}
 	}
 	return httpapi.JSON(ctx, http.StatusCreated, grant), nil
+}
+
+func (h Upload) invalid(ctx context.Context, title, field, reason string) events.APIGatewayV2HTTPResponse {
+	return httpapi.ErrorResponse(ctx, h.Log, &httpapi.Problem{
+		Status: http.StatusBadRequest, Title: title, Detail: reason,
+		InvalidParams: []httpapi.InvalidParam{{Name: field, Reason: reason}},
+	})
+}
+
+// sizeProblem says what is wrong with a declared size, or "".
+func (h Upload) sizeProblem(size int64) string {
+	maxSize := h.MaxSize
+	if maxSize <= 0 {
+		maxSize = DefaultMaxUploadBytes
+	}
+	switch {
+	case size <= 0:
+		return "size is required: the exact length of the file in bytes, above 0"
+	case size > maxSize:
+		return fmt.Sprintf("size must be at most %d bytes", maxSize)
+	}
+	return ""
+}
+
+// invisible reports control characters (Cc), format characters (Cf: U+202E reverses how the rest
+// of a name reads, zero-width spaces hide) and U+FFFD, none of which belongs in a file name.
+func invisible(r rune) bool {
+	return unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) || r == unicode.ReplacementChar
 }
 
 // fileNameProblem says what is wrong with a file name, or "".
@@ -82,8 +131,8 @@ func fileNameProblem(name string) string {
 		return "fileName must be at most 200 bytes of UTF-8"
 	case strings.ContainsAny(name, "/\\") || name == "." || name == "..":
 		return "fileName must not contain a path"
-	case strings.IndexFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0:
-		return "fileName must not contain control characters"
+	case strings.IndexFunc(name, invisible) >= 0:
+		return "fileName must not contain control or invisible formatting characters"
 	}
 	if _, ok := imports.FormatOf(name); !ok {
 		return "fileName must end in .csv, .ndjson or .jsonl"

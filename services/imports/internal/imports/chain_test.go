@@ -535,3 +535,43 @@ func TestMaxLinesHandsOverEarly(t *testing.T) {
 	}
 	checkOrders(t, store.ordersOf(imp.ID), imp.ID, want)
 }
+
+// shortObjects serves every object cut short by cut bytes, ending the stream with io.EOF and
+// no error, as a body shorter than its Content-Length would if nothing noticed.
+type shortObjects struct {
+	*memObjects
+	cut int
+}
+
+func (o shortObjects) Open(ctx context.Context, bucket, key, etag string, offset int64) (io.ReadCloser, error) {
+	body, err := o.memObjects.Open(ctx, bucket, key, etag, offset)
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	b, err := io.ReadAll(body)
+	if err != nil {
+		return nil, err
+	}
+	return io.NopCloser(strings.NewReader(string(b[:max(0, len(b)-o.cut)]))), nil
+}
+
+func TestTruncatedStreamDoesNotFinishTheImport(t *testing.T) {
+	for _, cut := range []int{1, 40, 500} {
+		t.Run(fmt.Sprint(cut), func(t *testing.T) {
+			store, objects := newMemStore(), newMemObjects()
+			body, _ := ordersFile(30)
+			obj := objects.put("bucket", "imports/alice/orders.ndjson", []byte(body))
+			c := newChain(t, store, shortObjects{memObjects: objects, cut: cut})
+			imp := c.start(store, obj)
+			c.drain()
+			got := get(t, store, imp.ID)
+			if got.Status == StatusSucceeded {
+				t.Fatalf("import = %s at byte %d of %d; want it not finished after a truncated read", got.Status, got.Offset, got.Size)
+			}
+			if len(c.broken) != 1 {
+				t.Errorf("%d links failed every attempt; want 1 (the truncated read is retried, not ignored)", len(c.broken))
+			}
+		})
+	}
+}

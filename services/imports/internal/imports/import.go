@@ -121,6 +121,14 @@ func OwnerOf(key string) (string, bool) {
 	return owner, true
 }
 
+// ContentType is the media type a file of format f is uploaded as.
+func (f Format) ContentType() string {
+	if f == FormatCSV {
+		return "text/csv"
+	}
+	return "application/x-ndjson"
+}
+
 // FormatOf returns the format a key's extension names.
 func FormatOf(key string) (Format, bool) {
 	switch strings.ToLower(path.Ext(key)) {

@@ -159,6 +159,13 @@ func (p Processor) run(ctx context.Context, log *slog.Logger, imp Import, link L
 		if err != nil {
 			return err
 		}
+		if eof && lines.offset != imp.Size {
+			// The stream ended without an error before (or after) the size the import recorded:
+			// a truncated read, not the end of the file. Finishing here would lose the records
+			// after it; an error makes Lambda deliver the link again, which resumes at the
+			// last checkpoint.
+			return fmt.Errorf("read import %s: stream ended at byte %d of %d: %w", imp.ID, lines.offset, imp.Size, io.ErrUnexpectedEOF)
+		}
 		if err := p.Store.WriteOrders(ctx, orders); err != nil {
 			return err
 		}

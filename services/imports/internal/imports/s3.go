@@ -78,9 +78,10 @@ type PresignAPI interface {
 
 // SignedUpload is a pre-signed PUT of one file to import.
 type SignedUpload struct {
-	Key       string
-	URL       string
-	Method    string
+	Key    string
+	URL    string
+	Method string
+	// Header holds the headers the signature covers, Host and Content-Length included.
 	Header    http.Header
 	ExpiresAt time.Time
 }
@@ -94,10 +95,17 @@ type Uploads struct {
 	Now     func() time.Time
 }
 
-// Sign signs a PUT of key, valid for Expires. Signing is local; it calls nothing.
-func (u Uploads) Sign(ctx context.Context, key string) (SignedUpload, error) {
-	req, err := u.Presign.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(u.Bucket), Key: aws.String(key)},
-		s3.WithPresignExpires(u.Expires))
+// Sign signs a PUT to key of exactly size bytes of contentType, valid for Expires. The signature
+// covers Content-Length and Content-Type, so S3 refuses a body of any other length or type: the
+// size a caller declared (and the API checked) is the size stored. Signing is local; it calls
+// nothing.
+func (u Uploads) Sign(ctx context.Context, key string, size int64, contentType string) (SignedUpload, error) {
+	req, err := u.Presign.PresignPutObject(ctx, &s3.PutObjectInput{
+		Bucket:        aws.String(u.Bucket),
+		Key:           aws.String(key),
+		ContentLength: aws.Int64(size),
+		ContentType:   aws.String(contentType),
+	}, s3.WithPresignExpires(u.Expires))
 	if err != nil {
 		return SignedUpload{}, fmt.Errorf("sign PUT of s3://%s/%s: %w", u.Bucket, key, err)
 	}
