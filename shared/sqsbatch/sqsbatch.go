@@ -17,6 +17,7 @@ package sqsbatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -27,6 +28,12 @@ import (
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/correlation"
 )
+
+// ErrRetryLater marks a record a handler hands back on purpose, unstarted (not enough time left
+// in the invocation, a duplicate still in progress elsewhere): it is reported for redelivery like
+// any failure, but logged at WARN, so ERROR lines and their alarms mean something went wrong.
+// Wrap it: fmt.Errorf("item %s does not fit: %w", id, sqsbatch.ErrRetryLater).
+var ErrRetryLater = errors.New("handed back for redelivery")
 
 // Handler handles one SQS message. ctx carries the message's correlation IDs.
 // Returning an error (or panicking) fails this record alone.
@@ -63,7 +70,11 @@ func Process(ctx context.Context, log *slog.Logger, ex correlation.Extractor, b 
 			"messageId", msg.MessageId,
 			"receiveCount", msg.Attributes["ApproximateReceiveCount"])
 		if err := run(rctx, msg, fn); err != nil {
-			log.ErrorContext(rctx, "record failed", "messageId", msg.MessageId, "error", err)
+			if errors.Is(err, ErrRetryLater) {
+				log.WarnContext(rctx, "record handed back", "messageId", msg.MessageId, "reason", err)
+			} else {
+				log.ErrorContext(rctx, "record failed", "messageId", msg.MessageId, "error", err)
+			}
 			resp = withFailures(resp, event.Records[i:i+1])
 			if isFIFO(msg) && i+1 < len(event.Records) {
 				log.WarnContext(ctx, "FIFO batch stopped at a failure; returning later records to keep order",

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"reflect"
 	"strings"
@@ -198,5 +199,21 @@ func TestProcessStopsWhenBudgetRunsOut(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), `"unstarted":2`) {
 		t.Errorf("log = %s, want a warning with unstarted 2", buf)
+	}
+}
+
+func TestProcessHandedBackIsWarning(t *testing.T) {
+	log, buf := newLogger()
+	resp := Process(context.Background(), log, ex, budget.Budget{}, batch(standardARN, "a", "b"), func(_ context.Context, msg events.SQSMessage) error {
+		if msg.MessageId == "b" {
+			return fmt.Errorf("item b does not fit: %w", ErrRetryLater)
+		}
+		return nil
+	})
+	if got := failures(resp); !reflect.DeepEqual(got, []string{"b"}) {
+		t.Fatalf("failures = %v; want [b]: a handed-back record is redelivered like a failed one", got)
+	}
+	if strings.Contains(buf.String(), `"level":"ERROR"`) || !strings.Contains(buf.String(), `"level":"WARN"`) {
+		t.Errorf("log = %s; want the hand-back at WARN and no ERROR", buf)
 	}
 }

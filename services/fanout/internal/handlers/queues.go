@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -69,7 +70,12 @@ func eachSubtask(ctx context.Context, log *slog.Logger, ex correlation.Extractor
 			return fmt.Errorf("decode subtask from message %s: %w", msg.MessageId, err)
 		}
 		watch.Doing("item " + task.Item.ID + " of batch " + task.BatchID)
-		return fn(ctx, task)
+		err := fn(ctx, task)
+		if errors.Is(err, fanout.ErrNoTimeForItem) {
+			// Handed back on purpose, unstarted: a warning, not a failure to alarm on.
+			return fmt.Errorf("%w: %w", err, sqsbatch.ErrRetryLater)
+		}
+		return err
 	})
 }
 

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -95,5 +96,41 @@ func TestProcessFullBatchOfLongestItemsFits(t *testing.T) {
 					fanout.WorkerBatchSize, fanout.MaxItemDuration, tt.timeout)
 			}
 		})
+	}
+}
+
+// TestProcessHandBackIsAWarning: an item handed back unstarted for lack of time is redelivered
+// like a failure, but logged at WARN, so ERROR lines (and alarms on them) mean a real failure.
+func TestProcessHandBackIsAWarning(t *testing.T) {
+	body := fmt.Sprintf(`{"batchId":%q,"item":{"id":"long","durationMs":%d}}`, batchID, fanout.MaxItemDuration.Milliseconds())
+	log, logs := lambdatest.CaptureLogger()
+	rec := &countingRecorder{}
+	h := Process{
+		Subtasks: fanout.Worker{
+			Joiner: fanout.Joiner{Results: rec, Sink: noSink{}, Now: time.Now, Log: log},
+			Work:   fanout.Simulate,
+			Now:    time.Now,
+		},
+		Log: log,
+	}
+	// One second left: far too little for the longest item, so it is never started.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	resp, err := h.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: body}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.BatchItemFailures) != 1 || rec.count() != 0 {
+		t.Fatalf("%d handed back, %d recorded; want the item handed back unstarted", len(resp.BatchItemFailures), rec.count())
+	}
+	var warned bool
+	for _, line := range logs.Lines() {
+		if strings.Contains(line, `"level":"ERROR"`) {
+			t.Errorf("hand-back logged as an error: %s", line)
+		}
+		warned = warned || strings.Contains(line, `"level":"WARN"`) && strings.Contains(line, "record handed back")
+	}
+	if !warned {
+		t.Errorf("no WARN line for the hand-back; logs:\n%s", strings.Join(logs.Lines(), "\n"))
 	}
 }
