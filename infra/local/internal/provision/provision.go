@@ -23,6 +23,9 @@ const (
 	typeHTTPAPI        = "AWS::Serverless::HttpApi"
 	typeUserPool       = "AWS::Cognito::UserPool"
 	typeUserPoolClient = "AWS::Cognito::UserPoolClient"
+	typeRole           = "AWS::IAM::Role"
+	typeLogGroup       = "AWS::Logs::LogGroup"
+	typeKMSKey         = "AWS::KMS::Key"
 )
 
 // Clients are the stand-ins' API clients. A client may be nil when the template declares
@@ -56,6 +59,9 @@ type Resources struct {
 	Buckets       map[string]Bucket
 	// FunctionNames maps each function's logical ID to its local function name.
 	FunctionNames map[string]string
+	// RoleNames maps each AWS::IAM::Role's logical ID to its name (nothing is created: the local
+	// IAM enforcement reads the role's policies from the template).
+	RoleNames map[string]string
 	// Skipped lists the resources with nothing local behind them, sorted by logical ID,
 	// for the runner to report once.
 	Skipped []Skipped
@@ -163,6 +169,12 @@ func (p *provisioner) handlerFor(typ string) (handler, bool) {
 		return handler{provision: p.userPool}, true
 	case typeUserPoolClient:
 		return handler{provision: p.userPoolClient}, true
+	case typeRole:
+		return handler{keys: propertyNames(roleProperties{}), provision: p.role}, true
+	case typeLogGroup:
+		return handler{keys: propertyNames(logGroupProperties{}), provision: p.logGroup}, true
+	case typeKMSKey:
+		return handler{provision: p.kmsKey}, true
 	default:
 		return handler{}, false
 	}
@@ -194,6 +206,7 @@ func Provision(ctx context.Context, c Clients, t *template.Template, b *template
 			Topics:        map[string]Topic{},
 			Buckets:       map[string]Bucket{},
 			FunctionNames: map[string]string{},
+			RoleNames:     map[string]string{},
 		},
 	}
 

@@ -598,8 +598,8 @@ func TestProvisionErrors(t *testing.T) {
 	}{
 		{
 			name: "property refers to a skipped resource",
-			src:  "Resources:\n  Key: {Type: AWS::KMS::Key}\n  Q:\n    Type: AWS::SQS::Queue\n    Properties: {QueueName: !Ref Key}\n",
-			want: "provision Q (AWS::SQS::Queue): resolve QueueName: Ref Key: resource Key (AWS::KMS::Key) has no local value",
+			src:  "Resources:\n  Rule: {Type: AWS::Events::Rule}\n  Q:\n    Type: AWS::SQS::Queue\n    Properties: {QueueName: !Ref Rule}\n",
+			want: "provision Q (AWS::SQS::Queue): resolve QueueName: Ref Rule: resource Rule (AWS::Events::Rule) has no local value",
 		},
 		{
 			name: "cycle",
@@ -636,5 +636,47 @@ func TestProvisionErrors(t *testing.T) {
 				t.Errorf("got error %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// Roles, log groups and KMS keys have no stand-in, but IAM policies name them, and the local IAM
+// enforcement resolves those policies: they must resolve to the ARNs CloudFormation would give.
+func TestProvisionBindsIdentityResources(t *testing.T) {
+	tmpl, b := parse(t, `
+Resources:
+  WorkRole: {Type: AWS::IAM::Role}
+  NamedRole:
+    Type: AWS::IAM::Role
+    Properties: {RoleName: named, Path: /service/}
+  WorkLogGroup:
+    Type: AWS::Logs::LogGroup
+    Properties: {LogGroupName: !Sub "/aws/lambda/${AWS::StackName}/Work"}
+  Key: {Type: AWS::KMS::Key}
+`)
+	res, err := Provision(context.Background(), newFakes().clients(), tmpl, b, Options{})
+	if err != nil {
+		t.Fatalf("provision: %v", err)
+	}
+	tests := []struct {
+		v    template.Value
+		want string
+	}{
+		{ref("WorkRole"), "app-WorkRole"},
+		{att("WorkRole", "Arn"), "arn:aws:iam::000000000000:role/app-WorkRole"},
+		{att("NamedRole", "Arn"), "arn:aws:iam::000000000000:role/service/named"},
+		{ref("WorkLogGroup"), "/aws/lambda/app/Work"},
+		{att("WorkLogGroup", "Arn"), "arn:aws:logs:us-east-1:000000000000:log-group:/aws/lambda/app/Work:*"},
+		{att("Key", "Arn"), "arn:aws:kms:us-east-1:000000000000:key/local-Key"},
+	}
+	for _, tt := range tests {
+		if got := resolve(t, b, tt.v); got != tt.want {
+			t.Errorf("%v: got %q, want %q", tt.v, got, tt.want)
+		}
+	}
+	if res.RoleNames["NamedRole"] != "named" || res.RoleNames["WorkRole"] != "app-WorkRole" {
+		t.Errorf("RoleNames: got %v", res.RoleNames)
+	}
+	if len(res.Skipped) != 0 {
+		t.Errorf("Skipped: got %+v, want none", res.Skipped)
 	}
 }
