@@ -262,6 +262,10 @@ func (p *Pool) environ(e *env, runtimeAPI string) []string {
 	for k, v := range cfg.Env {
 		vars[k] = v
 	}
+	creds := p.creds
+	if cfg.Credentials != nil {
+		creds = *cfg.Credentials
+	}
 	reserved := map[string]string{
 		"AWS_LAMBDA_FUNCTION_NAME":        cfg.Name,
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": strconv.Itoa(cfg.MemoryMB),
@@ -276,9 +280,9 @@ func (p *Pool) environ(e *env, runtimeAPI string) []string {
 		"LAMBDA_TASK_ROOT":                filepath.Dir(cfg.Executable),
 		"AWS_LAMBDA_LOG_FORMAT":           cfg.LogFormat,
 		"AWS_LAMBDA_LOG_LEVEL":            cfg.LogLevel,
-		"AWS_ACCESS_KEY_ID":               p.creds.AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY":           p.creds.SecretAccessKey,
-		"AWS_SESSION_TOKEN":               p.creds.SessionToken,
+		"AWS_ACCESS_KEY_ID":               creds.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY":           creds.SecretAccessKey,
+		"AWS_SESSION_TOKEN":               creds.SessionToken,
 	}
 	for k, v := range reserved {
 		if v != "" {

@@ -57,6 +57,9 @@ type Function struct {
 	ReservedConcurrency int
 	// LogFormat and LogLevel become AWS_LAMBDA_LOG_FORMAT and AWS_LAMBDA_LOG_LEVEL when set.
 	LogFormat, LogLevel string
+	// Credentials are this function's own keys, as Lambda hands each function the keys of its
+	// execution role; nil means Options.Credentials.
+	Credentials *Credentials
 }
 
 // Credentials are the access keys every function receives in AWS_ACCESS_KEY_ID,
@@ -82,7 +85,7 @@ type Options struct {
 	// InitTimeout bounds the time from starting a process to its first call of
 	// /runtime/invocation/next; 0 means Lambda's 10 s.
 	InitTimeout time.Duration
-	// Credentials are given to every function; empty fields are left unset.
+	// Credentials are given to every function without its own; empty fields are left unset.
 	Credentials Credentials
 }
 

@@ -492,6 +492,26 @@ func TestInvokeGivesOnlyLambdaEnvironment(t *testing.T) {
 	}
 }
 
+// Each function gets its own keys when it has them, as Lambda hands each function its own
+// execution role's: the local IAM enforcement tells functions apart by them.
+func TestInvokeGivesEachFunctionItsOwnCredentials(t *testing.T) {
+	t.Parallel()
+	p := newTestPool(t, Options{Credentials: Credentials{AccessKeyID: "pool-key", SecretAccessKey: "pool-secret"}})
+	registerEcho(t, p, Function{Name: "own", Credentials: &Credentials{AccessKeyID: "own-key", SecretAccessKey: "own-secret"}})
+	registerEcho(t, p, Function{Name: "shared"})
+
+	tests := []struct{ name, key, secret string }{
+		{"own", "own-key", "own-secret"},
+		{"shared", "pool-key", "pool-secret"},
+	}
+	for _, tt := range tests {
+		env := invokeOK(t, p, tt.name, echoRequest{}).Environ
+		if env["AWS_ACCESS_KEY_ID"] != tt.key || env["AWS_SECRET_ACCESS_KEY"] != tt.secret {
+			t.Errorf("%s: got keys %q/%q, want %q/%q", tt.name, env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], tt.key, tt.secret)
+		}
+	}
+}
+
 func TestInvokeHonoursCallerCancellation(t *testing.T) {
 	t.Parallel()
 	p := newTestPool(t, Options{})
