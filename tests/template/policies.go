@@ -92,19 +92,23 @@ func policyOf(where string, v template.Value) policy {
 func statementsOf(ps []policy) []statement {
 	var out []statement
 	for _, p := range ps {
-		if p.kind != policyDocument {
-			continue
+		if p.kind == policyDocument {
+			out = append(out, statementsIn(p.where, p.value)...)
 		}
-		doc, _ := p.value.(map[string]template.Value)
-		raw := doc["Statement"]
-		if m, ok := raw.(map[string]template.Value); ok {
-			out = append(out, statement{where: p.where + ".Statement", fields: m})
-			continue
-		}
-		for i, e := range asList(raw) {
-			m, _ := e.(map[string]template.Value)
-			out = append(out, statement{where: fmt.Sprintf("%s.Statement[%d]", p.where, i), fields: m})
-		}
+	}
+	return out
+}
+
+// statementsIn returns the statements of the policy document doc, located at where: IAM takes
+// one statement or a list of them.
+func statementsIn(where string, doc template.Value) []statement {
+	raw, _ := lookup(doc, "Statement")
+	if m := asMap(raw); m != nil {
+		return []statement{{where: where + ".Statement", fields: m}}
+	}
+	var out []statement
+	for i, e := range asList(raw) {
+		out = append(out, statement{where: fmt.Sprintf("%s.Statement[%d]", where, i), fields: asMap(e)})
 	}
 	return out
 }
@@ -114,4 +118,94 @@ func statementsOf(ps []policy) []statement {
 func actionMatches(pattern, action string) bool {
 	ok, err := path.Match(strings.ToLower(pattern), strings.ToLower(action))
 	return err == nil && ok
+}
+
+// effect returns the statement's Effect as written ("Allow", "Deny", or anything else).
+func (s statement) effect() string {
+	e, _ := s.fields["Effect"].(string)
+	return e
+}
+
+// denies reports whether the statement is a Deny. IAM spells Effect exactly so; a Deny only takes
+// permissions away, so no wildcard in it can grant anything.
+func (s statement) denies() bool { return s.effect() == "Deny" }
+
+// document is an IAM policy document declared in the template, with what it applies to.
+type document struct {
+	// owner is the logical ID of the resource that declares the document.
+	owner string
+	// where locates the document in owner for messages: Policies[0].PolicyDocument, KeyPolicy.
+	where string
+	// value is the document as written: {Version, Statement}.
+	value template.Value
+	// governs are the logical IDs it applies to: the roles of an identity policy (its role, the
+	// Roles of an AWS::IAM::Policy, the RoleName of an AWS::IAM::RolePolicy), the queues, topics,
+	// bucket or key of a resource policy. Only !Ref of a logical ID counts.
+	governs []string
+}
+
+// statements returns the document's statements.
+func (d document) statements() []statement { return statementsIn(d.where, d.value) }
+
+// IAM resource types the rules read.
+const (
+	typeRole          = "AWS::IAM::Role"
+	typeIAMPolicy     = "AWS::IAM::Policy"
+	typeManagedPolicy = "AWS::IAM::ManagedPolicy"
+	typeRolePolicy    = "AWS::IAM::RolePolicy"
+	typeQueuePolicy   = "AWS::SQS::QueuePolicy"
+	typeTopicPolicy   = "AWS::SNS::TopicPolicy"
+	typeBucketPolicy  = "AWS::S3::BucketPolicy"
+	typeKey           = "AWS::KMS::Key"
+)
+
+// identityPolicies returns every identity policy document of t: each role's inline Policies, and
+// every AWS::IAM::Policy, AWS::IAM::ManagedPolicy and AWS::IAM::RolePolicy, with the roles each
+// applies to.
+func identityPolicies(t *template.Template) []document {
+	var out []document
+	for _, r := range t.OfType(typeRole) {
+		for i, p := range asList(r.Properties["Policies"]) {
+			doc, _ := lookup(p, "PolicyDocument")
+			out = append(out, document{owner: r.LogicalID, where: fmt.Sprintf("Policies[%d].PolicyDocument", i), value: doc, governs: []string{r.LogicalID}})
+		}
+	}
+	for _, typ := range []string{typeIAMPolicy, typeManagedPolicy, typeRolePolicy} {
+		for _, r := range t.OfType(typ) {
+			roles := r.Properties["Roles"]
+			if typ == typeRolePolicy {
+				roles = r.Properties["RoleName"]
+			}
+			out = append(out, document{owner: r.LogicalID, where: "PolicyDocument", value: r.Properties["PolicyDocument"], governs: refsIn(roles)})
+		}
+	}
+	return out
+}
+
+// resourcePolicies returns every resource-based policy document of t: queue, topic and bucket
+// policies with the resources they are attached to, and each KMS key's KeyPolicy.
+func resourcePolicies(t *template.Template) []document {
+	var out []document
+	for _, p := range []struct{ typ, attachedTo string }{
+		{typeQueuePolicy, "Queues"}, {typeTopicPolicy, "Topics"}, {typeBucketPolicy, "Bucket"},
+	} {
+		for _, r := range t.OfType(p.typ) {
+			out = append(out, document{owner: r.LogicalID, where: "PolicyDocument", value: r.Properties["PolicyDocument"], governs: refsIn(r.Properties[p.attachedTo])})
+		}
+	}
+	for _, k := range t.OfType(typeKey) {
+		out = append(out, document{owner: k.LogicalID, where: "KeyPolicy", value: k.Properties["KeyPolicy"], governs: []string{k.LogicalID}})
+	}
+	return out
+}
+
+// refsIn returns the names that v, or each element of v when it is a list, is exactly a !Ref to.
+func refsIn(v template.Value) []string {
+	var out []string
+	for _, e := range asList(v) {
+		if name, ok := refOf(e); ok {
+			out = append(out, name)
+		}
+	}
+	return out
 }

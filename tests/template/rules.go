@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -12,31 +11,37 @@ import (
 )
 
 // rule is one of the template rules: its name (the test that enforces it is "Test" + name) and
-// the check that lists its violations.
+// the check that lists its violations. Most rules read the template as written (check); the rules
+// about what CloudFormation receives read it after SAM's transform as well (checkTransformed).
+// A rule sets one of the two.
 type rule struct {
-	name  string
-	check func(t *template.Template) []string
+	name             string
+	check            func(t *template.Template) []string
+	checkTransformed func(source, transformed *template.Template) []string
 }
 
 // allRules returns every rule, in the order README.md lists them.
 func allRules() []rule {
 	return []rule{
-		{"EveryRouteRequiresJWT", checkEveryRouteRequiresJWT},
-		{"EveryAPIIsThrottled", checkEveryAPIIsThrottled},
-		{"PoliciesAreLeastPrivilege", checkPoliciesAreLeastPrivilege},
-		{"FunctionsLogJSONToRetainedGroups", checkFunctionsLogJSONToRetainedGroups},
-		{"TimeoutAndMemoryAreDeliberate", checkTimeoutAndMemoryAreDeliberate},
-		{"FunctionsAreGoOnARM64", checkFunctionsAreGoOnARM64},
-		{"FedQueuesHaveDeadLetterQueues", checkFedQueuesHaveDeadLetterQueues},
-		{"VisibilityTimeoutCoversSixTimeouts", checkVisibilityTimeoutCoversSixTimeouts},
-		{"SQSEventsReportBatchItemFailures", checkSQSEventsReportBatchItemFailures},
-		{"SQSEventsCapConcurrency", checkSQSEventsCapConcurrency},
-		{"AsyncFunctionsHaveFailureDestinations", checkAsyncFunctionsHaveFailureDestinations},
-		{"DeadLetterQueuesAreAlarmed", checkDeadLetterQueuesAreAlarmed},
-		{"NoFnJoin", checkNoFnJoin},
-		{"OutputsForTests", checkOutputsForTests},
-		{"StackTags", checkStackTags},
-		{"LogGroupsExpire", checkLogGroupsExpire},
+		{name: "EveryRouteRequiresJWT", check: checkEveryRouteRequiresJWT},
+		{name: "EveryAPIIsThrottled", check: checkEveryAPIIsThrottled},
+		{name: "FunctionsHaveTheirOwnRoles", check: checkFunctionsHaveTheirOwnRoles},
+		{name: "PoliciesAreLeastPrivilege", check: checkPoliciesAreLeastPrivilege},
+		{name: "SAMTransformAddsNoPermissions", checkTransformed: checkSAMTransformAddsNoPermissions},
+		{name: "TransportIsTLSOnly", check: checkTransportIsTLSOnly},
+		{name: "FunctionsLogJSONToRetainedGroups", check: checkFunctionsLogJSONToRetainedGroups},
+		{name: "TimeoutAndMemoryAreDeliberate", check: checkTimeoutAndMemoryAreDeliberate},
+		{name: "FunctionsAreGoOnARM64", check: checkFunctionsAreGoOnARM64},
+		{name: "FedQueuesHaveDeadLetterQueues", check: checkFedQueuesHaveDeadLetterQueues},
+		{name: "VisibilityTimeoutCoversSixTimeouts", check: checkVisibilityTimeoutCoversSixTimeouts},
+		{name: "SQSEventsReportBatchItemFailures", check: checkSQSEventsReportBatchItemFailures},
+		{name: "SQSEventsCapConcurrency", check: checkSQSEventsCapConcurrency},
+		{name: "AsyncFunctionsHaveFailureDestinations", check: checkAsyncFunctionsHaveFailureDestinations},
+		{name: "DeadLetterQueuesAreAlarmed", check: checkDeadLetterQueuesAreAlarmed},
+		{name: "NoFnJoin", check: checkNoFnJoin},
+		{name: "OutputsForTests", check: checkOutputsForTests},
+		{name: "StackTags", check: checkStackTags},
+		{name: "LogGroupsExpire", check: checkLogGroupsExpire},
 	}
 }
 
@@ -141,117 +146,6 @@ func checkEveryAPIIsThrottled(t *template.Template) []string {
 				out = append(out, fmt.Sprintf("%s: RouteSettings key %q is not a route of this API (its routes: %s)",
 					api.LogicalID, key, strings.Join(sortedKeys(routes[api.LogicalID]), ", ")))
 			}
-		}
-	}
-	return out
-}
-
-// checkPoliciesAreLeastPrivilege: every function states its own Policies; no managed policies;
-// inline statements name exact actions (no wildcard) on declared resources (Ref, GetAtt or Sub of
-// one, no wildcard); SAM policy templates take only arguments that refer to declared resources.
-func checkPoliciesAreLeastPrivilege(t *template.Template) []string {
-	fns, out := functionsOf(t)
-	for _, f := range fns {
-		id := f.LogicalID
-		if role, ok := f.Properties["Role"]; ok {
-			out = append(out, fmt.Sprintf("%s: sets Role %s instead of stating its own Policies", id, show(role)))
-		}
-		ps := policiesOf(f.Properties["Policies"])
-		if len(ps) == 0 {
-			out = append(out, fmt.Sprintf("%s: has no Policies of its own", id))
-		}
-		for _, p := range ps {
-			switch p.kind {
-			case managedPolicy:
-				out = append(out, fmt.Sprintf("%s: %s is the managed policy %s; state the actions and resources inline", id, p.where, show(p.value)))
-			case malformedPolicy:
-				out = append(out, fmt.Sprintf("%s: %s is neither a policy document nor a SAM policy template: %s", id, p.where, show(p.value)))
-			case policyTemplate:
-				args := asMap(p.value)
-				if len(args) == 0 {
-					out = append(out, fmt.Sprintf("%s: %s %s takes no resource to scope it to", id, p.where, p.template))
-				}
-				for _, name := range sortedKeys(args) {
-					if len(resourcesIn(t, args[name])) == 0 {
-						out = append(out, fmt.Sprintf("%s: %s %s argument %s is %s, which refers to no declared resource", id, p.where, p.template, name, show(args[name])))
-					}
-				}
-			}
-		}
-		for _, s := range statementsOf(ps) {
-			out = append(out, statementProblems(t, id, s)...)
-		}
-	}
-	// Policies declared as resources of their own (attached to a function's generated role, for
-	// instance to break a dependency cycle) are held to the same standard.
-	for _, typ := range []string{"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"} {
-		for _, r := range t.OfType(typ) {
-			doc := policy{where: "PolicyDocument", kind: policyDocument, value: r.Properties["PolicyDocument"]}
-			if _, ok := asMap(doc.value)["Statement"]; !ok {
-				out = append(out, fmt.Sprintf("%s: PolicyDocument has no Statement", r.LogicalID))
-				continue
-			}
-			for _, s := range statementsOf([]policy{doc}) {
-				out = append(out, statementProblems(t, r.LogicalID, s)...)
-			}
-		}
-	}
-	return out
-}
-
-// statementProblems lists what makes one inline statement broader than least privilege.
-func statementProblems(t *template.Template, id string, s statement) []string {
-	var out []string
-	for _, not := range []string{"NotAction", "NotResource"} {
-		if _, ok := s.fields[not]; ok {
-			out = append(out, fmt.Sprintf("%s: %s uses %s, which grants everything not listed", id, s.where, not))
-		}
-	}
-	if len(s.actions()) == 0 {
-		out = append(out, fmt.Sprintf("%s: %s has no Action", id, s.where))
-	}
-	for _, a := range s.actions() {
-		switch name, ok := a.(string); {
-		case !ok:
-			out = append(out, fmt.Sprintf("%s: %s Action %s is not a literal action name", id, s.where, show(a)))
-		case strings.Contains(name, "*"):
-			out = append(out, fmt.Sprintf("%s: %s Action %q is a wildcard; name each action", id, s.where, name))
-		}
-	}
-	if len(s.resources()) == 0 {
-		out = append(out, fmt.Sprintf("%s: %s has no Resource", id, s.where))
-	}
-	for _, r := range s.resources() {
-		if lit, ok := r.(string); ok {
-			if strings.Contains(lit, "*") {
-				out = append(out, fmt.Sprintf("%s: %s Resource %q is a wildcard; name the resource", id, s.where, lit))
-			} else {
-				out = append(out, fmt.Sprintf("%s: %s Resource %q is a literal; refer to a declared resource with !Ref, !GetAtt or !Sub", id, s.where, lit))
-			}
-			continue
-		}
-		fn, arg, _ := intrinsic(r)
-		switch fn {
-		case "Ref", "Fn::GetAtt", "Fn::Sub":
-		default:
-			out = append(out, fmt.Sprintf("%s: %s Resource %s is not !Ref, !GetAtt or !Sub of a declared resource", id, s.where, show(r)))
-			continue
-		}
-		if fn == "Fn::Sub" {
-			tmpl, _ := arg.(string)
-			if l, ok := arg.([]template.Value); ok && len(l) > 0 {
-				tmpl, _ = l[0].(string)
-			}
-			if strings.Contains(tmpl, "*") && !objectPrefix(t, tmpl) {
-				out = append(out, fmt.Sprintf("%s: %s Resource %s contains a wildcard; name the resource (or, for S3 objects, a key prefix: ${Bucket.Arn}/prefix/*)", id, s.where, show(r)))
-				continue
-			}
-			if len(resourcesIn(t, r)) == 0 && namesParameter(t, r) {
-				continue // an exact ARN of something made outside the stack, named by a parameter
-			}
-		}
-		if len(resourcesIn(t, r)) == 0 {
-			out = append(out, fmt.Sprintf("%s: %s Resource %s refers to no declared resource", id, s.where, show(r)))
 		}
 	}
 	return out
@@ -447,7 +341,8 @@ func checkSQSEventsCapConcurrency(t *template.Template) []string {
 }
 
 // asyncInvocations returns, for each function invoked asynchronously, why: its asynchronous events,
-// and the statements or LambdaInvokePolicy templates of other functions that may invoke it.
+// and the statements (of another function's role, or its SAM Policies) or LambdaInvokePolicy
+// templates that let another function invoke it.
 func asyncInvocations(t *template.Template, fns []template.Function) map[string][]string {
 	// The SAM event types whose service invokes the function asynchronously.
 	asyncEventTypes := []string{
@@ -461,7 +356,14 @@ func asyncInvocations(t *template.Template, fns []template.Function) map[string]
 			}
 		}
 	}
+	policies := identityPolicies(t)
 	for _, caller := range fns {
+		// grant is a statement the caller holds, with where it is written.
+		type grant struct {
+			where string
+			s     statement
+		}
+		var grants []grant
 		ps := policiesOf(caller.Properties["Policies"])
 		for _, p := range ps {
 			if p.kind == policyTemplate && p.template == "LambdaInvokePolicy" {
@@ -471,16 +373,29 @@ func asyncInvocations(t *template.Template, fns []template.Function) map[string]
 			}
 		}
 		for _, s := range statementsOf(ps) {
+			grants = append(grants, grant{caller.LogicalID + " " + s.where, s})
+		}
+		if role, attr, ok := getAttOf(caller.Properties["Role"]); ok && attr == "Arn" {
+			for _, d := range policies {
+				if !slices.Contains(d.governs, role) {
+					continue
+				}
+				for _, s := range d.statements() {
+					grants = append(grants, grant{fmt.Sprintf("%s's role: %s %s", caller.LogicalID, d.owner, s.where), s})
+				}
+			}
+		}
+		for _, g := range grants {
 			invokes := false
-			for _, a := range s.actions() {
+			for _, a := range g.s.actions() {
 				name, _ := a.(string)
 				invokes = invokes || actionMatches(name, "lambda:InvokeFunction") || actionMatches(name, "lambda:InvokeAsync")
 			}
-			if !invokes {
+			if !invokes || g.s.denies() {
 				continue
 			}
-			for _, callee := range resourcesIn(t, s.fields["Resource"], typeFunction) {
-				why[callee] = append(why[callee], fmt.Sprintf("lambda:InvokeFunction in %s %s", caller.LogicalID, s.where))
+			for _, callee := range resourcesIn(t, g.s.fields["Resource"], typeFunction) {
+				why[callee] = append(why[callee], "lambda:InvokeFunction in "+g.where)
 			}
 		}
 	}
@@ -673,28 +588,4 @@ func checkLogGroupsExpire(t *template.Template) []string {
 		}
 	}
 	return out
-}
-
-// objectKeyPrefix is the one wildcard least privilege allows: S3 object ARNs under a fixed key
-// prefix of a declared bucket (${UploadsBucket.Arn}/uploads/*). Objects have no ARN of their own
-// until they exist, so a prefix is as exact as an object resource can be; the whole bucket
-// (${Bucket.Arn}/*) is not.
-var objectKeyPrefix = regexp.MustCompile(`^\$\{([A-Za-z0-9]+)\.Arn\}/([A-Za-z0-9_.\-]+/)+\*$`)
-
-// objectPrefix reports whether a Fn::Sub template is an object key prefix of a declared bucket.
-func objectPrefix(t *template.Template, tmpl string) bool {
-	m := objectKeyPrefix.FindStringSubmatch(tmpl)
-	return m != nil && t.Resources[m[1]].Type == "AWS::S3::Bucket"
-}
-
-// namesParameter reports whether v refers to a template parameter: an ARN built from a parameter
-// (an SSM parameter's name, say) names one thing created outside the stack, such as a SecureString
-// CloudFormation cannot create.
-func namesParameter(t *template.Template, v template.Value) bool {
-	for _, ref := range template.References(v) {
-		if _, ok := t.Parameters[ref]; ok {
-			return true
-		}
-	}
-	return false
 }

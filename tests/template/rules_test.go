@@ -39,25 +39,50 @@ func ruleNamed(t *testing.T, name string) rule {
 	return rule{}
 }
 
+// violations runs rule r on the template at path, already loaded as tmpl.
+func violations(t *testing.T, r rule, path string, tmpl *template.Template) []string {
+	t.Helper()
+	if r.checkTransformed != nil {
+		return r.checkTransformed(tmpl, transformed(t, path))
+	}
+	return r.check(tmpl)
+}
+
+// sameFault names, for each fixture whose fault two rules see from two sides, the other rule it
+// must break too. A function without a Role of its own is FunctionsHaveTheirOwnRoles' fault in
+// the template as written and SAMTransformAddsNoPermissions' in what SAM makes of it (a generated
+// role with AWS managed policies).
+var sameFault = map[string]string{
+	"roles-not-their-own.yaml": "SAMTransformAddsNoPermissions",
+	"sam-generated-role.yaml":  "FunctionsHaveTheirOwnRoles",
+}
+
 // testRule runs the rule called name on the project's template, which must keep it, and on
-// testdata/<fixture>, which must break it with every offence in want and keep every other rule.
+// testdata/<fixture>, which must break it with every offence in want (see testFixture).
 func testRule(t *testing.T, name, fixture string, want ...offence) {
+	t.Helper()
+	r := ruleNamed(t, name)
+	t.Run("project template", func(t *testing.T) {
+		if got := violations(t, r, projectTemplate, load(t, projectTemplate)); len(got) != 0 {
+			t.Errorf("%s: got violations of %s, want none:\n%s", projectTemplate, name, strings.Join(got, "\n"))
+		}
+	})
+	testFixture(t, name, fixture, want...)
+}
+
+// testFixture runs the rule called name on testdata/<fixture>, which must break it with every
+// offence in want and keep every other rule (but the one sameFault names for it, which it must
+// break too).
+func testFixture(t *testing.T, name, fixture string, want ...offence) {
 	t.Helper()
 	r := ruleNamed(t, name)
 	if len(want) == 0 {
 		t.Fatalf("%s: no offences to expect from %s; a rule must be seen to fail", name, fixture)
 	}
-
-	t.Run("project template", func(t *testing.T) {
-		if got := r.check(load(t, projectTemplate)); len(got) != 0 {
-			t.Errorf("%s: got violations of %s, want none:\n%s", projectTemplate, name, strings.Join(got, "\n"))
-		}
-	})
-
 	t.Run(fixture, func(t *testing.T) {
 		path := filepath.Join("testdata", fixture)
 		tmpl := load(t, path)
-		got := r.check(tmpl)
+		got := violations(t, r, path, tmpl)
 		t.Logf("%s breaks %s:\n%s", path, name, strings.Join(got, "\n"))
 		for _, w := range want {
 			if !reported(got, w) {
@@ -68,7 +93,12 @@ func testRule(t *testing.T, name, fixture string, want ...offence) {
 			if other.name == name {
 				continue
 			}
-			if v := other.check(tmpl); len(v) != 0 {
+			v := violations(t, other, path, tmpl)
+			shared := sameFault[fixture] == other.name
+			switch {
+			case shared && len(v) == 0:
+				t.Errorf("%s keeps %s, want it broken too: the two see the same fault", path, other.name)
+			case !shared && len(v) != 0:
 				t.Errorf("%s also breaks %s, want it to break only %s:\n%s", path, other.name, name, strings.Join(v, "\n"))
 			}
 		}
@@ -86,10 +116,11 @@ func reported(violations []string, w offence) bool {
 }
 
 func TestGoodFixtureKeepsEveryRule(t *testing.T) {
-	tmpl := load(t, "testdata/good.yaml")
+	const path = "testdata/good.yaml"
+	tmpl := load(t, path)
 	for _, r := range allRules() {
 		t.Run(r.name, func(t *testing.T) {
-			if got := r.check(tmpl); len(got) != 0 {
+			if got := violations(t, r, path, tmpl); len(got) != 0 {
 				t.Errorf("testdata/good.yaml: got violations, want none:\n%s", strings.Join(got, "\n"))
 			}
 		})
@@ -114,19 +145,50 @@ func TestEveryAPIIsThrottled(t *testing.T) {
 	)
 }
 
+func TestFunctionsHaveTheirOwnRoles(t *testing.T) {
+	testRule(t, "FunctionsHaveTheirOwnRoles", "roles-not-their-own.yaml",
+		offence{"HelloFunction", "has Policies and no Role, so SAM generates a role"},
+		offence{"ReportFunction", `Role !Sub "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/shared-lambda" is not !GetAtt <declared AWS::IAM::Role>.Arn`},
+		offence{"WorkRole", "is the Role of ProjectFunction, WorkFunction"},
+		offence{"ProjectFunction", "has Policies, which SAM ignores because Role is set"},
+		offence{"NotifyRole", `trusts Principal {"Service":["lambda.amazonaws.com","events.amazonaws.com"]}`},
+		offence{"NotifyRole", "grants NotifyFunction logs actions on !GetAtt WorkLogGroup.Arn, not on its own log group (!GetAtt NotifyLogGroup.Arn)"},
+		offence{"NotifyRole", "grants NotifyFunction no logs:PutLogEvents on its log group"},
+	)
+}
+
 func TestPoliciesAreLeastPrivilege(t *testing.T) {
 	testRule(t, "PoliciesAreLeastPrivilege", "broad-policies.yaml",
-		offence{"HelloFunction", `Action "dynamodb:*" is a wildcard`},
-		offence{"HelloFunction", `Resource "*" is a wildcard`},
-		offence{"HelloFunction", `Resource !Sub "${ItemsTable.Arn}/index/*" contains a wildcard`},
-		offence{"HelloFunction", `Resource !Sub "${UploadsBucket.Arn}/*" contains a wildcard`},
-		offence{"HelloFunction", `is a literal`},
-		offence{"HelloFunction", `managed policy "AmazonDynamoDBFullAccess"`},
-		offence{"HelloFunction", `managed policy "arn:aws:iam::aws:policy/AmazonSQSFullAccess"`},
-		offence{"HelloFunction", "SQSSendMessagePolicy argument QueueName"},
-		offence{"NotifyFunction", "has no Policies"},
-		offence{"HelloExtraPolicy", `Action "s3:*" is a wildcard`},
-		offence{"HelloExtraPolicy", `Resource "*" is a wildcard`},
+		offence{"HelloRole", `ManagedPolicyArns attaches !Sub "arn:${AWS::Partition}:iam::aws:policy/AmazonDynamoDBFullAccess"`},
+		offence{"HelloRole", `Action "dynamodb:*" is a wildcard`},
+		offence{"HelloRole", `Resource "*" is a wildcard`},
+		offence{"HelloRole", `Resource !Sub "${ItemsTable.Arn}/index/*" contains a wildcard`},
+		offence{"HelloRole", `Resource !Sub "${UploadsBucket.Arn}/*" contains a wildcard`},
+		offence{"HelloRole", `Resource "arn:aws:sqs:us-east-1:123456789012:work" is a literal`},
+		offence{"HelloRole", "uses NotResource"},
+		offence{"WorkExtraPolicy", `Action "s3:*" is a wildcard`},
+		offence{"WorkExtraPolicy", `Resource "*" is a wildcard`},
+		offence{"NotifyUploadsPolicy", `Action "s3:Get*" is a wildcard`},
+		offence{"AlarmTopicPolicy", "allows cloudwatch.amazonaws.com without an aws:SourceArn"},
+		offence{"QueuesPolicy", `allows Principal "*"`},
+	)
+}
+
+func TestSAMTransformAddsNoPermissions(t *testing.T) {
+	testRule(t, "SAMTransformAddsNoPermissions", "sam-generated-role.yaml",
+		offence{"WorkFunctionRole", "SAM generates this role for WorkFunction"},
+		offence{"WorkFunctionRole", `ManagedPolicyArns attaches "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"`},
+		offence{"WorkFunctionRole", `ManagedPolicyArns attaches "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"`},
+	)
+	// A fault only the transformed template shows: the policy SAM writes for a connector.
+	testFixture(t, "SAMTransformAddsNoPermissions", "sam-connector.yaml",
+		offence{"HelloReadsItemsPolicy", "${DestinationArn}/index/*"},
+	)
+}
+
+func TestTransportIsTLSOnly(t *testing.T) {
+	testRule(t, "TransportIsTLSOnly", "plain-http.yaml",
+		offence{"NotifyFailureQueue", "no AWS::SQS::QueuePolicy covers it, so it accepts requests over plain HTTP"},
 	)
 }
 
