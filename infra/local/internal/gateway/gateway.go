@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"log/slog"
 	"net/http"
@@ -275,6 +276,9 @@ func (g *Gateway) corsHeaders(r *http.Request) http.Header {
 // is 404 NoSuchKey only for a caller allowed s3:ListBucket on the bucket; anyone else gets 403
 // AccessDenied, so that a caller cannot learn which keys exist.
 func (g *Gateway) modifyResponse(resp *http.Response) error {
+	if g.cfg.Service == "dynamodb" && resp.Header.Get("X-Amz-Crc32") == "" {
+		return addCRC32(resp)
+	}
 	f, ok := resp.Request.Context().Value(forwardKey{}).(*forwarded)
 	if !ok || f.c.missingKey == nil || resp.StatusCode != http.StatusNotFound {
 		return nil
@@ -303,6 +307,25 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	resp.Header = header
 	resp.Body = io.NopCloser(bytes.NewReader(rec.body.Bytes()))
 	resp.ContentLength = int64(rec.body.Len())
+	resp.TransferEncoding = nil
+	return nil
+}
+
+// addCRC32 adds the X-Amz-Crc32 header DynamoDB puts on every response and DynamoDB Local leaves
+// off its errors. Without it the SDK logs a checksum warning for every conditional-check failure
+// (about 1,300 lines in a heavy run), drowning the function logs; the services must not carry a
+// local workaround, so the stand-in's answer is completed here. DynamoDB answers are small (a
+// page is at most 1 MB), so buffering one is fine.
+func addCRC32(resp *http.Response) error {
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return fmt.Errorf("read DynamoDB answer: %w", err)
+	}
+	resp.Header.Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10))
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	resp.TransferEncoding = nil
 	return nil
 }

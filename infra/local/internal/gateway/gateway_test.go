@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -33,6 +34,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // uploadsKey is the KMS key of the "uploads" bucket's default encryption; "imports" has none.
@@ -806,5 +809,46 @@ func TestNewRequiresACompleteConfig(t *testing.T) {
 				t.Errorf("New: got %v, want an error containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// DynamoDB Local leaves X-Amz-Crc32 off its errors, and the SDK then logs a checksum warning for
+// every conditional-check failure. The gateway completes the answer as DynamoDB sends it.
+func TestDynamoDBAnswersCarryCRC32(t *testing.T) {
+	const body = `{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed"}`
+	s := newStand(t, "dynamodb", &policy{allow: []string{"dynamodb:PutItem " + jobsTable}}, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, body)
+	})
+	var got http.Header
+	cfg := aws.Config{
+		Region:       testRegion,
+		Credentials:  credentials.NewStaticCredentialsProvider(functionKey, functionSecret, ""),
+		BaseEndpoint: aws.String(s.url),
+		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
+	}
+	// Checksum validation stays on, as in the functions.
+	client := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+			return stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc("capture", func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+				out, md, err := next.HandleDeserialize(ctx, in)
+				if resp, ok := out.RawResponse.(*smithyhttp.Response); ok {
+					got = resp.Header.Clone()
+				}
+				return out, md, err
+			}), middleware.After)
+		})
+	})
+	_, err := client.PutItem(context.Background(), &dynamodb.PutItemInput{
+		TableName: aws.String("Jobs"),
+		Item:      map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: "1"}},
+	})
+	var failed *ddbtypes.ConditionalCheckFailedException
+	if !errors.As(err, &failed) {
+		t.Fatalf("PutItem: got %v, want ConditionalCheckFailedException", err)
+	}
+	if want := strconv.FormatUint(uint64(crc32.ChecksumIEEE([]byte(body))), 10); got.Get("X-Amz-Crc32") != want {
+		t.Errorf("X-Amz-Crc32: got %q, want %q (the CRC32 of the body)", got.Get("X-Amz-Crc32"), want)
 	}
 }
