@@ -53,6 +53,7 @@ func run() error {
 	region := flag.String("region", "us-east-1", "AWS region the functions see")
 	maxVisibility := flag.Duration("max-visibility-timeout", 0, "lower every queue's visibility timeout to this (tests only: failed messages return sooner)")
 	verbose := flag.Bool("v", false, "log the runner's debug messages")
+	enforceIAM := flag.Bool("iam", true, "enforce each function's role policies on its AWS calls, as AWS does (-iam=false only to compare)")
 	flag.Var(params, "parameter", "template parameter override Name=Value (repeatable)")
 	paramsFile := flag.String("parameters", "", "JSON object of local parameter overrides, ${RepoRoot} expanded (default infra/local/parameters.json next to the template, if present); -parameter wins")
 	flag.Parse()
@@ -86,6 +87,7 @@ func run() error {
 		Region:               *region,
 		Parameters:           params,
 		MaxVisibilityTimeout: *maxVisibility,
+		IAM:                  *enforceIAM,
 		FunctionLogs:         os.Stdout,
 		Log:                  log,
 	})

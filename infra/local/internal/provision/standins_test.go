@@ -120,7 +120,7 @@ func startStandins() running {
 		r.err = err
 		return r
 	}
-	versity, err := standins.StartVersity(ctx, paths, 0, r.dataDir, versityAccessKey, versitySecretKey, "", nil)
+	versity, err := standins.StartVersity(ctx, paths, 0, standins.VersityConfig{DataDir: r.dataDir, AccessKey: versityAccessKey, SecretKey: versitySecretKey}, nil)
 	if err != nil {
 		r.err = err
 		return r

@@ -60,6 +60,9 @@ type Config struct {
 	Parameters map[string]string
 	// MaxVisibilityTimeout shortens queue visibility timeouts (tests only; see provision.Options).
 	MaxVisibilityTimeout time.Duration
+	// IAM enforces each function's role policies on its AWS calls, as AWS does (see iam.go).
+	// Off, every function signs with the runner's keys and may do anything: for comparison only.
+	IAM bool
 	// FunctionLogs receives every function's output, each line prefixed with its name.
 	FunctionLogs io.Writer
 	// Log is the runner's own log.
@@ -83,6 +86,8 @@ type Runner struct {
 	s3Events *sources.S3Notifications
 	// invokeAPI serves Lambda's Invoke API to the functions (AWS_ENDPOINT_URL_LAMBDA).
 	invokeAPI *sources.InvokeAPI
+	// gateways enforce IAM in front of the stand-ins (Config.IAM).
+	gateways []*http.Server
 }
 
 // Outputs describe a running stack to its clients: the end-to-end tests read them from
@@ -128,6 +133,13 @@ func Start(ctx context.Context, cfg Config) (_ *Runner, err error) {
 		return nil, err
 	}
 
+	var ids *identities
+	if cfg.IAM {
+		if ids, err = newIdentities(functions); err != nil {
+			return nil, err
+		}
+	}
+
 	// Functions compile while the stand-ins start: both take seconds, and they need nothing from each other.
 	built := make(chan error, 1)
 	var binaries map[string]string
@@ -136,7 +148,7 @@ func Start(ctx context.Context, cfg Config) (_ *Runner, err error) {
 		binaries, err = buildFunctions(ctx, tmpl.Dir, filepath.Join(cfg.StateDir, "functions"), functions)
 		built <- err
 	}()
-	endpoints, err := r.startStandins(ctx, cfg, paths)
+	endpoints, err := r.startStandins(ctx, cfg, paths, ids)
 	if buildErr := <-built; buildErr != nil {
 		return nil, buildErr
 	}
@@ -178,6 +190,26 @@ func Start(ctx context.Context, cfg Config) (_ *Runner, err error) {
 	for _, s := range resources.Skipped {
 		r.log.Debug("not provisioned locally", "resource", s.LogicalID, "type", s.Type, "reason", s.Reason)
 	}
+	// Functions reach the stand-ins through the IAM gateways when IAM is enforced.
+	functionEndpoints := endpoints
+	if cfg.IAM {
+		if err := ids.load(tmpl, bindings, functions, resources); err != nil {
+			listener.Close()
+			return nil, err
+		}
+		kmsKeys, err := bucketKMSKeys(tmpl, bindings, resources)
+		if err != nil {
+			listener.Close()
+			return nil, err
+		}
+		if functionEndpoints, err = r.startGateways(ids, endpoints, resources, kmsKeys, cfg.Region); err != nil {
+			listener.Close()
+			return nil, err
+		}
+		r.log.Info("IAM enforced: each function may call only what its role allows", "functions", len(functions))
+	} else {
+		r.log.Warn("IAM not enforced: every function may call anything, unlike on AWS")
+	}
 
 	r.pool = lambdapool.New(lambdapool.Options{
 		Region: cfg.Region,
@@ -188,7 +220,7 @@ func Start(ctx context.Context, cfg Config) (_ *Runner, err error) {
 		Credentials:        lambdapool.Credentials{AccessKeyID: AccessKeyID, SecretAccessKey: SecretAccessKey},
 	})
 	for _, fn := range functions {
-		env, err := functionEnv(bindings, fn, endpoints)
+		env, err := functionEnv(bindings, fn, functionEndpoints)
 		if err != nil {
 			listener.Close()
 			return nil, fmt.Errorf("function %s: %w", fn.LogicalID, err)
@@ -202,6 +234,7 @@ func Start(ctx context.Context, cfg Config) (_ *Runner, err error) {
 			ReservedConcurrency: fn.ReservedConcurrency,
 			LogFormat:           fn.LogFormat,
 			LogLevel:            fn.LogLevel,
+			Credentials:         credentialsOf(ids, fn.LogicalID),
 		})
 		if err != nil {
 			listener.Close()
@@ -238,6 +271,12 @@ func Start(ctx context.Context, cfg Config) (_ *Runner, err error) {
 		return nil, err
 	}
 	r.invokeAPI.Route(r.pool, async, slices.Collect(maps.Values(resources.FunctionNames)))
+	if cfg.IAM {
+		if err := ids.checkEventSources(&w); err != nil {
+			listener.Close()
+			return nil, err
+		}
+	}
 	s3Subscriptions, err := w.s3Subscriptions()
 	if err != nil {
 		listener.Close()
@@ -298,7 +337,7 @@ func Start(ctx context.Context, cfg Config) (_ *Runner, err error) {
 }
 
 // startStandins starts DynamoDB Local, fauxqs and versitygw on free ports and returns their endpoints.
-func (r *Runner) startStandins(ctx context.Context, cfg Config, paths standins.Paths) (map[string]string, error) {
+func (r *Runner) startStandins(ctx context.Context, cfg Config, paths standins.Paths, ids *identities) (map[string]string, error) {
 	logFile, err := os.Create(filepath.Join(cfg.StateDir, "standins.log"))
 	if err != nil {
 		return nil, fmt.Errorf("create stand-in log: %w", err)
@@ -326,7 +365,11 @@ func (r *Runner) startStandins(ctx context.Context, cfg Config, paths standins.P
 	if err != nil {
 		return nil, err
 	}
-	versity, err := standins.StartVersity(ctx, paths, 0, dataDir, AccessKeyID, SecretAccessKey, r.s3Events.URL(), logFile)
+	versityCfg := standins.VersityConfig{DataDir: dataDir, AccessKey: AccessKeyID, SecretKey: SecretAccessKey, WebhookURL: r.s3Events.URL()}
+	if ids != nil {
+		versityCfg.Accounts = ids.versityAccounts()
+	}
+	versity, err := standins.StartVersity(ctx, paths, 0, versityCfg, logFile)
 	if err != nil {
 		return nil, err
 	}
@@ -351,6 +394,11 @@ func (r *Runner) Stop() {
 		cancel()
 	}
 	r.sources.Wait()
+	for _, g := range r.gateways {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = g.Shutdown(ctx)
+		cancel()
+	}
 	if r.pool != nil {
 		if err := r.pool.Close(); err != nil {
 			r.log.Warn("stop functions", "error", err)
@@ -367,4 +415,12 @@ func (r *Runner) Stop() {
 	if r.invokeAPI != nil {
 		_ = r.invokeAPI.Close()
 	}
+}
+
+// credentialsOf returns a function's own keys when IAM is enforced, nil (the pool's keys) when not.
+func credentialsOf(ids *identities, logicalID string) *lambdapool.Credentials {
+	if ids == nil {
+		return nil
+	}
+	return &ids.byLogicalID[logicalID].keys
 }

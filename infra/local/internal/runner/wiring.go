@@ -52,6 +52,16 @@ func (w *wiring) events(typ string) []functionEvent {
 	return out
 }
 
+// resolvedEvent resolves an event's properties.
+func (w *wiring) resolvedEvent(fe functionEvent) (map[string]template.Value, error) {
+	resolved, err := w.bindings.Resolve(fe.event.Properties)
+	if err != nil {
+		return nil, fmt.Errorf("function %s event %s: %w", fe.fn.LogicalID, fe.event.Name, err)
+	}
+	p, _ := resolved.(map[string]template.Value)
+	return p, nil
+}
+
 type functionEvent struct {
 	fn    template.Function
 	name  string

@@ -130,7 +130,7 @@ func TestStartRefusesMissingStandIns(t *testing.T) {
 		{name: "dynamodb", start: func() (*Process, error) { return StartDynamoDB(t.Context(), paths, 0, nil) }},
 		{name: "fauxqs", start: func() (*Process, error) { return StartFauxqs(t.Context(), paths, 0, nil) }},
 		{name: "versitygw", start: func() (*Process, error) {
-			return StartVersity(t.Context(), paths, 0, t.TempDir(), "key", "secret", "", nil)
+			return StartVersity(t.Context(), paths, 0, VersityConfig{DataDir: t.TempDir(), AccessKey: "key", SecretKey: "secret"}, nil)
 		}},
 	}
 	for _, tt := range tests {

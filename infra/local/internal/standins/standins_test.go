@@ -154,7 +154,7 @@ func TestVersity(t *testing.T) {
 
 	const accessKey, secretKey = "local-access", "local-secret"
 	dataDir := filepath.Join(t.TempDir(), "s3")
-	p, err := StartVersity(t.Context(), paths, 0, dataDir, accessKey, secretKey, receiver.URL, nil)
+	p, err := StartVersity(t.Context(), paths, 0, VersityConfig{DataDir: dataDir, AccessKey: accessKey, SecretKey: secretKey, WebhookURL: receiver.URL}, nil)
 	if err != nil {
 		t.Fatalf("StartVersity: %v", err)
 	}
@@ -218,7 +218,7 @@ func TestVersityExitsWithoutWebhookReceiver(t *testing.T) {
 	nowhere := "http://127.0.0.1:" + strconv.Itoa(mustFreePort(t)) + "/"
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	p, err := StartVersity(ctx, paths, 0, t.TempDir(), "local-access", "local-secret", nowhere, nil)
+	p, err := StartVersity(ctx, paths, 0, VersityConfig{DataDir: t.TempDir(), AccessKey: "local-access", SecretKey: "local-secret", WebhookURL: nowhere}, nil)
 	if err == nil {
 		p.Stop()
 		t.Fatalf("StartVersity: got a process, want an error")
@@ -226,5 +226,44 @@ func TestVersityExitsWithoutWebhookReceiver(t *testing.T) {
 	t.Logf("StartVersity: %v", err)
 	if !strings.Contains(err.Error(), "event webhook") {
 		t.Errorf("StartVersity: got %q, want it to explain the webhook receiver must listen first", err)
+	}
+}
+
+// Each function signs with keys of its own; versitygw must know them (its internal IAM), refuse
+// keys it does not know, and still serve the root user.
+func TestVersityAccounts(t *testing.T) {
+	t.Parallel()
+	paths := realPaths(t, Paths.missingVersity)
+	p, err := StartVersity(t.Context(), paths, 0, VersityConfig{
+		DataDir: filepath.Join(t.TempDir(), "s3"), AccessKey: "root-access", SecretKey: "root-secret",
+		Accounts: []VersityAccount{{AccessKey: "fn-access", SecretKey: "fn-secret"}},
+	}, nil)
+	if err != nil {
+		t.Fatalf("StartVersity: %v", err)
+	}
+	t.Cleanup(func() { p.Stop() })
+	clientFor := func(key, secret string) *s3.Client {
+		return s3.New(s3.Options{
+			Region:       "us-east-1",
+			Credentials:  credentials.NewStaticCredentialsProvider(key, secret, ""),
+			BaseEndpoint: aws.String(p.URL),
+			UsePathStyle: true,
+		})
+	}
+	ctx := t.Context()
+	if _, err := clientFor("root-access", "root-secret").CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("shared")}); err != nil {
+		t.Fatalf("root CreateBucket: %v", err)
+	}
+	put := func(c *s3.Client) error {
+		_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("shared"), Key: aws.String("k"), Body: strings.NewReader("x")})
+		return err
+	}
+	if err := put(clientFor("fn-access", "fn-secret")); err != nil {
+		t.Errorf("PutObject with an account's keys into the root's bucket: %v, want success", err)
+	}
+	for _, c := range []struct{ key, secret string }{{"fn-access", "wrong-secret"}, {"stranger", "fn-secret"}} {
+		if err := put(clientFor(c.key, c.secret)); err == nil {
+			t.Errorf("PutObject with %s/%s: got success, want a refusal", c.key, c.secret)
+		}
 	}
 }
