@@ -58,8 +58,10 @@ func newIdentities(functions []template.Function) (*identities, error) {
 		}
 		r := &functionRole{
 			logicalID: fn.LogicalID,
-			// Access key ids of role sessions start with ASIA; the rest names the function for log lines.
-			keys: lambdapool.Credentials{AccessKeyID: "ASIA" + strings.ToUpper(fn.LogicalID), SecretAccessKey: hex.EncodeToString(secret)},
+			// The key id names the function for log lines. Lambda's role-session keys start with ASIA
+			// and come with a session token; versitygw (v1.8) then demands a token it issued itself,
+			// so local keys are long-term ones (AKIA), without a token.
+			keys: lambdapool.Credentials{AccessKeyID: "AKIA" + strings.ToUpper(fn.LogicalID), SecretAccessKey: hex.EncodeToString(secret)},
 		}
 		ids.byLogicalID[fn.LogicalID] = r
 		ids.byKey[r.keys.AccessKeyID] = r

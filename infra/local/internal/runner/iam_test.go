@@ -108,7 +108,7 @@ func TestIdentitiesDecide(t *testing.T) {
           - {Sid: NoPurge, Effect: Deny, Principal: "*", Action: sqs:PurgeQueue, Resource: !GetAtt JobsQueue.Arn}
 `
 	ids, _ := testIdentities(t, roleFunction([]string{"{Effect: Allow, Action: [sqs:SendMessage, sqs:PurgeQueue], Resource: !GetAtt JobsQueue.Arn}"}, nil, nil, queuePolicy))
-	caller, ok := ids.caller("ASIAWORKFUNCTION")
+	caller, ok := ids.caller("AKIAWORKFUNCTION")
 	if !ok {
 		t.Fatal("the function's key is not known")
 	}
