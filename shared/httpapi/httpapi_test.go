@@ -33,7 +33,7 @@ func decodeBody(t *testing.T, resp events.APIGatewayV2HTTPResponse) map[string]a
 }
 
 func TestJSON(t *testing.T) {
-	resp := JSON(withID, http.StatusAccepted, map[string]string{"jobId": "j1"})
+	resp := JSON(withID, slog.New(slog.DiscardHandler), http.StatusAccepted, map[string]string{"jobId": "j1"})
 	if resp.StatusCode != http.StatusAccepted {
 		t.Errorf("status = %d, want 202", resp.StatusCode)
 	}
@@ -57,19 +57,32 @@ func TestJSON(t *testing.T) {
 }
 
 func TestJSONWithoutCorrelation(t *testing.T) {
-	resp := JSON(context.Background(), http.StatusOK, struct{}{})
+	resp := JSON(context.Background(), slog.New(slog.DiscardHandler), http.StatusOK, struct{}{})
 	if _, ok := resp.Headers[correlation.Header]; ok {
 		t.Errorf("headers = %v, want no %s", resp.Headers, correlation.Header)
 	}
 }
 
 func TestJSONUnencodable(t *testing.T) {
-	resp := JSON(withID, http.StatusOK, map[string]float64{"ratio": math.NaN()})
+	var logs bytes.Buffer
+	log := slog.New(logging.NewHandler(slog.NewJSONHandler(&logs, nil), slog.LevelInfo))
+	resp := JSON(withID, log, http.StatusOK, map[string]float64{"ratio": math.NaN()})
 	if resp.StatusCode != http.StatusInternalServerError {
 		t.Errorf("status = %d, want 500", resp.StatusCode)
 	}
 	if got := resp.Headers["Content-Type"]; got != "application/problem+json" {
 		t.Errorf("Content-Type = %q, want application/problem+json", got)
+	}
+	if strings.Contains(resp.Body, "NaN") {
+		t.Errorf("body %s echoes the encoding error", resp.Body)
+	}
+	// The 500 is logged once, with the correlation ID, so the caller's x-correlation-id finds why.
+	var line map[string]any
+	if err := json.Unmarshal(logs.Bytes(), &line); err != nil {
+		t.Fatalf("log %q: %v; want one JSON line", logs.String(), err)
+	}
+	if line["level"] != "ERROR" || line["correlationId"] != "abc" || !strings.Contains(fmt.Sprint(line["error"]), "NaN") {
+		t.Errorf("log = %v; want an ERROR naming the encoding error, with correlationId abc", line)
 	}
 }
 
@@ -91,7 +104,7 @@ func TestProblemResponse(t *testing.T) {
 }
 
 func TestWithHeaderDoesNotAlias(t *testing.T) {
-	a := JSON(withID, http.StatusOK, 1)
+	a := JSON(withID, slog.New(slog.DiscardHandler), http.StatusOK, 1)
 	b := WithHeader(a, "Retry-After", "5")
 	if _, ok := a.Headers["Retry-After"]; ok {
 		t.Error("WithHeader changed the original response's headers")
@@ -144,12 +157,24 @@ func TestDecodeJSON(t *testing.T) {
 		{"malformed", jsonRequest(`{"kind" "resize"}`), 400, ""},
 		{"truncated", jsonRequest(`{"kind":`), 400, ""},
 		{"trailing data", jsonRequest(`{"kind":"resize"} {}`), 400, ""},
+		{"trailing garbage", jsonRequest(`{"kind":"resize"} x`), 400, ""},
+		{"trailing whitespace", jsonRequest("{\"kind\":\"resize\"}\n "), 0, ""},
 		{"unknown field", jsonRequest(`{"kind":"resize","x":1}`), 400, "x"},
 		{"nested unknown field", jsonRequest(`{"options":{"retires":1}}`), 400, "retires"},
 		{"wrong type", jsonRequest(`{"priority":"high"}`), 400, "priority"},
 		{"nested wrong type", jsonRequest(`{"options":{"retries":1.5}}`), 400, "options.retries"},
-		{"body wrong type", jsonRequest(`[1]`), 400, "(body)"},
-		{"field UnmarshalJSON fails", jsonRequest(`{"due":"tomorrow"}`), 400, ""},
+		{"body an array", jsonRequest(`[1]`), 400, ""},
+		{"body null", jsonRequest(`null`), 400, ""},
+		{"body a string", jsonRequest(`"resize"`), 400, ""},
+		{"field UnmarshalJSON fails", jsonRequest(`{"due":"tomorrow"}`), 400, "due"},
+		// JSON v2 semantics: names match exactly, once.
+		{"name in another case", jsonRequest(`{"KIND":"resize"}`), 400, "KIND"},
+		{"exact and other case", jsonRequest(`{"kind":"resize","Kind":"paint"}`), 400, "Kind"},
+		{"duplicate name", jsonRequest(`{"kind":"resize","kind":"paint"}`), 400, "kind"},
+		{"nested duplicate name", jsonRequest(`{"options":{"retries":1,"retries":2}}`), 400, "options.retries"},
+		{"integer overflow", jsonRequest(`{"priority":9223372036854775808}`), 400, "priority"},
+		{"exponent for an integer", jsonRequest(`{"priority":1e3}`), 400, "priority"},
+		{"invalid UTF-8", jsonRequest("{\"kind\":\"\xff\"}"), 400, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -182,13 +207,48 @@ func TestDecodeJSON(t *testing.T) {
 	}
 }
 
-func TestDecodeJSONTypeReason(t *testing.T) {
-	var v createJob
-	err := DecodeJSON(jsonRequest(`{"priority":"high"}`), &v, 1024)
-	p, _ := errors.AsType[*Problem](err)
-	want := []InvalidParam{{Name: "priority", Reason: "must be an integer, not string"}}
-	if p == nil || !reflect.DeepEqual(p.InvalidParams, want) {
-		t.Errorf("DecodeJSON() = %+v, want invalid params %+v", p, want)
+func TestDecodeJSONReasons(t *testing.T) {
+	type batch struct {
+		Items []struct {
+			ID         string `json:"id"`
+			DurationMS int32  `json:"durationMs"`
+		} `json:"items"`
+	}
+	tests := []struct {
+		body string
+		want InvalidParam
+	}{
+		{`{"items":[{"id":"a"},{"id":7}]}`, InvalidParam{Name: "items[1].id", Reason: "must be a string, not a number"}},
+		{`{"items":{"id":"a"}}`, InvalidParam{Name: "items", Reason: "must be an array, not an object"}},
+		{`{"items":[{"durationMs":2147483648}]}`, InvalidParam{Name: "items[0].durationMs", Reason: "must be an integer from -2147483648 to 2147483647"}},
+		{`{"items":[{"durationMs":1.5}]}`, InvalidParam{Name: "items[0].durationMs", Reason: "must be an integer, without a fraction or an exponent"}},
+		{`{"items":[{"durationMs":true}]}`, InvalidParam{Name: "items[0].durationMs", Reason: "must be an integer, not a boolean"}},
+		{`{"items":[{"id":"a","id":"b"}]}`, InvalidParam{Name: "items[0].id", Reason: "appears more than once"}},
+		{`{"items":[{"ID":"a"}]}`, InvalidParam{Name: "ID", Reason: "unknown field"}},
+	}
+	for _, tt := range tests {
+		var v batch
+		err := DecodeJSON(jsonRequest(tt.body), &v, 1024)
+		p, _ := errors.AsType[*Problem](err)
+		if p == nil || p.Status != http.StatusBadRequest || !reflect.DeepEqual(p.InvalidParams, []InvalidParam{tt.want}) {
+			t.Errorf("DecodeJSON(%s) = %+v, want 400 naming %+v", tt.body, p, tt.want)
+		}
+	}
+}
+
+// TestDecodeJSONMatchesNamesExactly is the hostile case: encoding/json matches names without
+// regard to case and lets the last duplicate win, so {"amount":1,"Amount":1000} moved 1000.
+func TestDecodeJSONMatchesNamesExactly(t *testing.T) {
+	type move struct {
+		Amount *int64 `json:"amount"`
+	}
+	for _, body := range []string{`{"amount":1,"Amount":1000}`, `{"AMOUNT":7}`, `{"amount":1,"amount":1000}`} {
+		var v move
+		err := DecodeJSON(jsonRequest(body), &v, 1024)
+		p, ok := errors.AsType[*Problem](err)
+		if !ok || p.Status != http.StatusBadRequest || len(p.InvalidParams) != 1 {
+			t.Errorf("DecodeJSON(%s) = %v (amount %v), want a 400 naming the field", body, err, v.Amount)
+		}
 	}
 }
 
@@ -200,6 +260,9 @@ func TestDecodeJSONCallerBug(t *testing.T) {
 	}
 	if _, ok := errors.AsType[*Problem](err); ok {
 		t.Errorf("DecodeJSON(non-pointer) = problem %v, want an internal error", err)
+	}
+	if err := DecodeJSON(jsonRequest(`{}`), (*createJob)(nil), 1024); err == nil {
+		t.Error("DecodeJSON(nil pointer) = nil, want an error")
 	}
 }
 
@@ -266,19 +329,161 @@ func TestErrorResponse(t *testing.T) {
 	}
 }
 
-func TestSubject(t *testing.T) {
+func withSubject(sub string) events.APIGatewayV2HTTPRequest {
 	var req events.APIGatewayV2HTTPRequest
-	if _, err := Subject(req); err == nil {
-		t.Error("Subject(no authorizer) = nil error, want 401 problem")
-	} else if p, ok := errors.AsType[*Problem](err); !ok || p.Status != http.StatusUnauthorized {
-		t.Errorf("Subject(no authorizer) = %v, want 401 problem", err)
-	}
-
 	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"sub": "user-1"}},
+		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"sub": sub}},
 	}
-	if got, err := Subject(req); err != nil || got != "user-1" {
-		t.Errorf("Subject() = %q, %v, want user-1, nil", got, err)
+	return req
+}
+
+func TestSubject(t *testing.T) {
+	tests := []struct {
+		name       string
+		req        events.APIGatewayV2HTTPRequest
+		wantStatus int // 0 means accepted
+	}{
+		{"Cognito UUID", withSubject("5b8e4f1a-9c2d-4e7f-8a1b-3c4d5e6f7a8b"), 0},
+		{"plain name", withSubject("alice"), 0},
+		{"base64url", withSubject("AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ"), 0},
+		{"longest allowed", withSubject(strings.Repeat("s", MaxSubjectLength)), 0},
+		{"no authorizer", events.APIGatewayV2HTTPRequest{}, 401},
+		{"empty sub", withSubject(""), 401},
+		// Inside "imports/{sub}/" or "submit/{sub}/{key}", user "a/b" and user "a" with key "b/k1" collide.
+		{"slash", withSubject("a/b"), 403},
+		{"too long", withSubject(strings.Repeat("s", MaxSubjectLength+1)), 403},
+		{"2,000 characters", withSubject(strings.Repeat("s", 2000)), 403},
+		{"dot dot", withSubject(".."), 403},
+		{"leading dot", withSubject(".alice"), 403},
+		{"NUL", withSubject("alice\x00"), 403},
+		{"newline", withSubject("alice\nbob"), 403},
+		{"space", withSubject("alice smith"), 403},
+		{"pipe", withSubject("auth0|alice"), 403},
+		{"non-ASCII", withSubject("zoë"), 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Subject(tt.req)
+			if tt.wantStatus == 0 {
+				if want := tt.req.RequestContext.Authorizer.JWT.Claims["sub"]; err != nil || got != want {
+					t.Errorf("Subject() = %q, %v; want %q, nil", got, err, want)
+				}
+				return
+			}
+			p, ok := errors.AsType[*Problem](err)
+			if !ok || p.Status != tt.wantStatus || got != "" {
+				t.Fatalf("Subject() = %.40q, %v; want a %d problem", got, err, tt.wantStatus)
+			}
+			if len(p.Detail) > 200 {
+				t.Errorf("detail %q echoes the subject", p.Detail)
+			}
+		})
+	}
+}
+
+// TestSubjectAndKeyFitAPartitionKey: services key idempotency records by a prefix, the subject and
+// the Idempotency-Key ("submit/{sub}/{key}", "ledger/{sub}/{key}"); the longest of each must fit
+// DynamoDB's 2048-byte partition key, or the longest legal request would answer 500.
+func TestSubjectAndKeyFitAPartitionKey(t *testing.T) {
+	const dynamoDBMaxPartitionKey = 2048
+	longestPrefix := len("submit/") // the longest prefix any service uses, with room to spare below
+	if n := longestPrefix + MaxSubjectLength + len("/") + MaxIdempotencyKeyLength; n > dynamoDBMaxPartitionKey/4 {
+		t.Errorf("longest idempotency record key = %d bytes; want well under %d", n, dynamoDBMaxPartitionKey)
+	}
+}
+
+func TestPathID(t *testing.T) {
+	errNoJob := errors.New("job not found")
+	req := func(id string) events.APIGatewayV2HTTPRequest {
+		return events.APIGatewayV2HTTPRequest{PathParameters: map[string]string{"jobId": id}}
+	}
+	tests := []struct {
+		id     string
+		wantOK bool
+	}{
+		{"0123456789abcdef0123456789abcdef", true},
+		{"", false},
+		{"0123456789ABCDEF0123456789ABCDEF", false},
+		{"0123456789abcdef0123456789abcde", false},
+		{"0123456789abcdef0123456789abcdef0", false},
+		{"0123456789abcdef0123456789abcdeg", false},
+		{strings.Repeat("a", 3000), false},
+		{"../../etc/passwd", false},
+	}
+	for _, tt := range tests {
+		got, err := PathID(req(tt.id), "jobId", HexID, errNoJob)
+		if tt.wantOK && (err != nil || got != tt.id) {
+			t.Errorf("PathID(%.40q) = %q, %v; want the id", tt.id, got, err)
+		}
+		if !tt.wantOK && (err != errNoJob || got != "") {
+			t.Errorf("PathID(%.40q) = %q, %v; want the not-found error itself", tt.id, got, err)
+		}
+	}
+	if _, err := PathID(events.APIGatewayV2HTTPRequest{}, "jobId", HexID, errNoJob); err != errNoJob {
+		t.Errorf("PathID(no parameter) = %v; want the not-found error", err)
+	}
+}
+
+// fieldError is a domain's own type with the InvalidParam behaviour, not shared/invalid's.
+type fieldError struct{ field, reason string }
+
+func (e fieldError) Error() string                       { return "bad " + e.field }
+func (e fieldError) InvalidParam() (name, reason string) { return e.field, e.reason }
+
+func TestErrorResponseInvalidParam(t *testing.T) {
+	errUnknownSKU := fieldError{"sku", "names no product"}
+	rules := []ErrorRule{{Err: errUnknownSKU, Status: http.StatusNotFound, Title: "Product not found"}}
+	tests := []struct {
+		name       string
+		err        error
+		wantStatus int
+		wantDetail string
+		wantParam  InvalidParam
+	}{
+		{"wrapped", fmt.Errorf("validate job for table jobs-prod: %w", fieldError{"durationMs", "must be between 0 and 20000"}), 400, "durationMs must be between 0 and 20000", InvalidParam{"durationMs", "must be between 0 and 20000"}},
+		{"by a rule", fmt.Errorf("price in table prices-prod: %w", errUnknownSKU), 404, "sku names no product", InvalidParam{"sku", "names no product"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			log := slog.New(slog.NewJSONHandler(&logs, nil))
+			resp := ErrorResponse(withID, log, tt.err, rules...)
+			var p Problem
+			if err := json.Unmarshal([]byte(resp.Body), &p); err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.wantStatus || p.Detail != tt.wantDetail || !reflect.DeepEqual(p.InvalidParams, []InvalidParam{tt.wantParam}) {
+				t.Errorf("response = %d %s; want %d, detail %q naming %+v", resp.StatusCode, resp.Body, tt.wantStatus, tt.wantDetail, tt.wantParam)
+			}
+			if strings.Contains(resp.Body, "-prod") {
+				t.Errorf("body %s leaks the wrapping", resp.Body)
+			}
+			if logs.Len() != 0 {
+				t.Errorf("logged %s; a refusal is not an error", logs.String())
+			}
+		})
+	}
+}
+
+func TestErrorRuleRetryAfter(t *testing.T) {
+	errBusy := errors.New("busy")
+	tests := []struct {
+		retryAfter time.Duration
+		want       string
+	}{
+		{0, ""},
+		{time.Second, "1"},
+		{1500 * time.Millisecond, "2"},
+		{time.Millisecond, "1"},
+	}
+	for _, tt := range tests {
+		resp := ErrorResponse(withID, slog.New(slog.DiscardHandler), errBusy, ErrorRule{Err: errBusy, Status: http.StatusConflict, RetryAfter: tt.retryAfter})
+		if got := resp.Headers["Retry-After"]; got != tt.want || resp.StatusCode != http.StatusConflict {
+			t.Errorf("RetryAfter %v: %d Retry-After %q; want 409 %q", tt.retryAfter, resp.StatusCode, got, tt.want)
+		}
+		if resp.Headers[correlation.Header] != "abc" {
+			t.Errorf("RetryAfter %v: headers %v lost the correlation ID", tt.retryAfter, resp.Headers)
+		}
 	}
 }
 

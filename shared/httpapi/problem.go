@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -77,6 +80,15 @@ func (p Problem) withDefaults() Problem {
 	return p
 }
 
+// InvalidParamError is an error that names the request field at fault and
+// why: the behaviour [ErrorResponse] recognises, so that domain packages can
+// refuse input in the caller's terms without importing this package.
+// shared/invalid's *invalid.Param is one; a domain may define its own.
+type InvalidParamError interface {
+	error
+	InvalidParam() (name, reason string)
+}
+
 // ErrorRule maps a domain error to an HTTP status: any error for which
 // errors.Is(err, Err) holds is answered with Status and Title (empty means
 // the status text).
@@ -84,6 +96,11 @@ type ErrorRule struct {
 	Err    error
 	Status int
 	Title  string
+	// RetryAfter, when set, is sent as the Retry-After header (in whole
+	// seconds, at least 1): for refusals the same request may get past
+	// later, such as a 409 while another request with the same
+	// Idempotency-Key is still being processed.
+	RetryAfter time.Duration
 }
 
 // ErrorResponse turns err into a problem response:
@@ -93,12 +110,15 @@ type ErrorRule struct {
 //     detail is the rule's error text: the domain error value (such as
 //     "insufficient funds"), never err.Error(), whose wrapping may carry
 //     internal context ("get item from table jobs-prod: ...");
+//   - otherwise an [InvalidParamError] in err's chain is a 400 naming the
+//     field, with the detail built from its name and reason alone;
 //   - anything else is an internal error: it is logged once at ERROR with
 //     ctx (and so with the correlation ID) and answered with a 500 that has
 //     no detail.
 //
-// Refusals of the first two kinds are expected and logged only at DEBUG,
-// so that they show in sampled chains without filling the logs.
+// A refusal that names a field names it in invalid-params whatever its
+// status. Refusals are expected and logged only at DEBUG, so that they show
+// in sampled chains without filling the logs.
 //
 // Call it once, in the handler, for any error the domain returns.
 func ErrorResponse(ctx context.Context, log *slog.Logger, err error, rules ...ErrorRule) events.APIGatewayV2HTTPResponse {
@@ -106,12 +126,40 @@ func ErrorResponse(ctx context.Context, log *slog.Logger, err error, rules ...Er
 		log.DebugContext(ctx, "request refused", "status", p.withDefaults().Status, "error", err)
 		return p.Response(ctx)
 	}
+	invalid, isInvalid := errors.AsType[InvalidParamError](err)
 	for _, r := range rules {
 		if errors.Is(err, r.Err) {
 			log.DebugContext(ctx, "request refused", "status", r.Status, "error", err)
-			return Problem{Status: r.Status, Title: r.Title, Detail: r.Err.Error()}.Response(ctx)
+			p := Problem{Status: r.Status, Title: r.Title, Detail: describe(r.Err)}
+			if isInvalid {
+				p.InvalidParams = invalidParams(invalid)
+			}
+			resp := p.Response(ctx)
+			if r.RetryAfter > 0 {
+				resp = WithHeader(resp, "Retry-After", strconv.Itoa(max(1, int(math.Ceil(r.RetryAfter.Seconds())))))
+			}
+			return resp
 		}
+	}
+	if isInvalid {
+		log.DebugContext(ctx, "request refused", "status", http.StatusBadRequest, "error", err)
+		return Problem{Status: http.StatusBadRequest, Title: "Invalid request", Detail: describe(invalid), InvalidParams: invalidParams(invalid)}.Response(ctx)
 	}
 	log.ErrorContext(ctx, "internal error", "error", err)
 	return internalError(ctx)
+}
+
+// describe is the detail for a domain error: "<name> <reason>" for one that
+// names a field, its own text otherwise.
+func describe(err error) string {
+	if invalid, ok := err.(InvalidParamError); ok {
+		name, reason := invalid.InvalidParam()
+		return name + " " + reason
+	}
+	return err.Error()
+}
+
+func invalidParams(err InvalidParamError) []InvalidParam {
+	name, reason := err.InvalidParam()
+	return []InvalidParam{{Name: name, Reason: reason}}
 }

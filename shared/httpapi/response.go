@@ -3,6 +3,8 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net/http"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -13,11 +15,13 @@ import (
 // JSON returns a response with status and v encoded as JSON. The response
 // carries the correlation ID from ctx in the x-correlation-id header.
 //
-// A value that cannot be encoded (a NaN, a channel) is a bug in the handler;
-// the caller gets a 500 problem rather than a half-written body.
-func JSON(ctx context.Context, status int, v any) events.APIGatewayV2HTTPResponse {
+// A value that cannot be encoded (a NaN, a channel) is a bug in the handler:
+// it is logged once at ERROR with ctx, as [ErrorResponse] logs an internal
+// error, and the caller gets a 500 problem rather than a half-written body.
+func JSON(ctx context.Context, log *slog.Logger, status int, v any) events.APIGatewayV2HTTPResponse {
 	body, err := json.Marshal(v)
 	if err != nil {
+		log.ErrorContext(ctx, "internal error", "error", fmt.Errorf("encode %d response: %w", status, err))
 		return internalError(ctx)
 	}
 	return respond(ctx, status, "application/json", body)

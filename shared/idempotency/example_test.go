@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/idempotency"
 )
 
@@ -16,7 +17,9 @@ import (
 // the message is delivered. (Compiled, not run: it needs a table.)
 func ExampleStore_Do() {
 	var client *dynamodb.Client // built once in main
-	store := idempotency.New(client, "IdempotencyTable")
+	// Each call ends a second before the invocation would: time to report the record as failed.
+	calls := budget.Calls{Budget: budget.Budget{Margin: time.Second}}
+	store := idempotency.New(client, "IdempotencyTable", idempotency.WithCalls(calls))
 
 	handle := func(ctx context.Context, msg events.SQSMessage) error {
 		// 15 minutes: longer than the consumer's timeout, so an expired

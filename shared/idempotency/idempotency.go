@@ -34,6 +34,14 @@
 // attempt that owned an expired claim is certainly gone, no two attempts
 // ever hold the key at once, and the Complete of the attempt holding the
 // claim is the only one that can succeed.
+//
+// # Time
+//
+// Every DynamoDB call the store makes is bounded by a [budget.Calls]: its
+// Timeout, and the invocation's deadline minus the margin. Set it once with
+// [WithCalls] where the function is wired; the default, the zero
+// budget.Calls, bounds each call by [budget.DefaultCallTimeout] and the
+// context's own deadline.
 package idempotency
 
 import (
@@ -48,6 +56,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/go-serverless/reference/shared/budget"
 )
 
 // Errors returned by Store methods, to check with errors.Is.
@@ -84,7 +94,8 @@ const maxKeyBytes = 2048
 
 // releaseTimeout bounds Release after a failure in Do. The invocation's own
 // context may already be done (the failure may be that it ran out of time),
-// and a claim left behind blocks retries until inProgressUntil.
+// and a claim left behind blocks retries until inProgressUntil; so that one
+// call runs on a context of its own, with this timeout and no margin.
 const releaseTimeout = 2 * time.Second
 
 // DynamoDB is the part of the DynamoDB client the store uses.
@@ -101,6 +112,7 @@ type Store struct {
 	table string
 	now   func() time.Time
 	ttl   time.Duration
+	calls budget.Calls
 }
 
 // Option configures a Store.
@@ -109,6 +121,13 @@ type Option func(*Store)
 // WithClock sets the clock that decides claim and record expiry.
 func WithClock(now func() time.Time) Option {
 	return func(s *Store) { s.now = now }
+}
+
+// WithCalls sets what bounds each DynamoDB call: calls.Timeout, and the
+// invocation's deadline minus calls.Budget.Margin. Pass the budget.Calls the
+// function gives its other adapters.
+func WithCalls(calls budget.Calls) Option {
+	return func(s *Store) { s.calls = calls }
 }
 
 // WithTTL sets how long a record is kept after it was last written.
@@ -164,6 +183,8 @@ func (s *Store) Begin(ctx context.Context, key, fingerprint string, inProgressFo
 		return Record{}, fmt.Errorf("claim idempotency key: %w", ErrInvalidKey)
 	}
 	now := s.now()
+	ctx, cancel := s.calls.Context(ctx)
+	defer cancel()
 	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(s.table),
 		Item: map[string]types.AttributeValue{
@@ -238,6 +259,8 @@ func (s *Store) Complete(ctx context.Context, key string, result []byte) error {
 		values[":result"] = &types.AttributeValueMemberB{Value: result}
 	}
 	update += " REMOVE inProgressUntil"
+	ctx, cancel := s.calls.Context(ctx)
+	defer cancel()
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       keyAttr(key),
@@ -260,6 +283,13 @@ func (s *Store) Complete(ctx context.Context, key string, result []byte) error {
 // It never deletes a completed record, and it is not an error when there is
 // no claim left to release.
 func (s *Store) Release(ctx context.Context, key string) error {
+	ctx, cancel := s.calls.Context(ctx)
+	defer cancel()
+	return s.release(ctx, key)
+}
+
+// release deletes the in-progress claim on key with ctx as it is: the caller bounds it.
+func (s *Store) release(ctx context.Context, key string) error {
 	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       keyAttr(key),
@@ -297,7 +327,7 @@ func (s *Store) Do(ctx context.Context, key, fingerprint string, inProgressFor t
 	if err != nil {
 		releaseCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 		defer cancel()
-		if releaseErr := s.Release(releaseCtx, key); releaseErr != nil {
+		if releaseErr := s.release(releaseCtx, key); releaseErr != nil {
 			return nil, errors.Join(err, releaseErr)
 		}
 		return nil, err

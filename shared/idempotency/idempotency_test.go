@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/go-serverless/reference/shared/budget"
 )
 
 // fakeDB answers each call with its function field and records the inputs.
@@ -23,9 +25,17 @@ type fakeDB struct {
 	updates      []*dynamodb.UpdateItemInput
 	deletes      []*dynamodb.DeleteItemInput
 	deleteCtxErr error // the context's error when DeleteItem was called
+	// deadlines holds, per call in order, the deadline of its context (zero: none).
+	deadlines []time.Time
 }
 
-func (f *fakeDB) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+func (f *fakeDB) called(ctx context.Context) {
+	d, _ := ctx.Deadline()
+	f.deadlines = append(f.deadlines, d)
+}
+
+func (f *fakeDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	f.called(ctx)
 	f.puts = append(f.puts, in)
 	if f.putItem == nil {
 		return &dynamodb.PutItemOutput{}, nil
@@ -33,7 +43,8 @@ func (f *fakeDB) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func
 	return &dynamodb.PutItemOutput{}, f.putItem(in)
 }
 
-func (f *fakeDB) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+func (f *fakeDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	f.called(ctx)
 	f.updates = append(f.updates, in)
 	if f.updateItem == nil {
 		return &dynamodb.UpdateItemOutput{}, nil
@@ -42,6 +53,7 @@ func (f *fakeDB) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ .
 }
 
 func (f *fakeDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	f.called(ctx)
 	f.deletes = append(f.deletes, in)
 	f.deleteCtxErr = ctx.Err()
 	if f.deleteItem == nil {
@@ -297,5 +309,63 @@ func TestFingerprint(t *testing.T) {
 	}
 	if len(a) != 64 {
 		t.Errorf("len(Fingerprint) = %d, want 64 hex digits", len(a))
+	}
+}
+
+// TestEveryCallIsBounded: each DynamoDB call the store makes gets a deadline (budget.Calls), so a
+// call that hangs fails with time left to handle it instead of running until Lambda kills the
+// invocation. With an invocation deadline, the call ends the margin WithCalls keeps before it.
+func TestEveryCallIsBounded(t *testing.T) {
+	errWork := errors.New("work failed")
+	calls := []struct {
+		name string
+		call func(ctx context.Context, s *Store) error
+	}{
+		{"Begin", func(ctx context.Context, s *Store) error {
+			_, err := s.Begin(ctx, "k", "fp", time.Minute)
+			return err
+		}},
+		{"Complete", func(ctx context.Context, s *Store) error { return s.Complete(ctx, "k", []byte("r")) }},
+		{"Release", func(ctx context.Context, s *Store) error { return s.Release(ctx, "k") }},
+		{"Do", func(ctx context.Context, s *Store) error {
+			_, err := s.Do(ctx, "k", "fp", time.Minute, func(context.Context) ([]byte, error) { return []byte("r"), nil })
+			return err
+		}},
+		{"Do that fails and releases", func(ctx context.Context, s *Store) error {
+			_, err := s.Do(ctx, "k", "fp", time.Minute, func(context.Context) ([]byte, error) { return nil, errWork })
+			if errors.Is(err, errWork) {
+				return nil
+			}
+			return err
+		}},
+	}
+	const margin = 3 * time.Second
+	for _, c := range calls {
+		t.Run(c.name+" without a deadline", func(t *testing.T) {
+			db := &fakeDB{}
+			if err := c.call(context.Background(), New(db, "idem")); err != nil {
+				t.Fatal(err)
+			}
+			for i, d := range db.deadlines {
+				if d.IsZero() {
+					t.Errorf("call %d of %d had no deadline; want every call bounded", i+1, len(db.deadlines))
+				}
+			}
+		})
+		t.Run(c.name+" within an invocation", func(t *testing.T) {
+			db := &fakeDB{}
+			invocation := time.Now().Add(time.Minute)
+			ctx, cancel := context.WithDeadline(context.Background(), invocation)
+			defer cancel()
+			s := New(db, "idem", WithCalls(budget.Calls{Budget: budget.Budget{Margin: margin}, Timeout: time.Hour}))
+			if err := c.call(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+			for i, d := range db.deadlines {
+				if d.IsZero() || d.After(invocation.Add(-margin)) {
+					t.Errorf("call %d of %d had deadline %v; want one by %v (the invocation's minus the margin)", i+1, len(db.deadlines), d, invocation.Add(-margin))
+				}
+			}
+		})
 	}
 }

@@ -13,6 +13,12 @@
 // invocation's budget runs out are reported as failures without running,
 // so they come back in a later invocation instead of being cut off half-way
 // by the Lambda timeout, which would also fail the whole batch.
+//
+// Every record Process receives is either handed to the handler or logged,
+// one WARN line per record with its message ID and the reason, in the
+// record's own correlation chain: a record handed back comes back only after
+// the queue's visibility timeout, and without that line nothing would say
+// where it spent the time.
 package sqsbatch
 
 import (
@@ -47,22 +53,25 @@ type Handler func(ctx context.Context, msg events.SQSMessage) error
 //   - a record whose fn returns an error or panics is logged once, at
 //     ERROR, and reported as failed; the rest of the batch goes on;
 //   - before each record, when b has no time left (ctx's deadline minus
-//     b.Margin), that record and all after it are reported as failed
-//     without running. Set b.Margin to at least the longest time one
-//     record takes;
+//     b.Margin) or ctx has ended, that record and all after it are
+//     reported as failed without running. Set b.Margin to at least the
+//     longest time one record takes;
 //   - on a FIFO queue, the first failure stops the batch and every later
 //     record is reported too, because processing them would break the
-//     order within their message group.
+//     order within their message group;
+//   - every record reported without running (the two cases above, and a
+//     handler's [ErrRetryLater]) is logged at WARN, "record handed back",
+//     with its messageId and the reason.
 //
 // The response always has a non-nil BatchItemFailures: empty means the
 // whole batch succeeded.
 func Process(ctx context.Context, log *slog.Logger, ex correlation.Extractor, b budget.Budget, event events.SQSEvent, fn Handler) events.SQSEventResponse {
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 	for i, msg := range event.Records {
-		if b.Remaining(ctx) <= 0 {
-			log.WarnContext(ctx, "time budget exhausted; returning unstarted records for redelivery",
-				"unstarted", len(event.Records)-i)
-			return withFailures(resp, event.Records[i:])
+		if reason := noTimeLeft(ctx, b); reason != "" {
+			log.WarnContext(ctx, "no time left in the invocation; returning unstarted records for redelivery",
+				"unstarted", len(event.Records)-i, "reason", reason)
+			return handBack(ctx, log, ex, resp, event.Records[i:], reason)
 		}
 
 		rctx := correlation.NewContext(ctx, ex.SQS(msg))
@@ -79,11 +88,32 @@ func Process(ctx context.Context, log *slog.Logger, ex correlation.Extractor, b 
 			if isFIFO(msg) && i+1 < len(event.Records) {
 				log.WarnContext(ctx, "FIFO batch stopped at a failure; returning later records to keep order",
 					"unstarted", len(event.Records)-i-1)
-				return withFailures(resp, event.Records[i+1:])
+				return handBack(ctx, log, ex, resp, event.Records[i+1:],
+					"a record before it in this FIFO batch failed (message "+msg.MessageId+"); running it would break its message group's order")
 			}
 		}
 	}
 	return resp
+}
+
+// noTimeLeft says why no further record may start, or "" when one may.
+func noTimeLeft(ctx context.Context, b budget.Budget) string {
+	if ctx.Err() != nil {
+		return fmt.Sprintf("the invocation ended before the record started: %v", context.Cause(ctx))
+	}
+	if b.Remaining(ctx) <= 0 {
+		return fmt.Sprintf("the invocation's time budget ran out before the record started (%s kept in reserve before the deadline)", b.Margin)
+	}
+	return ""
+}
+
+// handBack reports records for redelivery without running them, with one WARN line each, in the
+// record's own correlation chain: whoever follows a chain finds where its record went.
+func handBack(ctx context.Context, log *slog.Logger, ex correlation.Extractor, resp events.SQSEventResponse, records []events.SQSMessage, reason string) events.SQSEventResponse {
+	for _, msg := range records {
+		log.WarnContext(correlation.NewContext(ctx, ex.SQS(msg)), "record handed back", "messageId", msg.MessageId, "reason", reason)
+	}
+	return withFailures(resp, records)
 }
 
 // run calls fn and turns a panic into an error, so that one poison

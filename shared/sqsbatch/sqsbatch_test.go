@@ -217,3 +217,91 @@ func TestProcessHandedBackIsWarning(t *testing.T) {
 		t.Errorf("log = %s; want the hand-back at WARN and no ERROR", buf)
 	}
 }
+
+// logLines returns the JSON lines of buf at level.
+func logLines(t *testing.T, buf *bytes.Buffer, level string) []map[string]any {
+	t.Helper()
+	var lines []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		if l == "" {
+			continue
+		}
+		var line map[string]any
+		if err := json.Unmarshal([]byte(l), &line); err != nil {
+			t.Fatal(err)
+		}
+		if line["level"] == level {
+			lines = append(lines, line)
+		}
+	}
+	return lines
+}
+
+// handedBack returns, by message id, the reason of every "record handed back" line.
+func handedBack(t *testing.T, buf *bytes.Buffer) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	for _, line := range logLines(t, buf, "WARN") {
+		if line["msg"] != "record handed back" {
+			continue
+		}
+		id, _ := line["messageId"].(string)
+		reason, _ := line["reason"].(string)
+		got[id] = reason
+	}
+	return got
+}
+
+// TestProcessLogsEveryRecordItHandsBack: a record reported for redelivery without running is
+// named in a line of its own, with the reason, in its own correlation chain: a received record
+// is either processed or its hand-back is logged, never silently returned to the queue.
+func TestProcessLogsEveryRecordItHandsBack(t *testing.T) {
+	ids := []string{"a", "b", "c2", "d", "e", "f", "g", "h", "i", "j"}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	spent, cancelSpent := context.WithDeadline(context.Background(), time.Now().Add(time.Hour))
+	defer cancelSpent()
+	tests := []struct {
+		name       string
+		ctx        context.Context
+		b          budget.Budget
+		event      events.SQSEvent
+		failOn     string
+		wantRan    int
+		wantReason string
+	}{
+		{name: "time budget spent before the first record", ctx: spent, b: budget.Budget{Margin: 2 * time.Hour},
+			event: batch(standardARN, ids...), wantReason: "time budget"},
+		{name: "context already cancelled", ctx: cancelled,
+			event: batch(standardARN, ids...), wantReason: "context canceled"},
+		{name: "FIFO records after a failure", ctx: context.Background(), failOn: "a",
+			event: batch(fifoARN, ids...), wantRan: 1, wantReason: "FIFO"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			log, buf := newLogger()
+			ran := 0
+			resp := Process(tt.ctx, log, ex, tt.b, tt.event, func(_ context.Context, msg events.SQSMessage) error {
+				ran++
+				if msg.MessageId == tt.failOn {
+					return errors.New("boom")
+				}
+				return nil
+			})
+			if ran != tt.wantRan || len(resp.BatchItemFailures) != len(ids) {
+				t.Fatalf("ran %d, %d failures; want %d run and all %d reported", ran, len(resp.BatchItemFailures), tt.wantRan, len(ids))
+			}
+			got := handedBack(t, buf)
+			for _, id := range ids[tt.wantRan:] {
+				if !strings.Contains(got[id], tt.wantReason) {
+					t.Errorf("hand-back of %s logged with reason %q; want a WARN line naming it, with a reason about %q\n%s", id, got[id], tt.wantReason, buf)
+				}
+			}
+			for _, line := range logLines(t, buf, "WARN") {
+				if line["messageId"] == "c2" && line["correlationId"] != "chain-2" {
+					t.Errorf("hand-back of c2 logged in chain %v; want its own chain-2, so following the chain finds it", line["correlationId"])
+				}
+			}
+		})
+	}
+}

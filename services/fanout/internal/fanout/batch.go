@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/go-serverless/reference/shared/invalid"
 )
 
 // Status is where a batch is in its life.
@@ -47,35 +49,26 @@ type Input struct {
 	Items []Item `json:"items"`
 }
 
-// InvalidInputError says which field of an Input is wrong and why.
-type InvalidInputError struct {
-	Field  string
-	Reason string
-}
-
-func (e *InvalidInputError) Error() string {
-	return fmt.Sprintf("invalid %s: %s", e.Field, e.Reason)
-}
-
-// Validate checks the input; it returns an *InvalidInputError naming the first bad field. Item ids
+// Validate checks the input; it returns an *invalid.Param naming the first bad field. Item ids
 // must be unique within a batch: a subtask's result is stored under its item id, and that key is
 // what makes a redelivered subtask recognisable.
 func (in Input) Validate() error {
 	if n := len(in.Items); n == 0 || n > MaxItems {
-		return &InvalidInputError{Field: "items", Reason: fmt.Sprintf("must hold 1 to %d items, not %d", MaxItems, n)}
+		return &invalid.Param{Name: "items", Reason: fmt.Sprintf("must hold 1 to %d items, not %d", MaxItems, n)}
 	}
 	seen := make(map[string]bool, len(in.Items))
 	for i, item := range in.Items {
 		field := fmt.Sprintf("items[%d]", i)
 		if !validItemID(item.ID) {
-			return &InvalidInputError{Field: field + ".id", Reason: fmt.Sprintf("must be 1 to %d characters of A-Z a-z 0-9 . _ : -", MaxItemIDLength)}
+			return &invalid.Param{Name: field + ".id", Reason: fmt.Sprintf("must be 1 to %d characters of A-Z a-z 0-9 . _ : -", MaxItemIDLength)}
 		}
 		if seen[item.ID] {
-			return &InvalidInputError{Field: field + ".id", Reason: fmt.Sprintf("%q appears more than once", item.ID)}
+			return &invalid.Param{Name: field + ".id", Reason: fmt.Sprintf("%q appears more than once", item.ID)}
 		}
 		seen[item.ID] = true
-		if item.DurationMS < 0 || time.Duration(item.DurationMS)*time.Millisecond > MaxItemDuration {
-			return &InvalidInputError{Field: field + ".durationMs", Reason: fmt.Sprintf("must be between 0 and %d", MaxItemDuration.Milliseconds())}
+		// Compared in milliseconds: as a time.Duration, 9223372036855 ms would wrap to -8 s.
+		if item.DurationMS < 0 || int64(item.DurationMS) > MaxItemDuration.Milliseconds() {
+			return &invalid.Param{Name: field + ".durationMs", Reason: fmt.Sprintf("must be between 0 and %d", MaxItemDuration.Milliseconds())}
 		}
 	}
 	return nil

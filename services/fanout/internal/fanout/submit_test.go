@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-serverless/reference/shared/invalid"
 )
 
 func items(n int) []Item {
@@ -55,9 +57,9 @@ func TestSubmitRejectsInvalidInputWithoutWriting(t *testing.T) {
 	q := &fakeQueue{}
 	sub := newSubmitter(DynamoStore{}, q) // a zero store: any write would panic
 	for _, in := range []Input{{}, {Items: items(MaxItems + 1)}} {
-		var invalid *InvalidInputError
-		if _, err := sub.Submit(context.Background(), "alice", in, "", ""); !errors.As(err, &invalid) {
-			t.Errorf("Submit(%d items) = %v; want InvalidInputError", len(in.Items), err)
+		_, err := sub.Submit(context.Background(), "alice", in, "", "")
+		if _, ok := errors.AsType[*invalid.Param](err); !ok {
+			t.Errorf("Submit(%d items) = %v; want an *invalid.Param", len(in.Items), err)
 		}
 	}
 	if q.calls != 0 {
@@ -132,14 +134,18 @@ func TestValidate(t *testing.T) {
 		{"duplicate id", Input{Items: []Item{{ID: "a"}, {ID: "a"}}}, "items[1].id"},
 		{"negative duration", Input{Items: []Item{{ID: "a", DurationMS: -1}}}, "items[0].durationMs"},
 		{"duration too long", Input{Items: []Item{{ID: "a", DurationMS: 5001}}}, "items[0].durationMs"},
+		// As nanoseconds, 9223372036855 ms wraps to -8 s and 2^58 + 1000 ms to exactly 1 s: the
+		// comparison is in milliseconds.
+		{"duration that wraps negative", Input{Items: []Item{{ID: "a", DurationMS: 9223372036855}}}, "items[0].durationMs"},
+		{"duration that wraps into range", Input{Items: []Item{{ID: "a", DurationMS: 1<<58 + 1000}}}, "items[0].durationMs"},
 	}
 	for _, tt := range tests {
 		err := tt.in.Validate()
-		var invalid *InvalidInputError
+		bad, isInvalid := errors.AsType[*invalid.Param](err)
 		switch {
 		case tt.field == "" && err != nil:
 			t.Errorf("%s: Validate = %v; want nil", tt.name, err)
-		case tt.field != "" && (!errors.As(err, &invalid) || invalid.Field != tt.field):
+		case tt.field != "" && (!isInvalid || bad.Name != tt.field):
 			t.Errorf("%s: Validate = %v; want an error naming %s", tt.name, err, tt.field)
 		}
 	}

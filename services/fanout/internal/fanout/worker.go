@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-serverless/reference/shared/budget"
+	"github.com/go-serverless/reference/shared/sqsbatch"
 )
 
 // ResultRecorder is the part of the store workers use.
@@ -90,8 +91,9 @@ const (
 )
 
 // ErrNoTimeForItem means a subtask was handed back unstarted: the invocation had not time enough
-// left for its work. The message comes back in a later invocation.
-var ErrNoTimeForItem = errors.New("not enough time left in this invocation to start the item")
+// left for its work. The message comes back in a later invocation. It wraps sqsbatch.ErrRetryLater,
+// so the hand-back is logged as a warning, with its reason, and never as a failure.
+var ErrNoTimeForItem = fmt.Errorf("not enough time left in this invocation to start the item: %w", sqsbatch.ErrRetryLater)
 
 // Worker processes subtasks from the workers' queue.
 type Worker struct {

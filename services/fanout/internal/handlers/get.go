@@ -46,12 +46,15 @@ func (h Get) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 	ctx = correlation.NewContext(ctx, h.Correlation.HTTP(req))
 	owner, err := httpapi.Subject(req)
 	if err != nil {
-		return httpapi.ErrorResponse(ctx, h.Log, err), nil
+		return h.fail(ctx, err), nil
 	}
-	b, err := h.Batches.Get(ctx, owner, req.PathParameters["batchId"])
+	id, err := httpapi.PathID(req, "batchId", httpapi.HexID, fanout.ErrNotFound)
 	if err != nil {
-		return httpapi.ErrorResponse(ctx, h.Log, err,
-			httpapi.ErrorRule{Err: fanout.ErrNotFound, Status: http.StatusNotFound, Title: "Batch not found"}), nil
+		return h.fail(ctx, err), nil
+	}
+	b, err := h.Batches.Get(ctx, owner, id)
+	if err != nil {
+		return h.fail(ctx, err), nil
 	}
 	view := batchView{
 		BatchID: b.ID, Status: b.Status, Total: b.Total, Completed: b.Completed, Failed: b.Failed,
@@ -66,8 +69,13 @@ func (h Get) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 		}
 	}
 	if !b.Status.Done() {
-		resp := httpapi.JSON(ctx, http.StatusAccepted, view)
+		resp := httpapi.JSON(ctx, h.Log, http.StatusAccepted, view)
 		return httpapi.WithHeader(resp, "Retry-After", fmt.Sprint(RetryAfterSeconds)), nil
 	}
-	return httpapi.JSON(ctx, http.StatusOK, view), nil
+	return httpapi.JSON(ctx, h.Log, http.StatusOK, view), nil
+}
+
+func (h Get) fail(ctx context.Context, err error) events.APIGatewayV2HTTPResponse {
+	return httpapi.ErrorResponse(ctx, h.Log, err,
+		httpapi.ErrorRule{Err: fanout.ErrNotFound, Status: http.StatusNotFound, Title: "Batch not found"})
 }

@@ -30,12 +30,17 @@ type submitCall struct {
 type fakeSubmitter struct {
 	calls []submitCall
 	err   error
+	// found, when set, is the batch a retry with the same Idempotency-Key finds.
+	found *fanout.Batch
 }
 
 func (f *fakeSubmitter) Submit(_ context.Context, owner string, in fanout.Input, key, correlationID string) (fanout.Batch, error) {
 	f.calls = append(f.calls, submitCall{owner, key, correlationID, in})
 	if f.err != nil {
 		return fanout.Batch{}, f.err
+	}
+	if f.found != nil {
+		return *f.found, nil
 	}
 	return fanout.Batch{ID: batchID, Status: fanout.StatusRunning, Total: len(in.Items)}, nil
 }
@@ -82,7 +87,13 @@ func TestSubmitRejects(t *testing.T) {
 		{name: "items missing", body: `{}`, wantStatus: 400, wantParam: "items"},
 		{name: "10,001 items", body: `{"items":[` + strings.Join(many, ",") + `]}`, wantStatus: 400, wantParam: "items"},
 		{name: "unknown field", body: `{"items":[{"id":"a","colour":"red"}]}`, wantStatus: 400, wantParam: "colour"},
-		{name: "wrong type", body: `{"items":[{"id":"a","durationMs":"slow"}]}`, wantStatus: 400, wantParam: "items.durationMs"},
+		{name: "wrong type", body: `{"items":[{"id":"a","durationMs":"slow"}]}`, wantStatus: 400, wantParam: "items[0].durationMs"},
+		{name: "name in another case", body: `{"items":[{"id":"a","DurationMs":5}]}`, wantStatus: 400, wantParam: "DurationMs"},
+		{name: "null body", body: `null`, wantStatus: 400},
+		// As nanoseconds, 9223372036855 ms wraps to -8 s and 2^58 + 1000 ms to exactly 1 s.
+		{name: "duration that wraps negative", body: `{"items":[{"id":"a"},{"id":"b","durationMs":9223372036855}]}`, wantStatus: 400, wantParam: "items[1].durationMs"},
+		{name: "duration that wraps into range", body: `{"items":[{"id":"a","durationMs":288230376151712744}]}`, wantStatus: 400, wantParam: "items[0].durationMs"},
+		{name: "subject with a slash", edit: func(r *events.APIGatewayV2HTTPRequest) { r.RequestContext.Authorizer.JWT.Claims["sub"] = "a/b" }, wantStatus: 403},
 		{name: "duplicate id", body: `{"items":[{"id":"a"},{"id":"a"}]}`, wantStatus: 400, wantParam: "items[1].id"},
 		{name: "not JSON", edit: func(r *events.APIGatewayV2HTTPRequest) { r.Headers["content-type"] = "text/plain" }, wantStatus: 415},
 		{name: "key too long", edit: func(r *events.APIGatewayV2HTTPRequest) { r.Headers["idempotency-key"] = strings.Repeat("k", 256) }, wantStatus: 400, wantParam: "Idempotency-Key"},
@@ -137,6 +148,28 @@ func (f fakeGetter) Get(_ context.Context, owner, id string) (fanout.Batch, erro
 	return f.b, nil
 }
 
+// A retry after "fan-out interrupted" finds the FAILED batch its key names; the answer must say
+// that only a new key runs the items again, not 202 as if they were accepted.
+func TestSubmitRetryOfFailedBatchAsksForANewKey(t *testing.T) {
+	var req events.APIGatewayV2HTTPRequest
+	lambdatest.Event(t, testdata+"submit-batch.json", &req)
+	failed := fanout.Batch{ID: batchID, Owner: sub, Status: fanout.StatusFailed, Total: 3, Failure: &fanout.Failure{Reason: "fan-out interrupted"}}
+	resp, err := Submit{Batches: &fakeSubmitter{found: &failed}, Log: lambdatest.QuietLogger()}.Handle(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 409 {
+		t.Fatalf("status = %d %s; want 409", resp.StatusCode, resp.Body)
+	}
+	p := lambdatest.Problem(t, resp)
+	if !strings.Contains(p.Detail, "new Idempotency-Key") || !strings.Contains(p.Detail, "fan-out interrupted") {
+		t.Errorf("detail = %q; want it to say the batch was interrupted and a new Idempotency-Key runs it", p.Detail)
+	}
+	if resp.Headers["Location"] != "/batches/"+batchID || resp.Headers["Retry-After"] != "" {
+		t.Errorf("headers = %v; want Location of the failed batch and no Retry-After (retrying cannot help)", resp.Headers)
+	}
+}
+
 func TestGet(t *testing.T) {
 	started := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
 	with := func(status fanout.Status, edit func(*fanout.Batch)) fanout.Batch {
@@ -181,6 +214,24 @@ func TestGet(t *testing.T) {
 				t.Errorf("body %s; want it to contain %s", resp.Body, tt.wantInBody)
 			}
 		})
+	}
+}
+
+// An id no batch can have is answered as an unknown one without a lookup: DynamoDB would refuse a
+// 3,000-byte key with a ValidationException, a 500.
+func TestGetRefusesIDsNoBatchHas(t *testing.T) {
+	for _, id := range []string{strings.Repeat("a", 3000), "0123456789ABCDEF0123456789ABCDEF", "../" + batchID} {
+		var req events.APIGatewayV2HTTPRequest
+		lambdatest.Event(t, testdata+"get-batch.json", &req)
+		req.PathParameters["batchId"] = id
+		getter := fakeGetter{err: errors.New("ValidationException: key too large")}
+		resp, err := Get{Batches: getter, Log: lambdatest.QuietLogger()}.Handle(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != 404 || lambdatest.Problem(t, resp).Title != "Batch not found" {
+			t.Errorf("GET /batches/%.20s... = %d %s; want the 404 of an unknown batch", id, resp.StatusCode, resp.Body)
+		}
 	}
 }
 

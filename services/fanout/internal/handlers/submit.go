@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -64,21 +63,32 @@ func (h Submit) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 	if err != nil {
 		return h.fail(ctx, err), nil
 	}
+	if b.Status == fanout.StatusFailed {
+		return h.failedBefore(ctx, b), nil
+	}
 	h.Log.InfoContext(ctx, "batch accepted", "batchId", b.ID, "total", b.Total)
-	resp := httpapi.JSON(ctx, http.StatusAccepted, accepted{BatchID: b.ID, Status: b.Status, Total: b.Total})
+	resp := httpapi.JSON(ctx, h.Log, http.StatusAccepted, accepted{BatchID: b.ID, Status: b.Status, Total: b.Total})
 	resp = httpapi.WithHeader(resp, "Location", "/batches/"+b.ID)
 	return httpapi.WithHeader(resp, "Retry-After", fmt.Sprint(RetryAfterSeconds)), nil
 }
 
-func (h Submit) fail(ctx context.Context, err error) events.APIGatewayV2HTTPResponse {
-	var invalid *fanout.InvalidInputError
-	if errors.As(err, &invalid) {
-		err = &httpapi.Problem{
-			Status: http.StatusBadRequest, Title: "Invalid batch",
-			Detail:        invalid.Error(),
-			InvalidParams: []httpapi.InvalidParam{{Name: invalid.Field, Reason: invalid.Reason}},
-		}
+// failedBefore answers a retry whose Idempotency-Key names a batch that already ended FAILED (its
+// fan-out was interrupted and not resumed in time, or its deadline passed). Retrying with the same
+// key can only find the same batch again, so the answer says what would run it: a new key.
+func (h Submit) failedBefore(ctx context.Context, b fanout.Batch) events.APIGatewayV2HTTPResponse {
+	reason := "failed"
+	if b.Failure != nil {
+		reason = b.Failure.Reason // written for the batch's owner, as GET shows it
 	}
+	resp := httpapi.ErrorResponse(ctx, h.Log, &httpapi.Problem{
+		Status: http.StatusConflict, Title: "Batch already failed",
+		Detail: fmt.Sprintf("this Idempotency-Key names batch %s, which ended FAILED (%s); "+
+			"send the request again with a new Idempotency-Key to run it again", b.ID, reason),
+	})
+	return httpapi.WithHeader(resp, "Location", "/batches/"+b.ID)
+}
+
+func (h Submit) fail(ctx context.Context, err error) events.APIGatewayV2HTTPResponse {
 	return httpapi.ErrorResponse(ctx, h.Log, err,
 		httpapi.ErrorRule{Err: fanout.ErrFingerprintMismatch, Status: http.StatusUnprocessableEntity, Title: "Idempotency-Key reused for a different request"},
 	)

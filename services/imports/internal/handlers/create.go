@@ -3,17 +3,20 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"path"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/go-serverless/reference/services/imports/internal/imports"
 	"github.com/go-serverless/reference/shared/correlation"
 	"github.com/go-serverless/reference/shared/httpapi"
+	"github.com/go-serverless/reference/shared/invalid"
 )
 
 // MaxBodyBytes bounds a POST /imports body: it holds one key.
@@ -63,11 +66,8 @@ func (h Create) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 	if err := httpapi.DecodeJSON(req, &in, MaxBodyBytes); err != nil {
 		return h.fail(ctx, err), nil
 	}
-	if reason := keyProblem(owner, in.Key); reason != "" {
-		return h.fail(ctx, &httpapi.Problem{
-			Status: http.StatusBadRequest, Title: "Invalid key", Detail: reason,
-			InvalidParams: []httpapi.InvalidParam{{Name: "key", Reason: reason}},
-		}), nil
+	if err := checkKey(owner, in.Key); err != nil {
+		return h.fail(ctx, err), nil
 	}
 	obj, err := h.Objects.Head(ctx, h.Bucket, in.Key)
 	if err != nil {
@@ -78,30 +78,40 @@ func (h Create) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 		return h.fail(ctx, err), nil
 	}
 	h.Log.InfoContext(ctx, "import accepted", "importId", imp.ID, "key", imp.Key, "size", imp.Size)
-	resp := httpapi.JSON(ctx, http.StatusAccepted, accepted{ImportID: imp.ID, Status: imp.Status})
+	resp := httpapi.JSON(ctx, h.Log, http.StatusAccepted, accepted{ImportID: imp.ID, Status: imp.Status})
 	resp = httpapi.WithHeader(resp, "Location", "/imports/"+imp.ID)
 	return httpapi.WithHeader(resp, "Retry-After", "2"), nil
 }
 
-// keyProblem says what is wrong with key for owner, or "".
-func keyProblem(owner, key string) string {
+// checkKey refuses a key that is not one of owner's import files, naming "key": before any S3
+// call, so that no key S3 refuses (over 1024 bytes, not UTF-8) or that reaches outside the
+// caller's prefix gets further.
+func checkKey(owner, key string) error {
 	prefix := imports.Prefix + owner + "/"
+	reason := ""
 	switch {
 	case key == "":
-		return "key is required"
+		reason = "is required"
 	case len(key) > maxKeyLength:
-		return "key is longer than 1024 bytes"
+		reason = fmt.Sprintf("must be at most %d bytes", maxKeyLength)
+	case !utf8.ValidString(key) || strings.IndexFunc(key, invisible) >= 0:
+		// S3 keys are UTF-8; a NUL or another control character answered 500 from HeadObject.
+		reason = "must be UTF-8 without control or invisible formatting characters"
 	case !cleanKey(key):
 		// S3 keys are opaque strings, but a key with "." or ".." segments passes the prefix check
 		// while reading as a path into another user's folder to anything that cleans it.
-		return `key must be a clean path: no "//", "." or ".." segments`
+		reason = `must be a clean path: no "//", "." or ".." segments`
 	case !strings.HasPrefix(key, prefix) || len(key) == len(prefix):
-		return "key must name a file under " + prefix
+		reason = "must name a file under " + prefix
+	default:
+		if _, ok := imports.FormatOf(key); !ok {
+			reason = "must end in .csv, .ndjson or .jsonl"
+		}
 	}
-	if _, ok := imports.FormatOf(key); !ok {
-		return "key must end in .csv, .ndjson or .jsonl"
+	if reason == "" {
+		return nil
 	}
-	return ""
+	return &invalid.Param{Name: "key", Reason: reason}
 }
 
 // cleanKey reports whether key is a path that cleaning leaves unchanged: no empty, "." or ".."

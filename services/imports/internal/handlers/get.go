@@ -50,9 +50,13 @@ func (h Get) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 	if err != nil {
 		return httpapi.ErrorResponse(ctx, h.Log, err), nil
 	}
-	v, err := h.Imports.Get(ctx, owner, req.PathParameters["importId"])
+	id, err := httpapi.PathID(req, "importId", httpapi.HexID, imports.ErrNotFound)
 	if err != nil {
-		return httpapi.ErrorResponse(ctx, h.Log, err, httpapi.ErrorRule{Err: imports.ErrNotFound, Status: http.StatusNotFound}), nil
+		return h.fail(ctx, err), nil
+	}
+	v, err := h.Imports.Get(ctx, owner, id)
+	if err != nil {
+		return h.fail(ctx, err), nil
 	}
 	body := importView{
 		ImportID: v.ID, Status: v.Status, Key: v.Key,
@@ -63,9 +67,13 @@ func (h Get) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 	if body.Rejects == nil {
 		body.Rejects = []imports.Reject{}
 	}
-	resp := httpapi.JSON(ctx, http.StatusOK, body)
+	resp := httpapi.JSON(ctx, h.Log, http.StatusOK, body)
 	if v.Status == imports.StatusRunning {
 		resp = httpapi.WithHeader(resp, "Retry-After", "2")
 	}
 	return resp, nil
+}
+
+func (h Get) fail(ctx context.Context, err error) events.APIGatewayV2HTTPResponse {
+	return httpapi.ErrorResponse(ctx, h.Log, err, httpapi.ErrorRule{Err: imports.ErrNotFound, Status: http.StatusNotFound, Title: "Import not found"})
 }

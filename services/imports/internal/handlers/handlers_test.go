@@ -58,6 +58,8 @@ func TestCreate(t *testing.T) {
 		wantStart  bool
 		// wantKey is the key of an accepted import when the body is not the fixture's.
 		wantKey string
+		// sub replaces the caller when set.
+		sub string
 	}{
 		{name: "accepted", wantStatus: 202, wantStart: true},
 		{name: "another user's prefix", body: `{"key":"imports/mallory/orders.csv"}`, wantStatus: 400, wantParam: "key"},
@@ -70,7 +72,17 @@ func TestCreate(t *testing.T) {
 		{name: "double slash", body: `{"key":"imports/` + sub + `//orders.csv"}`, wantStatus: 400, wantParam: "key"},
 		{name: "dots inside a name are fine", body: `{"key":"imports/` + sub + `/orders..2026.csv"}`, wantStatus: 202, wantStart: true, wantKey: "imports/" + sub + "/orders..2026.csv"},
 		{name: "unknown field", body: `{"key":"x","now":true}`, wantStatus: 400, wantParam: "now"},
+		// Keys S3 cannot take answered 500 from HeadObject; they are refused before it.
+		{name: "NUL in the key", body: `{"key":"imports/` + sub + `/orders\u0000.csv"}`, wantStatus: 400, wantParam: "key"},
+		{name: "newline in the key", body: `{"key":"imports/` + sub + `/orders\n.csv"}`, wantStatus: 400, wantParam: "key"},
+		{name: "right-to-left override in the key", body: `{"key":"imports/` + sub + `/invoice\u202evsc.csv"}`, wantStatus: 400, wantParam: "key"},
+		{name: "key over 1024 bytes", body: `{"key":"imports/` + sub + `/` + strings.Repeat("a", 1024) + `.csv"}`, wantStatus: 400, wantParam: "key"},
+		{name: "name in another case", body: `{"Key":"imports/` + sub + `/orders.csv"}`, wantStatus: 400, wantParam: "Key"},
+		{name: "key twice", body: `{"key":"imports/` + sub + `/orders.csv","key":"imports/mallory/orders.csv"}`, wantStatus: 400, wantParam: "key"},
+		{name: "null body", body: `null`, wantStatus: 400},
 		{name: "no such object", headErr: imports.ErrObjectNotFound, wantStatus: 422, wantParam: "key"},
+		// User "a/b"'s prefix imports/a/b/ lies inside user "a"'s: such a subject is refused.
+		{name: "subject with a slash", sub: "a/b", body: `{"key":"imports/a/b/orders.csv"}`, wantStatus: 403},
 		{name: "store down", startErr: errors.New("dynamodb: 10.0.0.1 refused"), wantStatus: 500, wantStart: true},
 	}
 	for _, tt := range tests {
@@ -79,6 +91,9 @@ func TestCreate(t *testing.T) {
 			lambdatest.Event(t, testdata+"create-import.json", &req)
 			if tt.body != "" {
 				req.Body = tt.body
+			}
+			if tt.sub != "" {
+				req.RequestContext.Authorizer.JWT.Claims["sub"] = tt.sub
 			}
 			starter := &fakeStarter{err: tt.startErr}
 			h := Create{Imports: starter, Objects: fakeHeader{err: tt.headErr}, Bucket: "imports-bucket", Log: lambdatest.QuietLogger()}
@@ -137,6 +152,7 @@ func TestGet(t *testing.T) {
 	done.Status, done.Offset = imports.StatusSucceeded, 400
 	tests := []struct {
 		name       string
+		id         string // replaces the fixture's when set
 		getter     fakeGetter
 		wantStatus int
 		wantRetry  bool
@@ -146,11 +162,17 @@ func TestGet(t *testing.T) {
 		{name: "succeeded", getter: fakeGetter{view: done}, wantStatus: 200, wantBody: []string{`"status":"SUCCEEDED"`}},
 		{name: "someone else's", getter: fakeGetter{view: imports.View{Import: imports.Import{ID: "other"}}}, wantStatus: 404},
 		{name: "store down", getter: fakeGetter{err: errors.New("throttled")}, wantStatus: 500},
+		// An id no import can have is not looked up: DynamoDB would refuse a 3,000-byte key with a 500.
+		{name: "id of 3,000 characters", id: strings.Repeat("a", 3000), getter: fakeGetter{err: errors.New("ValidationException")}, wantStatus: 404},
+		{name: "id in capitals", id: strings.ToUpper(id), getter: fakeGetter{err: errors.New("ValidationException")}, wantStatus: 404},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var req events.APIGatewayV2HTTPRequest
 			lambdatest.Event(t, testdata+"get-import.json", &req)
+			if tt.id != "" {
+				req.PathParameters["importId"] = tt.id
+			}
 			resp, err := Get{Imports: tt.getter, Log: lambdatest.QuietLogger()}.Handle(context.Background(), req)
 			if err != nil {
 				t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/go-serverless/reference/services/imports/internal/imports"
 	"github.com/go-serverless/reference/shared/correlation"
 	"github.com/go-serverless/reference/shared/httpapi"
+	"github.com/go-serverless/reference/shared/invalid"
 )
 
 // maxFileNameLength bounds the name of an uploaded file.
@@ -68,17 +69,17 @@ func (h Upload) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 	if err := httpapi.DecodeJSON(req, &in, MaxBodyBytes); err != nil {
 		return httpapi.ErrorResponse(ctx, h.Log, err), nil
 	}
-	if reason := fileNameProblem(in.FileName); reason != "" {
-		return h.invalid(ctx, "Invalid file name", "fileName", reason), nil
+	if err := checkFileName(in.FileName); err != nil {
+		return httpapi.ErrorResponse(ctx, h.Log, err), nil
 	}
-	if reason := h.sizeProblem(in.Size); reason != "" {
-		return h.invalid(ctx, "Invalid size", "size", reason), nil
+	if err := h.checkSize(in.Size); err != nil {
+		return httpapi.ErrorResponse(ctx, h.Log, err), nil
 	}
 	format, _ := imports.FormatOf(in.FileName)
 	contentType := format.ContentType()
 	if in.ContentType != "" && in.ContentType != contentType {
-		reason := fmt.Sprintf("contentType of a %s file must be %s", format, contentType)
-		return h.invalid(ctx, "Invalid content type", "contentType", reason), nil
+		err := &invalid.Param{Name: "contentType", Reason: fmt.Sprintf("of a %s file must be %s", format, contentType)}
+		return httpapi.ErrorResponse(ctx, h.Log, err), nil
 	}
 	signed, err := h.Uploads.Sign(ctx, imports.Prefix+owner+"/"+in.FileName, in.Size, contentType)
 	if err != nil {
@@ -91,29 +92,22 @@ func (h Upload) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 			grant.Headers[http.CanonicalHeaderKey(name)] = values[0]
 		}
 	}
-	return httpapi.JSON(ctx, http.StatusCreated, grant), nil
+	return httpapi.JSON(ctx, h.Log, http.StatusCreated, grant), nil
 }
 
-func (h Upload) invalid(ctx context.Context, title, field, reason string) events.APIGatewayV2HTTPResponse {
-	return httpapi.ErrorResponse(ctx, h.Log, &httpapi.Problem{
-		Status: http.StatusBadRequest, Title: title, Detail: reason,
-		InvalidParams: []httpapi.InvalidParam{{Name: field, Reason: reason}},
-	})
-}
-
-// sizeProblem says what is wrong with a declared size, or "".
-func (h Upload) sizeProblem(size int64) string {
+// checkSize refuses a declared size that is not 1 to MaxSize bytes.
+func (h Upload) checkSize(size int64) error {
 	maxSize := h.MaxSize
 	if maxSize <= 0 {
 		maxSize = DefaultMaxUploadBytes
 	}
 	switch {
 	case size <= 0:
-		return "size is required: the exact length of the file in bytes, above 0"
+		return &invalid.Param{Name: "size", Reason: "is required: the exact length of the file in bytes, above 0"}
 	case size > maxSize:
-		return fmt.Sprintf("size must be at most %d bytes", maxSize)
+		return &invalid.Param{Name: "size", Reason: fmt.Sprintf("must be at most %d bytes", maxSize)}
 	}
-	return ""
+	return nil
 }
 
 // invisible reports control characters (Cc), format characters (Cf: U+202E reverses how the rest
@@ -122,20 +116,25 @@ func invisible(r rune) bool {
 	return unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) || r == unicode.ReplacementChar
 }
 
-// fileNameProblem says what is wrong with a file name, or "".
-func fileNameProblem(name string) string {
+// checkFileName refuses a file name that is not a plain name of a supported format.
+func checkFileName(name string) error {
+	reason := ""
 	switch {
 	case name == "":
-		return "fileName is required"
+		reason = "is required"
 	case len(name) > maxFileNameLength || !utf8.ValidString(name):
-		return "fileName must be at most 200 bytes of UTF-8"
+		reason = fmt.Sprintf("must be at most %d bytes of UTF-8", maxFileNameLength)
 	case strings.ContainsAny(name, "/\\") || name == "." || name == "..":
-		return "fileName must not contain a path"
+		reason = "must not contain a path"
 	case strings.IndexFunc(name, invisible) >= 0:
-		return "fileName must not contain control or invisible formatting characters"
+		reason = "must not contain control or invisible formatting characters"
+	default:
+		if _, ok := imports.FormatOf(name); !ok {
+			reason = "must end in .csv, .ndjson or .jsonl"
+		}
 	}
-	if _, ok := imports.FormatOf(name); !ok {
-		return "fileName must end in .csv, .ndjson or .jsonl"
+	if reason == "" {
+		return nil
 	}
-	return ""
+	return &invalid.Param{Name: "fileName", Reason: reason}
 }

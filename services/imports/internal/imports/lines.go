@@ -73,6 +73,29 @@ func (l *lineReader) skipLine() (int64, error) {
 	}
 }
 
+// byteOrderMark is the UTF-8 encoding of U+FEFF, which some editors write at the start of a
+// UTF-8 file (Excel's "CSV UTF-8" does).
+var byteOrderMark = []byte("\xef\xbb\xbf")
+
+// skipByteOrderMark skips a UTF-8 byte-order mark at byte 0 of the object and counts its bytes
+// as read, so the checkpoint moves past it: a header line after it is still line 1 and still a
+// header. Only the start of the object can hold one: a reader that resumes at a later offset (a
+// link of the chain) leaves the bytes there to the line they begin.
+func (l *lineReader) skipByteOrderMark() error {
+	if l.offset != 0 {
+		return nil
+	}
+	start, err := l.r.Peek(len(byteOrderMark))
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("read the start of the file: %w", err)
+	}
+	if bytes.Equal(start, byteOrderMark) {
+		l.offset += int64(len(byteOrderMark))
+		_, _ = l.r.Discard(len(byteOrderMark)) // peeked: cannot fail
+	}
+	return nil
+}
+
 // atEOF reports whether the stream has nothing left, without consuming anything.
 func (l *lineReader) atEOF() (bool, error) {
 	_, err := l.r.Peek(1)

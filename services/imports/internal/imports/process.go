@@ -109,7 +109,7 @@ func (p Processor) Process(ctx context.Context, link Link) error {
 	}
 	if maxDepth := p.maxDepth(); link.Depth > maxDepth {
 		reason := fmt.Sprintf("hop limit reached: %d invocations were not enough; stopped at byte %d (line %d) of %d", maxDepth+1, imp.Offset, imp.Line, imp.Size)
-		return p.fail(ctx, log, imp.ID, link.Depth, reason)
+		return p.fail(ctx, log, imp.ID, link.Depth, reason, nil)
 	}
 	imp, err = p.Store.Claim(ctx, imp.ID, link.Depth, p.Now())
 	if errors.Is(err, ErrConflict) {
@@ -123,72 +123,121 @@ func (p Processor) Process(ctx context.Context, link Link) error {
 	return p.run(ctx, log, imp, link)
 }
 
-// run imports batches from the checkpoint until the file ends or time runs short.
+// run imports batches from the checkpoint until the file ends or time runs short, then hands
+// the rest over. Each step is below: open, timeToHandOver, importBatch, handOver.
 func (p Processor) run(ctx context.Context, log *slog.Logger, imp Import, link Link) error {
-	var lines *lineReader
-	if imp.Offset < imp.Size {
-		body, err := p.Objects.Open(ctx, imp.Bucket, imp.Key, imp.ETag, imp.Offset)
-		if errors.Is(err, ErrObjectChanged) || errors.Is(err, ErrObjectNotFound) {
-			return p.fail(ctx, log, imp.ID, link.Depth, fmt.Sprintf("the file can no longer be read at byte %d: %v", imp.Offset, err))
-		}
-		if err != nil {
-			return err
-		}
-		defer body.Close()
-		lines = newLineReader(body, imp.Offset, imp.Line)
-	} else {
-		// An empty file, or a chain resumed exactly at its end: nothing to read (a Range GET
-		// from the end would be refused).
-		lines = newLineReader(eofReader{}, imp.Offset, imp.Line)
+	lines, body, err := p.open(ctx, imp)
+	if errors.Is(err, ErrObjectNotFound) || errors.Is(err, ErrObjectChanged) {
+		// No retry can read this version of the file again: fail the import now, in words its
+		// owner can act on; the S3 error (bucket, request id) goes to the log only.
+		return p.fail(ctx, log, imp.ID, link.Depth, unreadable(imp, err), err)
 	}
+	if err != nil {
+		return err
+	}
+	defer body.Close()
 
 	estimate := p.batchEstimate()
 	first := lines.line
+	// checkpoint is the stored offset the next batch moves on from: the import's, then the end of
+	// each batch. It can be behind lines.offset: a byte-order mark skipped at byte 0 is counted
+	// as done by the first batch's checkpoint.
+	checkpoint := imp.Offset
 	for {
-		if !p.Budget.Fits(ctx, estimate) || p.MaxLines > 0 && lines.line-first >= p.MaxLines {
-			next := Link{Carrier: correlation.CarrierFrom(ctx), ImportID: imp.ID, Offset: lines.offset, Line: lines.line, Depth: link.Depth + 1}
-			if err := p.Next.Continue(ctx, next); err != nil {
-				return fmt.Errorf("continue import %s at byte %d: %w", imp.ID, lines.offset, err)
-			}
-			log.InfoContext(ctx, "handed over to the next invocation", "offset", lines.offset, "line", lines.line)
-			return nil
+		if p.timeToHandOver(ctx, estimate, lines.line-first) {
+			return p.handOver(ctx, log, imp, link, lines)
 		}
 		started := p.Now()
-		from := lines.offset
-		orders, rejects, eof, err := p.readBatch(imp, lines)
-		if err != nil {
+		done, err := p.importBatch(ctx, log, imp, lines, checkpoint)
+		if err != nil || done {
 			return err
 		}
-		if eof && lines.offset != imp.Size {
-			// The stream ended without an error before (or after) the size the import recorded:
-			// a truncated read, not the end of the file. Finishing here would lose the records
-			// after it; an error makes Lambda deliver the link again, which resumes at the
-			// last checkpoint.
-			return fmt.Errorf("read import %s: stream ended at byte %d of %d: %w", imp.ID, lines.offset, imp.Size, io.ErrUnexpectedEOF)
-		}
-		if err := p.Store.WriteOrders(ctx, orders); err != nil {
-			return err
-		}
-		if err := p.Store.WriteRejects(ctx, imp.ID, rejects); err != nil {
-			return err
-		}
-		cp := Checkpoint{Offset: lines.offset, Line: lines.line, Accepted: int64(len(orders)), Rejected: int64(len(rejects)), Done: eof, Now: p.Now()}
-		err = p.Store.Checkpoint(ctx, imp.ID, from, cp)
-		if errors.Is(err, ErrConflict) {
-			// Another invocation of this chain (a duplicate delivery) moved the checkpoint first;
-			// it carries on, and what this one wrote was the same items again.
-			log.InfoContext(ctx, "checkpoint moved by another invocation: stopping", "offset", from)
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if eof {
-			log.InfoContext(ctx, "import succeeded", "lines", lines.line, "bytes", lines.offset)
-			return nil
-		}
+		checkpoint = lines.offset
 		estimate = max(estimate, p.Now().Sub(started))
 	}
+}
+
+// open streams the file from the import's checkpoint, skipping a UTF-8 byte-order mark at byte
+// 0. A checkpoint at the end of the file (an empty file, or a chain resumed exactly at its end)
+// opens nothing: a Range GET from the end would be refused.
+func (p Processor) open(ctx context.Context, imp Import) (*lineReader, io.Closer, error) {
+	var body io.ReadCloser = io.NopCloser(eofReader{})
+	if imp.Offset < imp.Size {
+		var err error
+		if body, err = p.Objects.Open(ctx, imp.Bucket, imp.Key, imp.ETag, imp.Offset); err != nil {
+			return nil, nil, err
+		}
+	}
+	lines := newLineReader(body, imp.Offset, imp.Line)
+	if err := lines.skipByteOrderMark(); err != nil {
+		body.Close()
+		return nil, nil, fmt.Errorf("import %s: %w", imp.ID, err)
+	}
+	return lines, body, nil
+}
+
+// unreadable says, for the import's owner, why the file can no longer be read.
+func unreadable(imp Import, err error) string {
+	what := "deleted"
+	if errors.Is(err, ErrObjectChanged) {
+		what = "replaced"
+	}
+	return fmt.Sprintf("the file was %s before the import finished; it stopped at byte %d (line %d) of %d", what, imp.Offset, imp.Line, imp.Size)
+}
+
+// timeToHandOver reports whether this invocation should stop before another batch: the batch,
+// estimated to take estimate, would not fit in the time left, or the invocation has read its
+// MaxLines (read so far).
+func (p Processor) timeToHandOver(ctx context.Context, estimate time.Duration, read int64) bool {
+	return !p.Budget.Fits(ctx, estimate) || p.MaxLines > 0 && read >= p.MaxLines
+}
+
+// handOver queues the next link of the chain at where lines stopped.
+func (p Processor) handOver(ctx context.Context, log *slog.Logger, imp Import, link Link, lines *lineReader) error {
+	next := Link{Carrier: correlation.CarrierFrom(ctx), ImportID: imp.ID, Offset: lines.offset, Line: lines.line, Depth: link.Depth + 1}
+	if err := p.Next.Continue(ctx, next); err != nil {
+		return fmt.Errorf("continue import %s at byte %d: %w", imp.ID, lines.offset, err)
+	}
+	log.InfoContext(ctx, "handed over to the next invocation", "offset", lines.offset, "line", lines.line)
+	return nil
+}
+
+// importBatch reads one batch, writes its orders and rejects, and moves the checkpoint from
+// offset from to past it. done is true when this invocation has nothing more to do: the file
+// ended (the import SUCCEEDED), or another invocation of the chain moved the checkpoint first.
+func (p Processor) importBatch(ctx context.Context, log *slog.Logger, imp Import, lines *lineReader, from int64) (done bool, err error) {
+	orders, rejects, eof, err := p.readBatch(imp, lines)
+	if err != nil {
+		return false, err
+	}
+	if eof && lines.offset != imp.Size {
+		// The stream ended without an error before (or after) the size the import recorded:
+		// a truncated read, not the end of the file. Finishing here would lose the records
+		// after it; an error makes Lambda deliver the link again, which resumes at the
+		// last checkpoint.
+		return false, fmt.Errorf("read import %s: stream ended at byte %d of %d: %w", imp.ID, lines.offset, imp.Size, io.ErrUnexpectedEOF)
+	}
+	if err := p.Store.WriteOrders(ctx, orders); err != nil {
+		return false, err
+	}
+	if err := p.Store.WriteRejects(ctx, imp.ID, rejects); err != nil {
+		return false, err
+	}
+	cp := Checkpoint{Offset: lines.offset, Line: lines.line, Accepted: int64(len(orders)), Rejected: int64(len(rejects)), Done: eof, Now: p.Now()}
+	err = p.Store.Checkpoint(ctx, imp.ID, from, cp)
+	if errors.Is(err, ErrConflict) {
+		// Another invocation of this chain (a duplicate delivery) moved the checkpoint first;
+		// it carries on, and what this one wrote was the same items again.
+		log.InfoContext(ctx, "checkpoint moved by another invocation: stopping", "offset", from)
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if eof {
+		log.InfoContext(ctx, "import succeeded", "lines", lines.line, "bytes", lines.offset)
+	}
+	return eof, nil
 }
 
 // readBatch reads up to BatchLines lines and reports whether the file ended with them.
@@ -220,13 +269,18 @@ func (p Processor) readBatch(imp Import, lines *lineReader) (orders []Order, rej
 	return orders, rejects, eof, err
 }
 
-func (p Processor) fail(ctx context.Context, log *slog.Logger, id string, depth int, reason string) error {
+// fail records the import FAILED with reason, a sentence for its owner (GET /imports/{id} shows
+// it as it is); cause, the internal error behind it when there is one, is logged with it.
+func (p Processor) fail(ctx context.Context, log *slog.Logger, id string, depth int, reason string, cause error) error {
 	err := p.Store.Fail(ctx, id, depth, reason, p.Now())
 	if errors.Is(err, ErrConflict) {
 		return nil
 	}
 	if err != nil {
 		return err
+	}
+	if cause != nil {
+		log = log.With("error", cause)
 	}
 	log.WarnContext(ctx, "import failed", "reason", reason)
 	return nil

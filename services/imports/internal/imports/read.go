@@ -49,9 +49,13 @@ type ChainGuard struct {
 	Now   func() time.Time
 }
 
-// Broken fails the import link belongs to, with the checkpoint it stopped at and cause, unless
-// the chain has moved on (a later hop claimed it, or it finished): then the failed link was a
-// duplicate and nothing is lost.
+// Broken fails the import link belongs to, with the checkpoint it stopped at, unless the chain
+// has moved on (a later hop claimed it, or it finished): then the failed link was a duplicate
+// and nothing is lost.
+//
+// The failure recorded is a sentence for the import's owner, who reads it on GET /imports/{id}.
+// cause, Lambda's account of the failed invocation (its condition and the last error, which can
+// name the bucket, S3 request ids and SDK text), is not part of it: it is for the caller's log.
 func (g ChainGuard) Broken(ctx context.Context, link Link, cause string) (failed bool, err error) {
 	imp, err := g.Store.Get(ctx, link.ImportID)
 	if errors.Is(err, ErrNotFound) {
@@ -63,7 +67,7 @@ func (g ChainGuard) Broken(ctx context.Context, link Link, cause string) (failed
 	if imp.Status != StatusRunning || imp.Depth > link.Depth {
 		return false, nil
 	}
-	reason := fmt.Sprintf("the chain broke at byte %d (line %d) of %d: %s", imp.Offset, imp.Line, imp.Size, cause)
+	reason := fmt.Sprintf("the import chain broke at byte %d (line %d) of %d: it could not continue after every retry", imp.Offset, imp.Line, imp.Size)
 	err = g.Store.Fail(ctx, imp.ID, link.Depth, reason, g.Now())
 	if errors.Is(err, ErrConflict) {
 		return false, nil

@@ -12,6 +12,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/go-serverless/reference/shared/budget"
 )
@@ -57,18 +58,50 @@ func (o S3Objects) Open(ctx context.Context, bucket, key, etag string, offset in
 	return out.Body, nil
 }
 
-// objectError maps S3's answers for a missing or changed object to domain errors.
+// objectError maps S3's answers for a missing or changed object to domain errors, keeping the
+// SDK's error for the logs. S3 says "no such object" with a 404: NoSuchKey for a GET, NotFound
+// for a HEAD (which has no body to name an error); a failed If-Match is a 412. The typed errors
+// and the codes alone are recognised too, as a test double or a wrapper may hand over only
+// those. A 403 is not "missing": without s3:ListBucket on the bucket S3 answers 403 for a
+// missing key, but it answers 403 for a denied request too, and only a retry (after the policy
+// is fixed) can tell them apart.
 func objectError(err error) error {
-	var resp *awshttp.ResponseError
-	if errors.As(err, &resp) {
-		switch resp.HTTPStatusCode() {
-		case http.StatusNotFound:
-			return fmt.Errorf("%w: %w", ErrObjectNotFound, err)
-		case http.StatusPreconditionFailed:
-			return fmt.Errorf("%w: %w", ErrObjectChanged, err)
-		}
+	switch {
+	case objectMissing(err):
+		return fmt.Errorf("%w: %w", ErrObjectNotFound, err)
+	case objectChanged(err):
+		return fmt.Errorf("%w: %w", ErrObjectChanged, err)
 	}
 	return err
+}
+
+func objectMissing(err error) bool {
+	var noSuchKey *types.NoSuchKey
+	var notFound *types.NotFound
+	return errors.As(err, &noSuchKey) || errors.As(err, &notFound) ||
+		httpStatus(err) == http.StatusNotFound || errorCode(err) == "NoSuchKey" || errorCode(err) == "NotFound"
+}
+
+func objectChanged(err error) bool {
+	return httpStatus(err) == http.StatusPreconditionFailed || errorCode(err) == "PreconditionFailed"
+}
+
+// httpStatus is the status of the HTTP response an SDK error carries, 0 without one.
+func httpStatus(err error) int {
+	var resp *awshttp.ResponseError
+	if errors.As(err, &resp) {
+		return resp.HTTPStatusCode()
+	}
+	return 0
+}
+
+// errorCode is the service's error code an SDK error carries (smithy.APIError), "" without one.
+func errorCode(err error) string {
+	var api interface{ ErrorCode() string }
+	if errors.As(err, &api) {
+		return api.ErrorCode()
+	}
+	return ""
 }
 
 // PresignAPI is the part of the S3 presign client the upload signer calls (*s3.PresignClient).

@@ -29,10 +29,11 @@ func main() {
 		// Stop starting work, and interrupt work under way, 2 s before the deadline: enough to
 		// record a failure and release a claim.
 		margin := budget.Budget{Margin: 2 * time.Second}
+		calls := budget.Calls{Budget: margin}
 		return handlers.Process{
 			Jobs: jobs.Processor{
-				Jobs:        jobs.DynamoStore{DB: db, Table: env["JOBS_TABLE"], Calls: budget.Calls{Budget: margin}},
-				Runs:        idempotency.New(db, env["IDEMPOTENCY_TABLE"]),
+				Jobs:        jobs.DynamoStore{DB: db, Table: env["JOBS_TABLE"], Calls: calls},
+				Runs:        idempotency.New(db, env["IDEMPOTENCY_TABLE"], idempotency.WithCalls(calls)),
 				Work:        jobs.Simulate,
 				MaxAttempts: maxAttempts,
 				Budget:      margin,

@@ -43,7 +43,7 @@ func main() {
 			},
 			// Keys are remembered as long as the jobs they name, so a key is never reused for a
 			// different job while that job can still be read.
-			Idempotency: idempotency.New(db, env["IDEMPOTENCY_TABLE"], idempotency.WithTTL(jobRetention)),
+			Idempotency: idempotency.New(db, env["IDEMPOTENCY_TABLE"], idempotency.WithTTL(jobRetention), idempotency.WithCalls(calls)),
 			Correlation: d.Correlation,
 			Log:         d.Log,
 		}.Handle, nil

@@ -46,12 +46,15 @@ func (h Get) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 	ctx = correlation.NewContext(ctx, h.Correlation.HTTP(req))
 	owner, err := httpapi.Subject(req)
 	if err != nil {
-		return httpapi.ErrorResponse(ctx, h.Log, err), nil
+		return h.fail(ctx, err), nil
 	}
-	job, err := h.Jobs.Get(ctx, owner, req.PathParameters["jobId"])
+	id, err := httpapi.PathID(req, "jobId", httpapi.HexID, jobs.ErrNotFound)
 	if err != nil {
-		return httpapi.ErrorResponse(ctx, h.Log, err,
-			httpapi.ErrorRule{Err: jobs.ErrNotFound, Status: http.StatusNotFound, Title: "Job not found"}), nil
+		return h.fail(ctx, err), nil
+	}
+	job, err := h.Jobs.Get(ctx, owner, id)
+	if err != nil {
+		return h.fail(ctx, err), nil
 	}
 
 	view := jobView{
@@ -67,8 +70,13 @@ func (h Get) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 		}
 	}
 	if !job.Status.Done() {
-		resp := httpapi.JSON(ctx, http.StatusAccepted, view)
+		resp := httpapi.JSON(ctx, h.Log, http.StatusAccepted, view)
 		return httpapi.WithHeader(resp, "Retry-After", fmt.Sprint(RetryAfterSeconds)), nil
 	}
-	return httpapi.JSON(ctx, http.StatusOK, view), nil
+	return httpapi.JSON(ctx, h.Log, http.StatusOK, view), nil
+}
+
+func (h Get) fail(ctx context.Context, err error) events.APIGatewayV2HTTPResponse {
+	return httpapi.ErrorResponse(ctx, h.Log, err,
+		httpapi.ErrorRule{Err: jobs.ErrNotFound, Status: http.StatusNotFound, Title: "Job not found"})
 }

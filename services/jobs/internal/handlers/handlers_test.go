@@ -102,6 +102,8 @@ func TestSubmitRejects(t *testing.T) {
 		submitErr  error
 		wantStatus int
 		wantParam  string
+		// wantRetryAfter says the answer tells the client when to try again.
+		wantRetryAfter bool
 		// submits says whether the submitter may be reached (only for errors that happen after validation).
 		submits bool
 	}{
@@ -113,7 +115,20 @@ func TestSubmitRejects(t *testing.T) {
 		{name: "key too long", edit: func(r *events.APIGatewayV2HTTPRequest) { r.Headers["idempotency-key"] = strings.Repeat("k", 256) }, wantStatus: 400, wantParam: "Idempotency-Key"},
 		{name: "no subject", edit: func(r *events.APIGatewayV2HTTPRequest) { delete(r.RequestContext.Authorizer.JWT.Claims, "sub") }, wantStatus: 401},
 		{name: "key reused for another request", idemErr: idempotency.ErrFingerprintMismatch, wantStatus: 422},
-		{name: "key in progress", idemErr: idempotency.ErrInProgress, wantStatus: 409},
+		{name: "key in progress", idemErr: idempotency.ErrInProgress, wantStatus: 409, wantRetryAfter: true},
+		// Strict decoding: a name in another case, or twice, is refused, never matched or overwritten.
+		{name: "name in another case", edit: func(r *events.APIGatewayV2HTTPRequest) { r.Body = `{"task":"x","DurationMs":5}` }, wantStatus: 400, wantParam: "DurationMs"},
+		{name: "duplicate name", edit: func(r *events.APIGatewayV2HTTPRequest) { r.Body = `{"task":"x","task":"y"}` }, wantStatus: 400, wantParam: "task"},
+		{name: "null body", edit: func(r *events.APIGatewayV2HTTPRequest) { r.Body = `null` }, wantStatus: 400},
+		// As nanoseconds, 9223372036855 ms wraps to -8 s and 2^58 + 1000 ms to exactly 1 s.
+		{name: "duration that wraps negative", edit: func(r *events.APIGatewayV2HTTPRequest) { r.Body = `{"task":"x","durationMs":9223372036855}` }, wantStatus: 400, wantParam: "durationMs"},
+		{name: "duration that wraps into range", edit: func(r *events.APIGatewayV2HTTPRequest) { r.Body = `{"task":"x","durationMs":288230376151712744}` }, wantStatus: 400, wantParam: "durationMs"},
+		{name: "duration beyond int64", edit: func(r *events.APIGatewayV2HTTPRequest) { r.Body = `{"task":"x","durationMs":92233720368547758070}` }, wantStatus: 400, wantParam: "durationMs"},
+		// A subject that would make "submit/{sub}/{key}" ambiguous, or too long for a key.
+		{name: "subject with a slash", edit: func(r *events.APIGatewayV2HTTPRequest) { r.RequestContext.Authorizer.JWT.Claims["sub"] = "a/b" }, wantStatus: 403},
+		{name: "subject of 2,000 characters", edit: func(r *events.APIGatewayV2HTTPRequest) {
+			r.RequestContext.Authorizer.JWT.Claims["sub"] = strings.Repeat("s", 2000)
+		}, wantStatus: 403},
 		{name: "store down", submitErr: errors.New("dynamodb: connection refused to 10.0.0.1"), wantStatus: 500, submits: true},
 	}
 	for _, tt := range tests {
@@ -134,6 +149,9 @@ func TestSubmitRejects(t *testing.T) {
 			p := lambdatest.Problem(t, resp)
 			if tt.wantParam != "" && (len(p.InvalidParams) == 0 || p.InvalidParams[0].Name != tt.wantParam) {
 				t.Errorf("invalid-params = %+v; want %q named", p.InvalidParams, tt.wantParam)
+			}
+			if got := resp.Headers["Retry-After"] != ""; got != tt.wantRetryAfter {
+				t.Errorf("Retry-After %q; want one: %v", resp.Headers["Retry-After"], tt.wantRetryAfter)
 			}
 			if !tt.submits && len(submitter.calls) != 0 {
 				t.Errorf("submitted %d jobs; want none", len(submitter.calls))
@@ -173,6 +191,7 @@ func TestGet(t *testing.T) {
 	}
 	tests := []struct {
 		name         string
+		id, sub      string // replace the fixture's when set
 		getter       fakeGetter
 		wantStatus   int
 		wantRetry    bool
@@ -185,12 +204,22 @@ func TestGet(t *testing.T) {
 		{name: "failed", getter: fakeGetter{job: with(jobs.StatusFailed, func(j *jobs.Job) { j.Failure = &jobs.Failure{Reason: "task failed", Detail: "cannot"} })}, wantStatus: 200, wantInBody: `"title":"task failed"`},
 		{name: "timed out", getter: fakeGetter{job: with(jobs.StatusTimedOut, func(j *jobs.Job) { j.Failure = &jobs.Failure{Reason: "deadline passed"} })}, wantStatus: 200, wantInBody: `"status":"TIMED_OUT"`},
 		{name: "not found", getter: fakeGetter{err: jobs.ErrNotFound}, wantStatus: 404},
+		// An id no job can have is not looked up: DynamoDB would refuse a 3,000-byte key with a 500.
+		{name: "id of 3,000 characters", id: strings.Repeat("a", 3000), getter: fakeGetter{err: errors.New("ValidationException: key too large")}, wantStatus: 404},
+		{name: "id with other characters", id: "0123456789abcdef0123456789abcde/", getter: fakeGetter{err: errors.New("must not be asked")}, wantStatus: 404},
+		{name: "subject with a slash", sub: "a/b", getter: fakeGetter{err: errors.New("must not be asked")}, wantStatus: 403},
 		{name: "store down", getter: fakeGetter{err: errors.New("throttled")}, wantStatus: 500},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var req events.APIGatewayV2HTTPRequest
 			lambdatest.Event(t, testdata+"get-job.json", &req)
+			if tt.id != "" {
+				req.PathParameters["jobId"] = tt.id
+			}
+			if tt.sub != "" {
+				req.RequestContext.Authorizer.JWT.Claims["sub"] = tt.sub
+			}
 			resp, err := Get{Jobs: tt.getter, Log: lambdatest.QuietLogger()}.Handle(context.Background(), req)
 			if err != nil {
 				t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -28,6 +27,9 @@ const (
 	// submitClaim is how long a submission holds its Idempotency-Key while it runs: longer than
 	// SubmitJobFunction's Timeout, so a retry never runs alongside the first attempt.
 	submitClaim = 10 * time.Second
+	// inProgressRetryAfter is what a 409 tells a client whose retry found the first attempt still
+	// running: a submission usually takes well under a second.
+	inProgressRetryAfter = 2 * time.Second
 )
 
 // JobSubmitter records and queues a job (jobs.Submitter).
@@ -97,24 +99,17 @@ func (h Submit) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 		return h.fail(ctx, fmt.Errorf("decode stored answer: %w", err)), nil
 	}
 	h.Log.InfoContext(ctx, "job accepted", "jobId", answer.JobID)
-	resp := httpapi.JSON(ctx, http.StatusAccepted, answer)
+	resp := httpapi.JSON(ctx, h.Log, http.StatusAccepted, answer)
 	resp = httpapi.WithHeader(resp, "Location", "/jobs/"+answer.JobID)
 	return httpapi.WithHeader(resp, "Retry-After", fmt.Sprint(RetryAfterSeconds)), nil
 }
 
 func (h Submit) fail(ctx context.Context, err error) events.APIGatewayV2HTTPResponse {
-	var invalid *jobs.InvalidInputError
-	if errors.As(err, &invalid) {
-		err = &httpapi.Problem{
-			Status: http.StatusBadRequest, Title: "Invalid job",
-			Detail:        invalid.Error(),
-			InvalidParams: []httpapi.InvalidParam{{Name: invalid.Field, Reason: invalid.Reason}},
-		}
-	}
 	return httpapi.ErrorResponse(ctx, h.Log, err,
 		httpapi.ErrorRule{Err: idempotency.ErrFingerprintMismatch, Status: http.StatusUnprocessableEntity, Title: "Idempotency-Key reused for a different request"},
 		httpapi.ErrorRule{Err: jobs.ErrKeyReused, Status: http.StatusUnprocessableEntity, Title: "Idempotency-Key reused for a different request"},
-		httpapi.ErrorRule{Err: idempotency.ErrInProgress, Status: http.StatusConflict, Title: "A request with this Idempotency-Key is in progress"},
+		// The first request finishes within submitClaim; a second or two later its answer is there to replay.
+		httpapi.ErrorRule{Err: idempotency.ErrInProgress, Status: http.StatusConflict, Title: "A request with this Idempotency-Key is in progress", RetryAfter: inProgressRetryAfter},
 	)
 }
 

@@ -2,9 +2,11 @@ package jobs
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"sync"
 	"time"
+
+	"github.com/go-serverless/reference/shared/idempotency"
 )
 
 // memStore is an in-memory job store with the same conditional rules as DynamoStore.
@@ -106,7 +108,8 @@ type memClaims struct {
 	inProgress map[string]bool
 }
 
-var errInProgress = errors.New("in progress")
+// errInProgress is what idempotency.Store.Do returns for a key another attempt holds.
+var errInProgress = fmt.Errorf("claim idempotency key run/x: %w", idempotency.ErrInProgress)
 
 func newMemClaims() *memClaims {
 	return &memClaims{done: map[string][]byte{}, inProgress: map[string]bool{}}

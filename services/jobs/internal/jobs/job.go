@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"time"
 	"unicode/utf8"
+
+	"github.com/go-serverless/reference/shared/invalid"
 )
 
 // Status is where a job is in its life.
@@ -54,33 +56,26 @@ type Input struct {
 	Outcome    Outcome `json:"outcome,omitempty" dynamodbav:"outcome,omitempty"`
 }
 
-// InvalidInputError says which field of an Input is wrong and why.
-type InvalidInputError struct {
-	Field  string
-	Reason string
-}
-
-func (e *InvalidInputError) Error() string {
-	return fmt.Sprintf("invalid %s: %s", e.Field, e.Reason)
-}
-
-// Validate checks the input and fills defaults; it returns an *InvalidInputError naming the first bad field.
+// Validate checks the input and fills defaults; it returns an *invalid.Param naming the first bad
+// field.
 func (in *Input) Validate() error {
 	switch n := utf8.RuneCountInString(in.Task); {
 	case n == 0:
-		return &InvalidInputError{Field: "task", Reason: "is required"}
+		return &invalid.Param{Name: "task", Reason: "is required"}
 	case n > MaxTaskLength:
-		return &InvalidInputError{Field: "task", Reason: fmt.Sprintf("must be at most %d characters", MaxTaskLength)}
+		return &invalid.Param{Name: "task", Reason: fmt.Sprintf("must be at most %d characters", MaxTaskLength)}
 	}
-	if in.DurationMS < 0 || time.Duration(in.DurationMS)*time.Millisecond > MaxDuration {
-		return &InvalidInputError{Field: "durationMs", Reason: fmt.Sprintf("must be between 0 and %d", MaxDuration.Milliseconds())}
+	// Compared in milliseconds: converted to a time.Duration first, 9223372036855 ms would wrap
+	// past the int64 of nanoseconds and pass as a few milliseconds.
+	if in.DurationMS < 0 || int64(in.DurationMS) > MaxDuration.Milliseconds() {
+		return &invalid.Param{Name: "durationMs", Reason: fmt.Sprintf("must be between 0 and %d", MaxDuration.Milliseconds())}
 	}
 	switch in.Outcome {
 	case "":
 		in.Outcome = OutcomeSucceed
 	case OutcomeSucceed, OutcomeFail, OutcomePoison:
 	default:
-		return &InvalidInputError{Field: "outcome", Reason: `must be one of "succeed", "fail", "poison"`}
+		return &invalid.Param{Name: "outcome", Reason: `must be one of "succeed", "fail", "poison"`}
 	}
 	return nil
 }

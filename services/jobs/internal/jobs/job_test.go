@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-serverless/reference/shared/invalid"
 )
 
 func TestInputValidate(t *testing.T) {
@@ -22,13 +24,16 @@ func TestInputValidate(t *testing.T) {
 		{name: "task of max runes", in: Input{Task: strings.Repeat("é", MaxTaskLength)}, wantOut: OutcomeSucceed},
 		{name: "negative duration", in: Input{Task: "t", DurationMS: -1}, wantField: "durationMs"},
 		{name: "duration too long", in: Input{Task: "t", DurationMS: 20001}, wantField: "durationMs"},
+		// As nanoseconds these wrap past int64: to -8 s, and to exactly 1 s.
+		{name: "duration that wraps negative", in: Input{Task: "t", DurationMS: 9223372036855}, wantField: "durationMs"},
+		{name: "duration that wraps into range", in: Input{Task: "t", DurationMS: 1<<58 + 1000}, wantField: "durationMs"},
 		{name: "unknown outcome", in: Input{Task: "t", Outcome: "explode"}, wantField: "outcome"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := tt.in
 			err := in.Validate()
-			var invalid *InvalidInputError
+			var bad *invalid.Param
 			if tt.wantField == "" {
 				if err != nil {
 					t.Fatalf("Validate() = %v; want nil", err)
@@ -38,8 +43,8 @@ func TestInputValidate(t *testing.T) {
 				}
 				return
 			}
-			if !errors.As(err, &invalid) || invalid.Field != tt.wantField {
-				t.Fatalf("Validate() = %v; want InvalidInputError for %q", err, tt.wantField)
+			if !errors.As(err, &bad) || bad.Name != tt.wantField {
+				t.Fatalf("Validate() = %v; want an *invalid.Param for %q", err, tt.wantField)
 			}
 		})
 	}

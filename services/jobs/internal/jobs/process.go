@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/go-serverless/reference/shared/budget"
+	"github.com/go-serverless/reference/shared/idempotency"
+	"github.com/go-serverless/reference/shared/sqsbatch"
 )
 
 // JobRunner is the part of the job store a worker uses. Each method is a conditional write that
@@ -49,7 +51,8 @@ type Processor struct {
 // Process runs the job named by task; attempt is the message's receive count (1 on first delivery).
 // It returns nil when the message is finished with (the job is done, now or earlier) and an error
 // when the message should be delivered again: a transient failure, or a run of the same job in
-// progress elsewhere (a duplicate delivery while the first is still running).
+// progress elsewhere (a duplicate delivery while the first is still running). The latter is not a
+// fault: its error wraps sqsbatch.ErrRetryLater, so it is logged as a hand-back at WARN.
 func (p Processor) Process(ctx context.Context, task Task, attempt int) error {
 	if task.JobID == "" {
 		return errors.New("task names no job")
@@ -60,6 +63,9 @@ func (p Processor) Process(ctx context.Context, task Task, attempt int) error {
 	_, err := p.Runs.Do(ctx, "run/"+task.JobID, "", claimFor(ctx, p.Now()), func(ctx context.Context) ([]byte, error) {
 		return nil, p.run(ctx, task.JobID, attempt)
 	})
+	if errors.Is(err, idempotency.ErrInProgress) {
+		return fmt.Errorf("job %s is being run by another delivery (attempt %d): %w: %w", task.JobID, attempt, err, sqsbatch.ErrRetryLater)
+	}
 	if err != nil {
 		return fmt.Errorf("run job %s (attempt %d): %w", task.JobID, attempt, err)
 	}

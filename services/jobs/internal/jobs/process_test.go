@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/go-serverless/reference/shared/budget"
+	"github.com/go-serverless/reference/shared/idempotency"
+	"github.com/go-serverless/reference/shared/sqsbatch"
 )
 
 const jobID = "0123456789abcdef0123456789abcdef"
@@ -89,8 +91,12 @@ func TestProcessDuplicateWhileRunningIsRetriedLater(t *testing.T) {
 	if err := f.p.Process(context.Background(), Task{JobID: jobID}, 1); err != nil {
 		t.Fatalf("first delivery: %v", err)
 	}
-	if !errors.Is(duplicateErr, errInProgress) {
+	if !errors.Is(duplicateErr, idempotency.ErrInProgress) {
 		t.Errorf("duplicate delivery = %v; want the in-progress error so the message is retried", duplicateErr)
+	}
+	// Handed back on purpose, not failed: sqsbatch logs it at WARN, so ERROR keeps meaning a fault.
+	if !errors.Is(duplicateErr, sqsbatch.ErrRetryLater) {
+		t.Errorf("duplicate delivery = %v; want it to wrap sqsbatch.ErrRetryLater (a hand-back, logged at WARN)", duplicateErr)
 	}
 	if n := f.calls.Load(); n != 1 {
 		t.Errorf("work ran %d times; want 1", n)

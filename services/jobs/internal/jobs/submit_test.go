@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/go-serverless/reference/shared/invalid"
 )
 
 var t0 = time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
@@ -37,9 +39,8 @@ func TestSubmitRecordsAndQueues(t *testing.T) {
 func TestSubmitRejectsInvalidInputWithoutWriting(t *testing.T) {
 	store, queue := newMemStore(), &fakeQueue{}
 	_, err := newSubmitter(store, queue).Submit(context.Background(), "alice", Input{}, "", "")
-	var invalid *InvalidInputError
-	if !errors.As(err, &invalid) {
-		t.Fatalf("Submit(empty input) = %v; want InvalidInputError", err)
+	if _, ok := errors.AsType[*invalid.Param](err); !ok {
+		t.Fatalf("Submit(empty input) = %v; want an *invalid.Param", err)
 	}
 	if len(store.jobs) != 0 || len(queue.sent) != 0 {
 		t.Errorf("wrote %d jobs and queued %d tasks for invalid input; want none", len(store.jobs), len(queue.sent))

@@ -16,14 +16,14 @@ import (
 
 func main() {
 	coldstart.Start(func(_ context.Context, d coldstart.Deps) (any, error) {
-		env, err := envvar.Require("EVENTS_TABLE", "SNAPSHOTS_TABLE")
+		env, err := envvar.Require("EVENTS_TABLE")
 		if err != nil {
 			return nil, err
 		}
 		return handlers.API{
 			Accounts: ledger.Ledger{
 				Store: ledger.DynamoStore{
-					DB: dynamodb.NewFromConfig(d.AWS), EventsTable: env["EVENTS_TABLE"], SnapshotsTable: env["SNAPSHOTS_TABLE"],
+					DB: dynamodb.NewFromConfig(d.AWS), EventsTable: env["EVENTS_TABLE"],
 					Calls: budget.Calls{Budget: budget.Budget{Margin: 500 * time.Millisecond}},
 				},
 			},

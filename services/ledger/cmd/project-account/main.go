@@ -22,13 +22,15 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
+		// Stop starting records 2 s before the deadline: the rest are reported and come back.
+		margin := budget.Budget{Margin: 2 * time.Second}
+		calls := budget.Calls{Budget: margin}
 		return handlers.Project{
 			Projector: ledger.Projector{
-				ReadModel: ledger.ReadModel{DB: dynamodb.NewFromConfig(d.AWS), Table: env["ACCOUNTS_TABLE"]},
-				Publisher: ledger.SNSPublisher{SNS: sns.NewFromConfig(d.AWS), TopicARN: env["EVENTS_TOPIC_ARN"]},
+				ReadModel: ledger.ReadModel{DB: dynamodb.NewFromConfig(d.AWS), Table: env["ACCOUNTS_TABLE"], Calls: calls},
+				Publisher: ledger.SNSPublisher{SNS: sns.NewFromConfig(d.AWS), TopicARN: env["EVENTS_TOPIC_ARN"], Calls: calls},
 			},
-			// Stop starting records 2 s before the deadline: the rest are reported and come back.
-			Budget: budget.Budget{Margin: 2 * time.Second},
+			Budget: margin,
 			Log:    d.Log,
 		}.Handle, nil
 	})

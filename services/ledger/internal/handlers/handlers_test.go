@@ -126,6 +126,12 @@ func TestMoveRejectsBadInputBeforeTheLedger(t *testing.T) {
 		{"If-Match zero", `{"amount":5}`, map[string]string{"if-match": `"0"`}, 400, "If-Match"},
 		{"long key", `{"amount":5}`, map[string]string{"idempotency-key": string(bytes.Repeat([]byte("k"), 256))}, 400, "Idempotency-Key"},
 		{"not JSON", `amount=5`, map[string]string{"content-type": "application/x-www-form-urlencoded"}, 415, ""},
+		// encoding/json deposited 1000 and 7 for these: names matched in any case, the last one won.
+		{"name in two cases", `{"amount":1,"Amount":1000}`, nil, 400, "Amount"},
+		{"name in capitals", `{"AMOUNT":7}`, nil, 400, "AMOUNT"},
+		{"name twice", `{"amount":1,"amount":1000}`, nil, 400, "amount"},
+		{"beyond int64", `{"amount":9223372036854775808}`, nil, 400, "amount"},
+		{"null", `null`, nil, 400, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,6 +185,64 @@ func TestMoveMapsDomainErrors(t *testing.T) {
 	}
 }
 
+// A 409 after losing every race for the account's next version says when to try again.
+func TestMoveConflictSaysWhenToRetry(t *testing.T) {
+	var req events.APIGatewayV2HTTPRequest
+	lambdatest.Event(t, testdata+"move-money.json", &req)
+	resp, _ := newAPI(&fakeAccounts{err: fmt.Errorf("append: %w", ledger.ErrConflict)}).Move(context.Background(), req)
+	if resp.StatusCode != http.StatusConflict || resp.Headers["Retry-After"] != "1" {
+		t.Errorf("Move() = %d, Retry-After %q; want 409 with Retry-After 1", resp.StatusCode, resp.Headers["Retry-After"])
+	}
+}
+
+// Ids no account can have are answered as unknown accounts without asking the store: DynamoDB
+// refuses a key over 2048 bytes with a ValidationException, which answered 500.
+func TestAccountIDsNoAccountHasAreNotFound(t *testing.T) {
+	routes := []struct {
+		fixture string
+		call    func(API, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
+	}{
+		{"get-account.json", func(a API, r events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+			return a.Get(context.Background(), r)
+		}},
+		{"get-account-events.json", func(a API, r events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+			return a.History(context.Background(), r)
+		}},
+		{"move-money.json", func(a API, r events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+			return a.Move(context.Background(), r)
+		}},
+	}
+	for _, route := range routes {
+		for _, id := range []string{strings.Repeat("A", 3000), "K7ZQ4M2XH3N5P6R7S8T9V0W1XY/", "K7ZQ4M2XH3N5P6R7S8T9V0W1XYK7ZQ4M2"} {
+			var req events.APIGatewayV2HTTPRequest
+			lambdatest.Event(t, testdata+route.fixture, &req)
+			req.PathParameters["accountId"] = id
+			f := &fakeAccounts{err: errors.New("ValidationException: key too large")}
+			resp, _ := route.call(newAPI(f), req)
+			if resp.StatusCode != http.StatusNotFound || lambdatest.Problem(t, resp).Title != "Account not found" {
+				t.Errorf("%s with id %.20q... = %d %s; want the 404 of an unknown account", route.fixture, id, resp.StatusCode, resp.Body)
+			}
+			if len(f.moves) != 0 || len(f.history) != 0 {
+				t.Errorf("%s: the ledger was asked about an id no account has", route.fixture)
+			}
+		}
+	}
+}
+
+// A subject that would make "ledger/{sub}/{key}" receipts ambiguous is refused before the ledger.
+func TestSubjectsThatCannotBeKeysAreRefused(t *testing.T) {
+	for _, sub := range []string{"a/b", strings.Repeat("s", 2000)} {
+		var req events.APIGatewayV2HTTPRequest
+		lambdatest.Event(t, testdata+"move-money.json", &req)
+		req.RequestContext.Authorizer.JWT.Claims["sub"] = sub
+		f := &fakeAccounts{}
+		resp, _ := newAPI(f).Move(context.Background(), req)
+		if resp.StatusCode != http.StatusForbidden || len(f.moves) != 0 {
+			t.Errorf("Move() as %.20q... = %d, %d moves; want 403 and none", sub, resp.StatusCode, len(f.moves))
+		}
+	}
+}
+
 func TestMoveKindComesFromTheRoute(t *testing.T) {
 	var req events.APIGatewayV2HTTPRequest
 	lambdatest.Event(t, testdata+"move-money.json", &req)
@@ -219,10 +283,28 @@ func TestOpenFromFixture(t *testing.T) {
 	if len(f.opens) != 1 || f.opens[0].IdempotencyKey != "open-savings-1" {
 		t.Errorf("opens = %+v, want one with the key", f.opens)
 	}
-	req.Body = `{"name":"savings"}`
 	req.Headers["content-type"] = "application/json"
-	if resp, _ := newAPI(f).Open(context.Background(), req); resp.StatusCode != 400 || len(f.opens) != 1 {
-		t.Errorf("Open(unknown field) = %d, opens %d; want 400 and no new account", resp.StatusCode, len(f.opens))
+	delete(req.Headers, "idempotency-key")
+	for _, tt := range []struct {
+		body       string
+		wantStatus int
+	}{
+		{``, http.StatusCreated},
+		{`{}`, http.StatusCreated},
+		{" { }\n", http.StatusCreated},
+		{`{"name":"savings"}`, http.StatusBadRequest},
+		// encoding/json decoded null into an empty struct: POST /accounts with body null opened one.
+		{`null`, http.StatusBadRequest},
+		{`[]`, http.StatusBadRequest},
+		{`"{}"`, http.StatusBadRequest},
+		{`{} {}`, http.StatusBadRequest},
+	} {
+		f := &fakeAccounts{}
+		req.Body = tt.body
+		resp, _ := newAPI(f).Open(context.Background(), req)
+		if resp.StatusCode != tt.wantStatus || (tt.wantStatus == http.StatusCreated) != (len(f.opens) == 1) {
+			t.Errorf("Open(%q) = %d, %d accounts opened; want %d", tt.body, resp.StatusCode, len(f.opens), tt.wantStatus)
+		}
 	}
 }
 

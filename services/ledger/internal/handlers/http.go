@@ -10,12 +10,14 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/go-serverless/reference/services/ledger/internal/ledger"
 	"github.com/go-serverless/reference/shared/correlation"
 	"github.com/go-serverless/reference/shared/httpapi"
+	"github.com/go-serverless/reference/shared/invalid"
 )
 
 // Limits on requests.
@@ -77,7 +79,7 @@ func (a API) Open(ctx context.Context, req events.APIGatewayV2HTTPRequest) (even
 		return a.fail(ctx, err), nil
 	}
 	a.Log.InfoContext(ctx, "account opened", "accountId", res.Account.ID, "replayed", res.Replayed)
-	resp := account(ctx, http.StatusCreated, res.Account)
+	resp := a.account(ctx, http.StatusCreated, res.Account)
 	return httpapi.WithHeader(resp, "Location", "/accounts/"+res.Account.ID), nil
 }
 
@@ -98,28 +100,32 @@ func (a API) Move(ctx context.Context, req events.APIGatewayV2HTTPRequest) (even
 	default:
 		return a.fail(ctx, httpapi.NewProblem(http.StatusNotFound, "no such route")), nil
 	}
+	id, err := accountIDFrom(req)
+	if err != nil {
+		return a.fail(ctx, err), nil
+	}
 	var in moveRequest
 	if err := httpapi.DecodeJSON(req, &in, MaxBodyBytes); err != nil {
 		return a.fail(ctx, err), nil
 	}
 	switch {
 	case in.Amount == nil:
-		return a.fail(ctx, invalid("amount", "is required")), nil
+		return a.fail(ctx, badParam("amount", "is required")), nil
 	case *in.Amount <= 0:
-		return a.fail(ctx, invalid("amount", "must be a positive integer of minor units")), nil
+		return a.fail(ctx, badParam("amount", "must be a positive integer of minor units")), nil
 	case *in.Amount > a.MaxAmount:
-		return a.fail(ctx, invalid("amount", fmt.Sprintf("must be at most %d", a.MaxAmount))), nil
+		return a.fail(ctx, badParam("amount", fmt.Sprintf("must be at most %d", a.MaxAmount))), nil
 	}
-	r, err := a.request(req, ids, fmt.Sprintf("%s/%s/%d", kind, req.PathParameters["accountId"], *in.Amount))
+	r, err := a.request(req, ids, fmt.Sprintf("%s/%s/%d", kind, id, *in.Amount))
 	if err != nil {
 		return a.fail(ctx, err), nil
 	}
-	res, err := a.Accounts.Move(ctx, owner, req.PathParameters["accountId"], kind, *in.Amount, r)
+	res, err := a.Accounts.Move(ctx, owner, id, kind, *in.Amount, r)
 	if err != nil {
 		return a.fail(ctx, err), nil
 	}
 	a.Log.InfoContext(ctx, "money moved", "accountId", res.Account.ID, "type", kind, "version", res.Account.Version, "replayed", res.Replayed)
-	return account(ctx, http.StatusOK, res.Account), nil
+	return a.account(ctx, http.StatusOK, res.Account), nil
 }
 
 // Get handles GET /accounts/{accountId}: the balance and version, with the version as ETag.
@@ -129,11 +135,15 @@ func (a API) Get(ctx context.Context, req events.APIGatewayV2HTTPRequest) (event
 	if err != nil {
 		return a.fail(ctx, err), nil
 	}
-	acct, err := a.Accounts.Get(ctx, owner, req.PathParameters["accountId"])
+	id, err := accountIDFrom(req)
 	if err != nil {
 		return a.fail(ctx, err), nil
 	}
-	return account(ctx, http.StatusOK, acct), nil
+	acct, err := a.Accounts.Get(ctx, owner, id)
+	if err != nil {
+		return a.fail(ctx, err), nil
+	}
+	return a.account(ctx, http.StatusOK, acct), nil
 }
 
 // historyPage is the body of GET /accounts/{accountId}/events.
@@ -150,6 +160,10 @@ func (a API) History(ctx context.Context, req events.APIGatewayV2HTTPRequest) (e
 	if err != nil {
 		return a.fail(ctx, err), nil
 	}
+	id, err := accountIDFrom(req)
+	if err != nil {
+		return a.fail(ctx, err), nil
+	}
 	after, err := queryInt(req, "after", 0, 0, 1<<62)
 	if err != nil {
 		return a.fail(ctx, err), nil
@@ -158,7 +172,6 @@ func (a API) History(ctx context.Context, req events.APIGatewayV2HTTPRequest) (e
 	if err != nil {
 		return a.fail(ctx, err), nil
 	}
-	id := req.PathParameters["accountId"]
 	evs, more, err := a.Accounts.History(ctx, owner, id, after, limit)
 	if err != nil {
 		return a.fail(ctx, err), nil
@@ -170,7 +183,7 @@ func (a API) History(ctx context.Context, req events.APIGatewayV2HTTPRequest) (e
 	if more && len(evs) > 0 {
 		page.Next = nextURL("/accounts/"+url.PathEscape(id)+"/events", strconv.FormatInt(evs[len(evs)-1].Version, 10), limit)
 	}
-	return httpapi.JSON(ctx, http.StatusOK, page), nil
+	return httpapi.JSON(ctx, a.Log, http.StatusOK, page), nil
 }
 
 // accountsPage is the body of GET /accounts.
@@ -210,7 +223,7 @@ func (a API) List(ctx context.Context, req events.APIGatewayV2HTTPRequest) (even
 	if more && len(rows) > 0 {
 		page.Next = nextURL("/accounts", encodeAccountsToken(owner, rows[len(rows)-1].AccountID), limit)
 	}
-	return httpapi.JSON(ctx, http.StatusOK, page), nil
+	return httpapi.JSON(ctx, a.Log, http.StatusOK, page), nil
 }
 
 func (a API) start(ctx context.Context, req events.APIGatewayV2HTTPRequest) (context.Context, correlation.IDs) {
@@ -232,7 +245,7 @@ func (a API) request(req events.APIGatewayV2HTTPRequest, ids correlation.IDs, co
 	if m := strings.TrimSpace(httpapi.Header(req, "If-Match")); m != "" && m != "*" {
 		v, err := strconv.ParseInt(strings.Trim(strings.TrimPrefix(m, "W/"), `"`), 10, 64)
 		if err != nil || v < 1 {
-			return r, invalid("If-Match", `must be an account version as returned in ETag, e.g. "3"`)
+			return r, badParam("If-Match", `must be an account version as returned in ETag, e.g. "3"`)
 		}
 		r.IfMatch = v
 	}
@@ -247,21 +260,39 @@ func (a API) fail(ctx context.Context, err error) events.APIGatewayV2HTTPRespons
 		httpapi.ErrorRule{Err: ledger.ErrBalanceLimit, Status: http.StatusUnprocessableEntity, Title: "Balance limit reached"},
 		httpapi.ErrorRule{Err: ledger.ErrKeyReused, Status: http.StatusUnprocessableEntity, Title: "Idempotency-Key reused for a different request"},
 		httpapi.ErrorRule{Err: ledger.ErrPreconditionFailed, Status: http.StatusPreconditionFailed, Title: "Account has changed"},
-		httpapi.ErrorRule{Err: ledger.ErrConflict, Status: http.StatusConflict, Title: "Account is busy, retry"},
+		// Lost every race for the account's next version: other commands are landing, so a moment later this one will.
+		httpapi.ErrorRule{Err: ledger.ErrConflict, Status: http.StatusConflict, Title: "Account is busy, retry", RetryAfter: time.Second},
 	)
 }
 
 // account answers with an account's balance and version, and the version as a strong ETag.
-func account(ctx context.Context, status int, acct ledger.Account) events.APIGatewayV2HTTPResponse {
-	resp := httpapi.JSON(ctx, status, acct)
+func (a API) account(ctx context.Context, status int, acct ledger.Account) events.APIGatewayV2HTTPResponse {
+	resp := httpapi.JSON(ctx, a.Log, status, acct)
 	return httpapi.WithHeader(resp, "ETag", strconv.Quote(strconv.FormatInt(acct.Version, 10)))
 }
 
-func invalid(name, reason string) error {
-	return &httpapi.Problem{
-		Status: http.StatusBadRequest, Title: "Invalid request", Detail: name + " " + reason,
-		InvalidParams: []httpapi.InvalidParam{{Name: name, Reason: reason}},
-	}
+// badParam is a refusal naming the request field, header or query parameter at fault.
+func badParam(name, reason string) error {
+	return &invalid.Param{Name: name, Reason: reason}
+}
+
+// maxAccountIDLength is the longest account ID ledger.Ledger makes (its NewID's contract).
+const maxAccountIDLength = 32
+
+// accountIDFrom returns the account ID in the path, or ledger.ErrNotFound when no account can have
+// it: at most maxAccountIDLength characters of A-Z a-z 0-9.
+func accountIDFrom(req events.APIGatewayV2HTTPRequest) (string, error) {
+	return httpapi.PathID(req, "accountId", func(id string) bool {
+		if id == "" || len(id) > maxAccountIDLength {
+			return false
+		}
+		for _, c := range []byte(id) {
+			if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+				return false
+			}
+		}
+		return true
+	}, ledger.ErrNotFound)
 }
 
 // queryInt reads an optional integer query parameter within [lo, hi].
@@ -272,7 +303,7 @@ func queryInt(req events.APIGatewayV2HTTPRequest, name string, def, lo, hi int64
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n < lo || n > hi {
-		return 0, invalid(name, fmt.Sprintf("must be an integer from %d to %d", lo, hi))
+		return 0, badParam(name, fmt.Sprintf("must be an integer from %d to %d", lo, hi))
 	}
 	return n, nil
 }

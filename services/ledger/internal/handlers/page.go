@@ -81,7 +81,7 @@ func encodeAccountsToken(owner, accountID string) string {
 // decodeAccountsToken returns the account ID a cursor issued to owner resumes after; a 400
 // problem naming "after" when the cursor is malformed or was issued to someone else.
 func decodeAccountsToken(owner, token string) (string, error) {
-	malformed := invalid("after", "is not a page token: follow the next link of a previous page")
+	malformed := badParam("after", "is not a page token: follow the next link of a previous page")
 	if len(token) > maxAccountsTokenLength {
 		return "", malformed
 	}
@@ -96,7 +96,7 @@ func decodeAccountsToken(owner, token string) (string, error) {
 		return "", malformed
 	}
 	if t.Owner != ownerDigest(owner) {
-		return "", invalid("after", "is a page token issued to another caller")
+		return "", badParam("after", "is a page token issued to another caller")
 	}
 	return t.After, nil
 }

@@ -330,3 +330,60 @@ func TestOwnerReadsConsistently(t *testing.T) {
 		t.Errorf("GetItem ConsistentRead = %v, want true: a read right after the 201 could miss the account", db.gets[0].ConsistentRead)
 	}
 }
+
+// TestClassifyCancellation reads every shape of cancelled append transaction: which item's
+// condition failed, with whose item, or which met a concurrent transaction.
+func TestClassifyCancellation(t *testing.T) {
+	e := Event{AccountID: "a1", Version: 7, CommandID: "cmd-1"}
+	none := types.CancellationReason{Code: aws.String("None")}
+	conflict := types.CancellationReason{Code: aws.String("TransactionConflict")}
+	failed := types.CancellationReason{Code: aws.String("ConditionalCheckFailed")}
+	takenBy := func(commandID string) types.CancellationReason {
+		r := failed
+		if commandID != "" {
+			r.Item = map[string]types.AttributeValue{"commandId": str(commandID)}
+		}
+		return r
+	}
+	tests := []struct {
+		name      string
+		reasons   []types.CancellationReason
+		receiptAt int
+		event     Event
+		want      cancellation
+	}{
+		{name: "version taken by this command (an earlier try applied)", reasons: []types.CancellationReason{takenBy("cmd-1"), none}, receiptAt: -1, event: e,
+			want: cancellation{applied: true, err: ErrVersionConflict}},
+		{name: "version and receipt taken by this command", reasons: []types.CancellationReason{takenBy("cmd-1"), failed}, receiptAt: 1, event: e,
+			want: cancellation{applied: true, err: ErrDuplicateCommand}},
+		{name: "version taken by another command", reasons: []types.CancellationReason{takenBy("cmd-2"), none}, receiptAt: -1, event: e,
+			want: cancellation{err: ErrVersionConflict}},
+		{name: "version taken, no item returned", reasons: []types.CancellationReason{takenBy(""), none}, receiptAt: -1, event: e,
+			want: cancellation{err: ErrVersionConflict}},
+		{name: "version taken by an event without a command id", reasons: []types.CancellationReason{takenBy("cmd-1"), none}, receiptAt: -1, event: Event{AccountID: "a1", Version: 7},
+			want: cancellation{err: ErrVersionConflict}},
+		{name: "receipt exists: the command was answered before", reasons: []types.CancellationReason{none, failed}, receiptAt: 1, event: e,
+			want: cancellation{err: ErrDuplicateCommand}},
+		{name: "receipt exists behind a snapshot", reasons: []types.CancellationReason{none, none, failed}, receiptAt: 2, event: e,
+			want: cancellation{err: ErrDuplicateCommand}},
+		{name: "event met a concurrent transaction", reasons: []types.CancellationReason{conflict, none}, receiptAt: -1, event: e,
+			want: cancellation{askWhoWrote: true, err: ErrVersionConflict}},
+		{name: "event met a concurrent transaction, receipt exists", reasons: []types.CancellationReason{conflict, failed}, receiptAt: 1, event: e,
+			want: cancellation{askWhoWrote: true, err: ErrDuplicateCommand}},
+		{name: "snapshot met a concurrent transaction", reasons: []types.CancellationReason{none, conflict}, receiptAt: -1, event: e,
+			want: cancellation{err: ErrVersionConflict}},
+		{name: "receipt index past the reasons", reasons: []types.CancellationReason{none}, receiptAt: 1, event: e,
+			want: cancellation{}},
+		{name: "cancelled for another reason (validation, throughput)", reasons: []types.CancellationReason{{Code: aws.String("ValidationError")}, none}, receiptAt: -1, event: e,
+			want: cancellation{}},
+		{name: "no reasons", receiptAt: -1, event: e, want: cancellation{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := classifyCancellation(tt.reasons, tt.event, tt.receiptAt)
+			if got.applied != tt.want.applied || got.askWhoWrote != tt.want.askWhoWrote || !errors.Is(got.err, tt.want.err) || (got.err == nil) != (tt.want.err == nil) {
+				t.Errorf("classifyCancellation = %+v; want %+v", got, tt.want)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -171,48 +172,40 @@ func (s DynamoStore) Append(ctx context.Context, a Append) error {
 	if err != nil {
 		return fmt.Errorf("marshal event: %w", err)
 	}
-	newVersion := aws.String("attribute_not_exists(version)")
 	if a.Snapshot == nil && a.Receipt == nil {
-		callCtx, cancel := s.Calls.Context(ctx)
-		defer cancel()
-		_, err := s.DB.PutItem(callCtx, &dynamodb.PutItemInput{
-			TableName: aws.String(s.EventsTable), Item: event, ConditionExpression: newVersion,
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		})
-		if failed, ok := errors.AsType[*types.ConditionalCheckFailedException](err); ok {
-			return s.conflict(ctx, a.Event, failed.Item)
-		}
-		// A concurrent transaction on the same key (one writing this version with a snapshot)
-		// is a lost race like a failed condition, unless the key holds this write already.
-		if _, ok := errors.AsType[*types.TransactionConflictException](err); ok {
-			return s.conflict(ctx, a.Event, nil)
-		}
-		return err
+		return s.putEvent(ctx, a.Event, event)
 	}
-	items := []types.TransactWriteItem{{Put: &types.Put{
-		TableName: aws.String(s.EventsTable), Item: event, ConditionExpression: newVersion,
+	return s.transactEvent(ctx, a, event)
+}
+
+// newVersion is the condition on every event write: its version is not taken yet.
+const newVersion = "attribute_not_exists(version)"
+
+// putEvent writes an event alone, with one conditional PutItem.
+func (s DynamoStore) putEvent(ctx context.Context, e Event, item map[string]types.AttributeValue) error {
+	callCtx, cancel := s.Calls.Context(ctx)
+	defer cancel()
+	_, err := s.DB.PutItem(callCtx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.EventsTable), Item: item, ConditionExpression: aws.String(newVersion),
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	}}}
-	if a.Snapshot != nil {
-		snap, err := attributevalue.MarshalMap(a.Snapshot)
-		if err != nil {
-			return fmt.Errorf("marshal snapshot: %w", err)
-		}
-		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.SnapshotsTable), Item: snap}})
+	})
+	if failed, ok := errors.AsType[*types.ConditionalCheckFailedException](err); ok {
+		return s.conflict(ctx, e, failed.Item)
 	}
-	receiptAt := -1
-	if a.Receipt != nil {
-		receipt, err := attributevalue.MarshalMap(a.Receipt)
-		if err != nil {
-			return fmt.Errorf("marshal receipt: %w", err)
-		}
-		receiptAt = len(items)
-		// An expired receipt that TTL has not deleted yet counts as absent.
-		items = append(items, types.TransactWriteItem{Put: &types.Put{
-			TableName: aws.String(s.ReceiptsTable), Item: receipt,
-			ConditionExpression:       aws.String("attribute_not_exists(id) OR expiresAt < :now"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(a.Event.At.Unix())},
-		}})
+	// A concurrent transaction on the same key (one writing this version with a snapshot)
+	// is a lost race like a failed condition, unless the key holds this write already.
+	if _, ok := errors.AsType[*types.TransactionConflictException](err); ok {
+		return s.conflict(ctx, e, nil)
+	}
+	return err
+}
+
+// transactEvent writes an event with its snapshot and/or receipt in one transaction, and turns
+// a cancelled transaction into what it means for the command (see classifyCancellation).
+func (s DynamoStore) transactEvent(ctx context.Context, a Append, event map[string]types.AttributeValue) error {
+	items, receiptAt, err := s.transactItems(a, event)
+	if err != nil {
+		return err
 	}
 	in := &dynamodb.TransactWriteItemsInput{TransactItems: items}
 	if a.Token != "" {
@@ -225,31 +218,97 @@ func (s DynamoStore) Append(ctx context.Context, a Append) error {
 	if !ok {
 		return err
 	}
-	reasons := canceled.CancellationReasons
+	c := classifyCancellation(canceled.CancellationReasons, a.Event, receiptAt)
+	if c.applied {
+		return nil
+	}
+	if c.askWhoWrote {
+		if mine, rerr := s.written(ctx, a.Event); rerr != nil || mine {
+			return rerr
+		}
+	}
+	if c.err != nil {
+		return c.err
+	}
+	return err
+}
+
+// transactItems returns the transaction's writes: the event first, then the snapshot and the
+// receipt when there are; receiptAt is the receipt's index, -1 without one.
+func (s DynamoStore) transactItems(a Append, event map[string]types.AttributeValue) (items []types.TransactWriteItem, receiptAt int, err error) {
+	items = []types.TransactWriteItem{{Put: &types.Put{
+		TableName: aws.String(s.EventsTable), Item: event, ConditionExpression: aws.String(newVersion),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}}}
+	if a.Snapshot != nil {
+		snap, err := attributevalue.MarshalMap(a.Snapshot)
+		if err != nil {
+			return nil, 0, fmt.Errorf("marshal snapshot: %w", err)
+		}
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.SnapshotsTable), Item: snap}})
+	}
+	receiptAt = -1
+	if a.Receipt != nil {
+		receipt, err := attributevalue.MarshalMap(a.Receipt)
+		if err != nil {
+			return nil, 0, fmt.Errorf("marshal receipt: %w", err)
+		}
+		receiptAt = len(items)
+		// An expired receipt that TTL has not deleted yet counts as absent.
+		items = append(items, types.TransactWriteItem{Put: &types.Put{
+			TableName: aws.String(s.ReceiptsTable), Item: receipt,
+			ConditionExpression:       aws.String("attribute_not_exists(id) OR expiresAt < :now"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(a.Event.At.Unix())},
+		}})
+	}
+	return items, receiptAt, nil
+}
+
+// cancellation is what a cancelled append transaction means for the command that sent it.
+type cancellation struct {
+	// applied: the event's version holds this command's own event (an earlier try of this
+	// write was applied, whole): the append succeeded.
+	applied bool
+	// askWhoWrote: the event's write met a concurrent transaction, which returns no item; only a
+	// read of the version can tell this command's own write from another writer's.
+	askWhoWrote bool
+	// err is the answer when neither of the above makes it a success: ErrDuplicateCommand (the
+	// receipt exists: the command was answered before), ErrVersionConflict (another writer got
+	// the version, or a concurrent transaction got in the way), or nil (no condition or conflict
+	// explains the cancellation: the SDK's error stands).
+	err error
+}
+
+// classifyCancellation reads the reasons DynamoDB gives for cancelling an append transaction,
+// one per item in the order they were sent (the event first; the receipt at receiptAt, -1 when
+// there is none), as a decision about e. It reads nothing: an event reason of
+// TransactionConflict is answered with askWhoWrote, for the caller to read.
+func classifyCancellation(reasons []types.CancellationReason, e Event, receiptAt int) cancellation {
+	var c cancellation
 	// The event is checked first: when it is this write's own, the transaction was applied
 	// whole, receipt included, and the receipt's failed condition is that same write.
 	if len(reasons) > 0 {
 		switch aws.ToString(reasons[0].Code) {
 		case "ConditionalCheckFailed":
-			if ownEvent(a.Event, reasons[0].Item) {
-				return nil
-			}
+			c.applied = ownEvent(e, reasons[0].Item)
 		case "TransactionConflict":
-			if mine, rerr := s.written(ctx, a.Event); rerr != nil || mine {
-				return rerr
-			}
+			c.askWhoWrote = true
 		}
 	}
-	if receiptAt >= 0 && receiptAt < len(reasons) && aws.ToString(reasons[receiptAt].Code) == "ConditionalCheckFailed" {
-		return ErrDuplicateCommand
+	switch {
+	case receiptAt >= 0 && receiptAt < len(reasons) && aws.ToString(reasons[receiptAt].Code) == "ConditionalCheckFailed":
+		c.err = ErrDuplicateCommand
+	case slices.ContainsFunc(reasons, lostRace):
+		c.err = ErrVersionConflict
 	}
-	for _, r := range reasons {
-		// A concurrent transaction on the same items is a lost race like a failed condition.
-		if code := aws.ToString(r.Code); code == "ConditionalCheckFailed" || code == "TransactionConflict" {
-			return ErrVersionConflict
-		}
-	}
-	return err
+	return c
+}
+
+// lostRace reports whether r is a failed condition or a concurrent transaction on the same
+// items: either is a race lost to another writer.
+func lostRace(r types.CancellationReason) bool {
+	code := aws.ToString(r.Code)
+	return code == "ConditionalCheckFailed" || code == "TransactionConflict"
 }
 
 // conflict answers a put of e that found its version taken (old is the item there, nil when

@@ -42,7 +42,7 @@ type ReadModelAPI interface {
 type ReadModel struct {
 	DB    ReadModelAPI
 	Table string
-	// Calls bounds each call List makes by the invocation's remaining time minus its margin.
+	// Calls bounds each call by its Timeout and by the invocation's remaining time minus its margin.
 	Calls budget.Calls
 }
 
@@ -60,7 +60,9 @@ func (m ReadModel) Apply(ctx context.Context, e Event) error {
 	case e.Type != Opened:
 		return m.applyDelta(ctx, key, e)
 	}
-	_, err := m.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	callCtx, cancel := m.Calls.Context(ctx)
+	defer cancel()
+	_, err := m.DB.UpdateItem(callCtx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(m.Table),
 		Key:                       key,
 		UpdateExpression:          aws.String("SET balance = :after, version = :v"),
@@ -83,7 +85,9 @@ func (m ReadModel) applyDelta(ctx context.Context, key map[string]types.Attribut
 	if e.Type == Withdrawn {
 		delta = -delta
 	}
-	_, err := m.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	updateCtx, cancel := m.Calls.Context(ctx)
+	defer cancel()
+	_, err := m.DB.UpdateItem(updateCtx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(m.Table),
 		Key:                       key,
 		UpdateExpression:          aws.String("SET balance = balance + :delta, version = :v"),
@@ -96,7 +100,9 @@ func (m ReadModel) applyDelta(ctx context.Context, key map[string]types.Attribut
 		}
 		return nil
 	}
-	out, err := m.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(m.Table), Key: key, ConsistentRead: aws.Bool(true)})
+	getCtx, cancelGet := m.Calls.Context(ctx)
+	defer cancelGet()
+	out, err := m.DB.GetItem(getCtx, &dynamodb.GetItemInput{TableName: aws.String(m.Table), Key: key, ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return fmt.Errorf("read projection of %s: %w", e.AccountID, err)
 	}
@@ -154,6 +160,8 @@ const AttributeEventType = "event-type"
 type SNSPublisher struct {
 	SNS      SNSAPI
 	TopicARN string
+	// Calls bounds each Publish by its Timeout and by the invocation's remaining time minus its margin.
+	Calls budget.Calls
 }
 
 // Publish sends e. Subscribers may receive an event twice (a redelivered stream batch): they
@@ -168,6 +176,8 @@ func (p SNSPublisher) Publish(ctx context.Context, e Event) error {
 		attrs = map[string]snstypes.MessageAttributeValue{}
 	}
 	attrs[AttributeEventType] = snstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(string(e.Type))}
+	ctx, cancel := p.Calls.Context(ctx)
+	defer cancel()
 	_, err = p.SNS.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(p.TopicARN), Message: aws.String(string(body)), MessageAttributes: attrs})
 	if err != nil {
 		return fmt.Errorf("publish %s version %d: %w", e.AccountID, e.Version, err)

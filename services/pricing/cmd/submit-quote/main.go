@@ -19,14 +19,18 @@ import (
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/coldstart"
 	"github.com/go-serverless/reference/shared/envvar"
+	"github.com/go-serverless/reference/shared/idempotency"
 )
+
+// quoteRetention is how long a priced quote is kept (the quotes table's TTL, set by the worker).
+const quoteRetention = 7 * 24 * time.Hour
 
 func main() {
 	// The flag client is built inside the cold start, but the SIGTERM option is given before it:
 	// build sets closeFlags and the option calls whatever it holds when the signal arrives.
 	closeFlags := func() {}
 	coldstart.Start(func(ctx context.Context, d coldstart.Deps) (any, error) {
-		env, err := envvar.Require("QUOTES_QUEUE_URL")
+		env, err := envvar.Require("QUOTES_QUEUE_URL", "IDEMPOTENCY_TABLE")
 		if err != nil {
 			return nil, err
 		}
@@ -34,14 +38,17 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
+		db := dynamodb.NewFromConfig(d.AWS)
 		var ev flags.Evaluator
-		ev, closeFlags = flags.Setup(ctx, settings, flags.Clients{SSM: ssm.NewFromConfig(d.AWS), DynamoDB: dynamodb.NewFromConfig(d.AWS)}, d.Log)
+		ev, closeFlags = flags.Setup(ctx, settings, flags.Clients{SSM: ssm.NewFromConfig(d.AWS), DynamoDB: db}, d.Log)
+		// Every AWS call ends half a second before the invocation would, leaving time to answer
+		// 500 (and release the Idempotency-Key) instead of being killed mid-request.
+		calls := budget.Calls{Budget: budget.Budget{Margin: 500 * time.Millisecond}}
 		return handlers.SubmitQuote{
-			Quotes: quotes.Submitter{Queue: quotes.SQSQueue{
-				SQS: sqs.NewFromConfig(d.AWS), URL: env["QUOTES_QUEUE_URL"],
-				// The send ends half a second before the invocation would, leaving time to answer 500.
-				Calls: budget.Calls{Budget: budget.Budget{Margin: 500 * time.Millisecond}},
-			}},
+			Quotes: quotes.Submitter{Queue: quotes.SQSQueue{SQS: sqs.NewFromConfig(d.AWS), URL: env["QUOTES_QUEUE_URL"], Calls: calls}},
+			// Keys are remembered as long as the quotes they name, so a key is never reused for
+			// another quote while its quote can still be read.
+			Idempotency: idempotency.New(db, env["IDEMPOTENCY_TABLE"], idempotency.WithTTL(quoteRetention), idempotency.WithCalls(calls)),
 			Flags:       ev,
 			Metrics:     canary.NewRecorder(os.Stdout, "pricing", time.Now),
 			Correlation: d.Correlation,

@@ -18,6 +18,7 @@ import (
 	"github.com/go-serverless/reference/services/pricing/internal/flags"
 	"github.com/go-serverless/reference/services/pricing/internal/pricing"
 	"github.com/go-serverless/reference/services/pricing/internal/quotes"
+	"github.com/go-serverless/reference/shared/idempotency"
 	"github.com/go-serverless/reference/shared/lambdatest"
 )
 
@@ -87,7 +88,7 @@ func TestMetricIsRecordedAfterTheFlush(t *testing.T) {
 			name: "POST /quotes", fixture: "submit-quote.json",
 			handle: func(ctx context.Context, f *fakeFlags, m *fakeMetrics, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 				log, _ := lambdatest.CaptureLogger()
-				resp, _ := SubmitQuote{Quotes: &fakeSubmitter{}, Flags: f, Metrics: m, Now: clock(), Log: log}.Handle(ctx, req)
+				resp, _ := SubmitQuote{Quotes: &fakeSubmitter{}, Idempotency: &memIdempotency{}, Flags: f, Metrics: m, Now: clock(), Log: log}.Handle(ctx, req)
 				return resp
 			},
 		},
@@ -222,6 +223,35 @@ func (f *fakeSubmitter) Submit(ctx context.Context, owner string, req pricing.Re
 	return job, err
 }
 
+// memIdempotency is idempotency.Store's contract in memory: the first request with a key runs, a
+// retry with the same fingerprint gets its result, another fingerprint ErrFingerprintMismatch.
+// inProgress makes every key look claimed by a request still running.
+type memIdempotency struct {
+	records    map[string][2]string // key → fingerprint, result
+	inProgress bool
+}
+
+func (m *memIdempotency) Do(ctx context.Context, key, fingerprint string, _ time.Duration, fn func(context.Context) ([]byte, error)) ([]byte, error) {
+	if m.inProgress {
+		return nil, idempotency.ErrInProgress
+	}
+	if r, ok := m.records[key]; ok {
+		if r[0] != fingerprint {
+			return nil, idempotency.ErrFingerprintMismatch
+		}
+		return []byte(r[1]), nil
+	}
+	result, err := fn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if m.records == nil {
+		m.records = map[string][2]string{}
+	}
+	m.records[key] = [2]string{fingerprint, string(result)}
+	return result, nil
+}
+
 type queueFunc func(context.Context, quotes.Job) error
 
 func (q queueFunc) Send(ctx context.Context, j quotes.Job) error { return q(ctx, j) }
@@ -231,12 +261,19 @@ func TestSubmitQuote(t *testing.T) {
 		name       string
 		edit       func(*events.APIGatewayV2HTTPRequest)
 		submitErr  error
+		inProgress bool
 		wantStatus int
+		wantParam  string
 	}{
 		{name: "accepted", wantStatus: 202},
-		{name: "unknown field", edit: func(r *events.APIGatewayV2HTTPRequest) { r.Body = `{"sku":"MUG-001","quantity":1,"price":1}` }, wantStatus: 400},
-		{name: "bad sku", edit: func(r *events.APIGatewayV2HTTPRequest) { r.Body = `{"sku":"mug","quantity":1}` }, wantStatus: 400},
-		{name: "no quantity", edit: func(r *events.APIGatewayV2HTTPRequest) { r.Body = `{"sku":"MUG-001"}` }, wantStatus: 400},
+		{name: "unknown field", edit: func(r *events.APIGatewayV2HTTPRequest) { r.Body = `{"sku":"MUG-001","quantity":1,"price":1}` }, wantStatus: 400, wantParam: "price"},
+		{name: "bad sku", edit: func(r *events.APIGatewayV2HTTPRequest) { r.Body = `{"sku":"mug","quantity":1}` }, wantStatus: 400, wantParam: "sku"},
+		// Refused now, not accepted, dead-lettered by the worker and 404 for ever.
+		{name: "unknown sku", edit: func(r *events.APIGatewayV2HTTPRequest) { r.Body = `{"sku":"ZZZ-999","quantity":1}` }, wantStatus: 400, wantParam: "sku"},
+		{name: "no quantity", edit: func(r *events.APIGatewayV2HTTPRequest) { r.Body = `{"sku":"MUG-001"}` }, wantStatus: 400, wantParam: "quantity"},
+		{name: "name in another case", edit: func(r *events.APIGatewayV2HTTPRequest) { r.Body = `{"SKU":"MUG-001","quantity":1}` }, wantStatus: 400, wantParam: "SKU"},
+		{name: "quantity beyond int64", edit: func(r *events.APIGatewayV2HTTPRequest) { r.Body = `{"sku":"MUG-001","quantity":9223372036854775808}` }, wantStatus: 400, wantParam: "quantity"},
+		{name: "key in progress", inProgress: true, wantStatus: 409},
 		{name: "queue down", submitErr: errors.New("sqs: 10.0.0.9 unreachable"), wantStatus: 500},
 	}
 	for _, tt := range tests {
@@ -248,9 +285,18 @@ func TestSubmitQuote(t *testing.T) {
 			}
 			s, f, m := &fakeSubmitter{err: tt.submitErr}, &fakeFlags{engine: pricing.V2}, &fakeMetrics{}
 			log, _ := lambdatest.CaptureLogger()
-			resp, _ := SubmitQuote{Quotes: s, Flags: f, Metrics: m, Now: clock(), Log: log}.Handle(context.Background(), req)
+			h := SubmitQuote{Quotes: s, Idempotency: &memIdempotency{inProgress: tt.inProgress}, Flags: f, Metrics: m, Now: clock(), Log: log}
+			resp, _ := h.Handle(context.Background(), req)
 			if resp.StatusCode != tt.wantStatus || resp.Headers[EngineHeader] != "v2" {
 				t.Fatalf("response %d %v %s; want %d with engine v2", resp.StatusCode, resp.Headers, resp.Body, tt.wantStatus)
+			}
+			if tt.wantParam != "" {
+				if p := lambdatest.Problem(t, resp); len(p.InvalidParams) != 1 || p.InvalidParams[0].Name != tt.wantParam {
+					t.Errorf("body %s; want invalid-params naming %s", resp.Body, tt.wantParam)
+				}
+			}
+			if got := resp.Headers["Retry-After"] != ""; got != (tt.wantStatus == 202 || tt.wantStatus == 409) {
+				t.Errorf("Retry-After %q on a %d; want one on 202 and 409 only", resp.Headers["Retry-After"], resp.StatusCode)
 			}
 			if strings.Contains(resp.Body, "10.0.0.9") {
 				t.Errorf("internal error leaked: %s", resp.Body)
@@ -273,6 +319,43 @@ func TestSubmitQuote(t *testing.T) {
 				t.Errorf("headers %v; want Location and Retry-After", resp.Headers)
 			}
 		})
+	}
+}
+
+// The same Idempotency-Key with another body is another request: 422, as for jobs, batches and the
+// ledger, not 202 with the first quote. A true retry gets the first answer, engine included, even
+// after the flag has moved, and queues nothing more.
+func TestSubmitQuoteIdempotencyKey(t *testing.T) {
+	var req events.APIGatewayV2HTTPRequest
+	lambdatest.Event(t, testdata+"submit-quote.json", &req)
+	s, idem, m := &fakeSubmitter{}, &memIdempotency{}, &fakeMetrics{}
+	log, _ := lambdatest.CaptureLogger()
+	post := func(body string, engine pricing.Engine) events.APIGatewayV2HTTPResponse {
+		r := req
+		r.Body = body
+		resp, _ := SubmitQuote{Quotes: s, Idempotency: idem, Flags: &fakeFlags{engine: engine}, Metrics: m, Now: clock(), Log: log}.Handle(context.Background(), r)
+		return resp
+	}
+
+	first := post(`{"sku":"MUG-001","quantity":100}`, pricing.V2)
+	if first.StatusCode != 202 {
+		t.Fatalf("first POST = %d %s; want 202", first.StatusCode, first.Body)
+	}
+	retry := post(`{ "quantity": 100, "sku": "MUG-001" }`, pricing.V1)
+	if retry.StatusCode != 202 || retry.Body != first.Body || retry.Headers[EngineHeader] != "v2" {
+		t.Errorf("retry = %d %s (engine %s); want the first answer %s, engine v2", retry.StatusCode, retry.Body, retry.Headers[EngineHeader], first.Body)
+	}
+	other := post(`{"sku":"MUG-001","quantity":1}`, pricing.V2)
+	if other.StatusCode != 422 {
+		t.Errorf("same key, other quote = %d %s; want 422", other.StatusCode, other.Body)
+	} else if p := lambdatest.Problem(t, other); p.Title != "Idempotency-Key reused for a different request" {
+		t.Errorf("problem %+v; want it to say the key was reused", p)
+	}
+	if len(s.jobs) != 1 || s.jobs[0].Quantity != 100 {
+		t.Errorf("queued %+v; want only the first quote", s.jobs)
+	}
+	if _, ok := idem.records["quote/"+sub+"/order-42"]; !ok {
+		t.Errorf("idempotency records %v; want the key scoped to the caller", idem.records)
 	}
 }
 
@@ -327,7 +410,7 @@ func TestQuoteKeepsItsEngineWhenTheFlagFlips(t *testing.T) {
 		sent = append(sent, events.SQSMessage{MessageId: "m-" + j.QuoteID, Body: string(body), Attributes: map[string]string{"ApproximateReceiveCount": "1"}})
 		return nil
 	})
-	submit := SubmitQuote{Quotes: quotes.Submitter{Queue: queue}, Flags: ld, Metrics: &fakeMetrics{}, Now: clock(), Log: log}
+	submit := SubmitQuote{Quotes: quotes.Submitter{Queue: queue}, Idempotency: &memIdempotency{}, Flags: ld, Metrics: &fakeMetrics{}, Now: clock(), Log: log}
 	var req events.APIGatewayV2HTTPRequest
 	lambdatest.Event(t, testdata+"submit-quote.json", &req) // a beta-plan user
 	resp, _ := submit.Handle(ctx, req)
@@ -408,5 +491,13 @@ func TestGetQuote(t *testing.T) {
 	req.PathParameters["quoteId"] = "ffffffffffffffffffffffffffffffff"
 	if resp, _ := (GetQuote{Quotes: getter, Log: log}).Handle(context.Background(), req); resp.StatusCode != 404 {
 		t.Errorf("unknown quote: %d; want 404", resp.StatusCode)
+	}
+	// An id no quote can have is not looked up: DynamoDB would refuse a 3,000-byte key with a 500.
+	refusing := getterFunc(func(context.Context, string, string) (quotes.Quote, error) {
+		return quotes.Quote{}, errors.New("ValidationException: key too large")
+	})
+	req.PathParameters["quoteId"] = strings.Repeat("f", 3000)
+	if resp, _ := (GetQuote{Quotes: refusing, Log: log}).Handle(context.Background(), req); resp.StatusCode != 404 {
+		t.Errorf("id of 3,000 characters: %d %s; want 404", resp.StatusCode, resp.Body)
 	}
 }

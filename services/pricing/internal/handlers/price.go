@@ -61,8 +61,8 @@ func (h Price) price(ctx context.Context, log *slog.Logger, req events.APIGatewa
 	}
 	p, err := pricing.Quote(engine, pricing.Request{SKU: req.PathParameters["sku"], Quantity: quantity, Plan: plan})
 	if err != nil {
-		return httpapi.ErrorResponse(ctx, log, requestProblem(err), skuNotFound)
+		return httpapi.ErrorResponse(ctx, log, err, skuNotFound)
 	}
 	log.InfoContext(ctx, "priced", "sku", p.SKU, "quantity", p.Quantity, "price", p.Amount)
-	return httpapi.JSON(ctx, http.StatusOK, priceView{SKU: p.SKU, Quantity: p.Quantity, Price: p.Amount, Currency: p.Currency, Engine: p.Engine})
+	return httpapi.JSON(ctx, log, http.StatusOK, priceView{SKU: p.SKU, Quantity: p.Quantity, Price: p.Amount, Currency: p.Currency, Engine: p.Engine})
 }

@@ -1,9 +1,10 @@
 package pricing
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
+
+	"github.com/go-serverless/reference/shared/invalid"
 )
 
 // Engine names a pricing engine. It is also the feature flag's variation value, the
@@ -27,11 +28,12 @@ func ParseEngine(s string) (Engine, bool) {
 	return "", false
 }
 
-// Errors callers can act on; the HTTP edge maps them to status codes.
+// Errors callers can act on, each naming the field at fault (the HTTP edge answers them 400 with
+// the field named, or maps them to another status, as GET /prices/{sku} does for an unknown SKU).
 var (
-	ErrInvalidSKU      = errors.New("sku must be three capital letters, a hyphen and three digits, like TEA-001")
-	ErrUnknownSKU      = errors.New("no product has this sku")
-	ErrInvalidQuantity = errors.New("quantity must be between 1 and 1000")
+	ErrInvalidSKU      error = &invalid.Param{Name: "sku", Reason: "must be three capital letters, a hyphen and three digits, like TEA-001"}
+	ErrUnknownSKU      error = &invalid.Param{Name: "sku", Reason: "names no product"}
+	ErrInvalidQuantity error = &invalid.Param{Name: "quantity", Reason: fmt.Sprintf("must be between 1 and %d", MaxQuantity)}
 )
 
 // MaxQuantity is the largest quantity one price or quote may be for.
@@ -69,10 +71,16 @@ type Price struct {
 	Engine   Engine
 }
 
-// Validate reports what is wrong with r's SKU and quantity, before any engine runs.
+// Validate reports what is wrong with r before any engine runs: an SKU of the wrong form, one no
+// product has, or a quantity out of range. The catalogue is known wherever this code runs, so a
+// request that passes can always be priced: a quote is refused when it is asked for, never
+// accepted and then found unpriceable by the worker.
 func (r Request) Validate() error {
 	if !skuPattern.MatchString(r.SKU) {
 		return ErrInvalidSKU
+	}
+	if _, ok := catalogue[r.SKU]; !ok {
+		return ErrUnknownSKU
 	}
 	if r.Quantity < 1 || r.Quantity > MaxQuantity {
 		return ErrInvalidQuantity
@@ -85,11 +93,7 @@ func Quote(e Engine, r Request) (Price, error) {
 	if err := r.Validate(); err != nil {
 		return Price{}, err
 	}
-	list, ok := catalogue[r.SKU]
-	if !ok {
-		return Price{}, ErrUnknownSKU
-	}
-	total := list * int64(r.Quantity)
+	total := catalogue[r.SKU] * int64(r.Quantity)
 	switch e {
 	case V1:
 	case V2:

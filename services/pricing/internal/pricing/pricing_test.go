@@ -3,6 +3,8 @@ package pricing
 import (
 	"errors"
 	"testing"
+
+	"github.com/go-serverless/reference/shared/invalid"
 )
 
 func TestQuote(t *testing.T) {
@@ -51,6 +53,32 @@ func TestParseEngine(t *testing.T) {
 	for in, want := range map[string]bool{"v1": true, "v2": true, "": false, "V2": false, "v3": false} {
 		if _, ok := ParseEngine(in); ok != want {
 			t.Errorf("ParseEngine(%q) ok = %v; want %v", in, ok, want)
+		}
+	}
+}
+
+// TestValidateKnowsTheCatalogue: a quote is validated when it is asked for; an SKU no product has
+// must be refused then, not accepted and found unpriceable by the worker (which dead-lettered it
+// and left GET /quotes/{id} at 404 for ever).
+func TestValidateKnowsTheCatalogue(t *testing.T) {
+	tests := []struct {
+		req       Request
+		wantErr   error
+		wantField string
+	}{
+		{Request{SKU: "MUG-001", Quantity: 1}, nil, ""},
+		{Request{SKU: "ZZZ-999", Quantity: 1}, ErrUnknownSKU, "sku"},
+		{Request{SKU: "mug", Quantity: 1}, ErrInvalidSKU, "sku"},
+		{Request{SKU: "MUG-001", Quantity: 0}, ErrInvalidQuantity, "quantity"},
+	}
+	for _, tt := range tests {
+		err := tt.req.Validate()
+		if !errors.Is(err, tt.wantErr) {
+			t.Errorf("Validate(%+v) = %v; want %v", tt.req, err, tt.wantErr)
+			continue
+		}
+		if p, ok := errors.AsType[*invalid.Param](err); tt.wantErr != nil && (!ok || p.Name != tt.wantField) {
+			t.Errorf("Validate(%+v) = %v; want it to name %s", tt.req, err, tt.wantField)
 		}
 	}
 }

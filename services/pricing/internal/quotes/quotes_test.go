@@ -128,6 +128,9 @@ func TestSubmit(t *testing.T) {
 	if _, err := s.Submit(ctx, "alice", pricing.Request{SKU: "bad", Quantity: 1}, pricing.V1, ""); !errors.Is(err, pricing.ErrInvalidSKU) || len(q.sent) != 5 {
 		t.Errorf("invalid request: %v, %d sent; want ErrInvalidSKU and nothing queued", err, len(q.sent))
 	}
+	if _, err := s.Submit(ctx, "alice", pricing.Request{SKU: "ZZZ-999", Quantity: 1}, pricing.V1, ""); !errors.Is(err, pricing.ErrUnknownSKU) || len(q.sent) != 5 {
+		t.Errorf("unknown SKU: %v, %d sent; want ErrUnknownSKU and nothing queued", err, len(q.sent))
+	}
 	failing := Submitter{Queue: &fakeQueue{err: errors.New("throttled")}}
 	if _, err := failing.Submit(ctx, "alice", req, pricing.V1, ""); err == nil {
 		t.Error("Submit with the queue down succeeded; want an error")

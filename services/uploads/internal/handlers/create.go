@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -53,18 +52,10 @@ func (h Create) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 	}
 	u, signed, err := h.Uploads.Create(ctx, owner, in)
 	if err != nil {
-		var invalid *uploads.InvalidRequestError
-		if errors.As(err, &invalid) {
-			err = &httpapi.Problem{
-				Status: http.StatusBadRequest, Title: "Invalid upload",
-				Detail:        invalid.Error(),
-				InvalidParams: []httpapi.InvalidParam{{Name: invalid.Field, Reason: invalid.Reason}},
-			}
-		}
 		return httpapi.ErrorResponse(ctx, h.Log, err), nil
 	}
 	h.Log.InfoContext(ctx, "upload signed", "uploadId", u.ID, "size", u.Size, "contentType", u.ContentType)
-	resp := httpapi.JSON(ctx, http.StatusCreated, created{
+	resp := httpapi.JSON(ctx, h.Log, http.StatusCreated, created{
 		UploadID: u.ID, Method: signed.Method, URL: signed.URL, Headers: signed.Headers, ExpiresAt: signed.Expires,
 	})
 	return httpapi.WithHeader(resp, "Location", "/uploads/"+u.ID), nil

@@ -45,11 +45,15 @@ func (h Get) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 	if err != nil {
 		return httpapi.ErrorResponse(ctx, h.Log, err), nil
 	}
-	u, err := h.Uploads.Get(ctx, owner, req.PathParameters["uploadId"])
+	id, err := uploadIDFrom(req)
 	if err != nil {
 		return httpapi.ErrorResponse(ctx, h.Log, err, notFound()), nil
 	}
-	return httpapi.JSON(ctx, http.StatusOK, uploadView{
+	u, err := h.Uploads.Get(ctx, owner, id)
+	if err != nil {
+		return httpapi.ErrorResponse(ctx, h.Log, err, notFound()), nil
+	}
+	return httpapi.JSON(ctx, h.Log, http.StatusOK, uploadView{
 		UploadID: u.ID, Status: u.Status, FileName: u.FileName, ContentType: u.ContentType, Size: u.Size,
 		CreatedAt: u.CreatedAt, VerifiedAt: u.VerifiedAt, Reason: u.Reason,
 	}), nil
@@ -78,12 +82,21 @@ func (h Download) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if err != nil {
 		return httpapi.ErrorResponse(ctx, h.Log, err), nil
 	}
-	signed, err := h.Uploads.Download(ctx, owner, req.PathParameters["uploadId"])
+	id, err := uploadIDFrom(req)
+	if err != nil {
+		return httpapi.ErrorResponse(ctx, h.Log, err, notFound()), nil
+	}
+	signed, err := h.Uploads.Download(ctx, owner, id)
 	if err != nil {
 		return httpapi.ErrorResponse(ctx, h.Log, err, notFound(),
 			httpapi.ErrorRule{Err: uploads.ErrNotAvailable, Status: http.StatusConflict, Title: "Upload not available"}), nil
 	}
-	return httpapi.JSON(ctx, http.StatusOK, download{Method: signed.Method, URL: signed.URL, ExpiresAt: signed.Expires}), nil
+	return httpapi.JSON(ctx, h.Log, http.StatusOK, download{Method: signed.Method, URL: signed.URL, ExpiresAt: signed.Expires}), nil
+}
+
+// uploadIDFrom returns the upload id in the path, or uploads.ErrNotFound when no upload can have it.
+func uploadIDFrom(req events.APIGatewayV2HTTPRequest) (string, error) {
+	return httpapi.PathID(req, "uploadId", httpapi.HexID, uploads.ErrNotFound)
 }
 
 // notFound maps an unknown id, or another caller's upload, to the same 404.

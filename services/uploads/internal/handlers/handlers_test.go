@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/go-serverless/reference/services/uploads/internal/uploads"
+	"github.com/go-serverless/reference/shared/invalid"
 	"github.com/go-serverless/reference/shared/lambdatest"
 )
 
@@ -80,7 +81,7 @@ func TestCreateRefuses(t *testing.T) {
 		wantStatus int
 		wantParam  string
 	}{
-		{name: "invalid declaration", err: &uploads.InvalidRequestError{Field: "fileName", Reason: "must be a file name without a directory"}, wantStatus: 400, wantParam: "fileName"},
+		{name: "invalid declaration", err: &invalid.Param{Name: "fileName", Reason: "must be a file name without a directory"}, wantStatus: 400, wantParam: "fileName"},
 		{name: "unknown field", edit: func(r *events.APIGatewayV2HTTPRequest) { r.Body = `{"fileName":"a.png","key":"uploads/x"}` }, wantStatus: 400, wantParam: "key"},
 		{name: "size as a string", edit: func(r *events.APIGatewayV2HTTPRequest) { r.Body = `{"size":"big"}` }, wantStatus: 400, wantParam: "size"},
 		{name: "not JSON", edit: func(r *events.APIGatewayV2HTTPRequest) { r.Headers["content-type"] = "text/plain" }, wantStatus: 415},
@@ -88,6 +89,15 @@ func TestCreateRefuses(t *testing.T) {
 			r.Body = `{"fileName":"` + strings.Repeat("a", MaxBodyBytes) + `"}`
 		}, wantStatus: 413},
 		{name: "no subject", edit: func(r *events.APIGatewayV2HTTPRequest) { delete(r.RequestContext.Authorizer.JWT.Claims, "sub") }, wantStatus: 401},
+		// "uploads/{sub}/..." keys: a subject with a slash or of 2,000 characters signed an upload S3 never accepts.
+		{name: "subject with a slash", edit: func(r *events.APIGatewayV2HTTPRequest) { r.RequestContext.Authorizer.JWT.Claims["sub"] = "a/b" }, wantStatus: 403},
+		{name: "subject of 2,000 characters", edit: func(r *events.APIGatewayV2HTTPRequest) {
+			r.RequestContext.Authorizer.JWT.Claims["sub"] = strings.Repeat("s", 2000)
+		}, wantStatus: 403},
+		{name: "name in another case", edit: func(r *events.APIGatewayV2HTTPRequest) { r.Body = `{"fileName":"a.png","Size":1}` }, wantStatus: 400, wantParam: "Size"},
+		{name: "name twice", edit: func(r *events.APIGatewayV2HTTPRequest) { r.Body = `{"size":1,"size":2}` }, wantStatus: 400, wantParam: "size"},
+		{name: "size beyond int64", edit: func(r *events.APIGatewayV2HTTPRequest) { r.Body = `{"size":9223372036854775808}` }, wantStatus: 400, wantParam: "size"},
+		{name: "null body", edit: func(r *events.APIGatewayV2HTTPRequest) { r.Body = `null` }, wantStatus: 400},
 		{name: "store down", err: errors.New("dynamodb: connection refused to 10.0.0.1"), wantStatus: 500},
 	}
 	for _, tt := range tests {
@@ -134,6 +144,7 @@ func TestGetAndDownload(t *testing.T) {
 	tests := []struct {
 		name       string
 		fixture    string
+		id         string // replaces the fixture's when set
 		handle     func(UploadReader, events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse
 		reader     *fakeReader
 		wantStatus int
@@ -144,14 +155,26 @@ func TestGetAndDownload(t *testing.T) {
 		{name: "download", fixture: "download-upload.json", handle: downloadHandler, reader: &fakeReader{}, wantStatus: 200, wantBody: `"url":"https://b.s3.amazonaws.com/k?sig"`},
 		{name: "download of another user's upload", fixture: "download-upload.json", handle: downloadHandler, reader: &fakeReader{err: uploads.ErrNotFound}, wantStatus: 404},
 		{name: "download before AVAILABLE", fixture: "download-upload.json", handle: downloadHandler, reader: &fakeReader{err: uploads.ErrNotAvailable}, wantStatus: 409},
+		// An id no upload can have is not looked up: DynamoDB would refuse a 3,000-byte key with a 500.
+		{name: "status, id of 3,000 characters", fixture: "get-upload.json", id: strings.Repeat("a", 3000), handle: get, reader: &fakeReader{err: errors.New("ValidationException")}, wantStatus: 404},
+		{name: "download, id of 3,000 characters", fixture: "download-upload.json", id: strings.Repeat("a", 3000), handle: downloadHandler, reader: &fakeReader{err: errors.New("ValidationException")}, wantStatus: 404},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var req events.APIGatewayV2HTTPRequest
 			lambdatest.Event(t, testdata+tt.fixture, &req)
+			if tt.id != "" {
+				req.PathParameters["uploadId"] = tt.id
+			}
 			resp := tt.handle(tt.reader, req)
 			if resp.StatusCode != tt.wantStatus || !strings.Contains(resp.Body, tt.wantBody) {
 				t.Fatalf("response = %d %s; want %d with %s", resp.StatusCode, resp.Body, tt.wantStatus, tt.wantBody)
+			}
+			if tt.id != "" {
+				if tt.reader.owner != "" {
+					t.Errorf("the store was asked about an id no upload has")
+				}
+				return
 			}
 			if tt.reader.owner != sub {
 				t.Errorf("asked for owner %q; want the token's sub", tt.reader.owner)

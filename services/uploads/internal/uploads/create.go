@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/go-serverless/reference/shared/invalid"
 )
 
 // Store keeps upload records (DynamoStore is one).
@@ -54,11 +56,12 @@ func (c Creator) Create(ctx context.Context, owner string, in Request) (Upload, 
 	}
 	expiry := c.URLExpiry
 	if in.ExpiresInSeconds != 0 {
-		asked := time.Duration(in.ExpiresInSeconds) * time.Second
-		if asked < time.Second || asked > c.URLExpiry {
-			return Upload{}, SignedRequest{}, &InvalidRequestError{Field: "expiresInSeconds", Reason: fmt.Sprintf("must be between 1 and %d", int(c.URLExpiry.Seconds()))}
+		// Compared in seconds: as a time.Duration, 2^55 + 300 s would wrap to 300 s.
+		longest := int64(c.URLExpiry / time.Second)
+		if in.ExpiresInSeconds < 1 || int64(in.ExpiresInSeconds) > longest {
+			return Upload{}, SignedRequest{}, &invalid.Param{Name: "expiresInSeconds", Reason: fmt.Sprintf("must be between 1 and %d", longest)}
 		}
-		expiry = asked
+		expiry = time.Duration(in.ExpiresInSeconds) * time.Second
 	}
 	now := c.Now().UTC()
 	id := c.NewID()

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/go-serverless/reference/shared/invalid"
 )
 
 func sha(body []byte) string {
@@ -58,14 +60,15 @@ func TestCreateShorterExpiry(t *testing.T) {
 		{seconds: 300, want: 5 * time.Minute},
 		{seconds: 301, invalid: true},
 		{seconds: -1, invalid: true},
+		// As nanoseconds, 2^55 + 300 s wraps to exactly 300 s: the comparison is in seconds.
+		{seconds: 1<<55 + 300, invalid: true},
 	}
 	for _, tt := range tests {
 		store, signer := newMemStore(), &fakeSigner{}
 		in := Request{FileName: "a.png", ContentType: "image/png", Size: 5, SHA256: sha([]byte("hello")), ExpiresInSeconds: tt.seconds}
 		_, _, err := newCreator(store, signer).Create(context.Background(), "alice", in)
-		var invalid *InvalidRequestError
 		if tt.invalid {
-			if !errors.As(err, &invalid) || invalid.Field != "expiresInSeconds" || len(store.uploads) != 0 {
+			if bad, ok := errors.AsType[*invalid.Param](err); !ok || bad.Name != "expiresInSeconds" || len(store.uploads) != 0 {
 				t.Errorf("expiresInSeconds %d: %v, %d stored; want refused and nothing stored", tt.seconds, err, len(store.uploads))
 			}
 			continue

@@ -119,11 +119,42 @@ func (o S3Objects) ReadHead(ctx context.Context, key string, n int) ([]byte, err
 	return data, nil
 }
 
-// Delete removes the object (S3 answers 204 for a missing one too).
+// maxStreamTime bounds reading a whole object when the context has no deadline: Lambda's
+// longest invocation. Inside an invocation, its deadline minus the margin comes first.
+const maxStreamTime = 15 * time.Minute
+
+// Open streams the whole object. A body of up to the upload limit can take longer to read than
+// one call's Timeout, so the GET and the reading of its body are bounded together by the
+// invocation's deadline minus Calls.Budget.Margin, until Close.
+func (o S3Objects) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	ctx, cancel := o.Calls.Budget.Context(ctx, maxStreamTime)
+	out, err := o.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(o.Bucket), Key: aws.String(key)})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("get %s: %w", key, notFoundOr(err))
+	}
+	return cancelOnClose{ReadCloser: out.Body, cancel: cancel}, nil
+}
+
+// cancelOnClose ends the context of a streamed GET when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error {
+	defer c.cancel()
+	return c.ReadCloser.Close()
+}
+
+// Delete removes the object. Deleting a missing object succeeds: S3 answers 204 for one, and a
+// store that answers 404 NoSuchKey instead has done what was asked all the same; a verification
+// retried after it deleted the object must be able to finish.
 func (o S3Objects) Delete(ctx context.Context, key string) error {
 	ctx, cancel := o.Calls.Context(ctx)
 	defer cancel()
-	if _, err := o.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(o.Bucket), Key: aws.String(key)}); err != nil {
+	_, err := o.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(o.Bucket), Key: aws.String(key)})
+	if err != nil && !errors.Is(notFoundOr(err), ErrObjectNotFound) {
 		return fmt.Errorf("delete %s: %w", key, err)
 	}
 	return nil

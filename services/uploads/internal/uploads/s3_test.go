@@ -158,6 +158,15 @@ func TestS3ObjectsAgainstVersity(t *testing.T) {
 	if err != nil || !bytes.Equal(head, body[:SniffBytes]) {
 		t.Fatalf("ReadHead = %d bytes, %v; want the first %d", len(head), err, SniffBytes)
 	}
+	whole, err := o.Open(ctx, key)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	all, err := io.ReadAll(whole)
+	whole.Close()
+	if err != nil || !bytes.Equal(all, body) {
+		t.Fatalf("Open read %d bytes, %v; want the whole body, %d", len(all), err, len(body))
+	}
 	tags, err := client.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(testBucket), Key: aws.String(key)})
 	if err != nil || len(tags.TagSet) != 1 {
 		t.Fatalf("tags before Keep = %v, %v; want the pending tag", tags, err)
@@ -206,6 +215,9 @@ func TestS3ObjectsAgainstVersity(t *testing.T) {
 	}
 	if _, err := o.ReadHead(ctx, key, SniffBytes); !errors.Is(err, ErrObjectNotFound) {
 		t.Errorf("ReadHead after Delete = %v; want ErrObjectNotFound", err)
+	}
+	if _, err := o.Open(ctx, key); !errors.Is(err, ErrObjectNotFound) {
+		t.Errorf("Open after Delete = %v; want ErrObjectNotFound", err)
 	}
 	if err := o.Delete(ctx, key); err != nil {
 		t.Errorf("Delete of a missing object = %v; want nil (S3 answers 204)", err)

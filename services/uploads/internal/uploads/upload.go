@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/go-serverless/reference/shared/invalid"
 )
 
 // Status is where an upload is in its life.
@@ -90,22 +92,12 @@ type Policy struct {
 }
 
 // DefaultAllowedTypes returns the media types accepted when the configuration names none: each
-// has a signature Sniff checks, or is text.
+// has a signature CheckSignature checks, or is text CheckText reads whole.
 func DefaultAllowedTypes() []string {
 	return []string{"image/png", "image/jpeg", "application/pdf", "text/plain", "text/csv"}
 }
 
-// InvalidRequestError says which field of a Request is wrong and why.
-type InvalidRequestError struct {
-	Field  string
-	Reason string
-}
-
-func (e *InvalidRequestError) Error() string {
-	return fmt.Sprintf("invalid %s: %s", e.Field, e.Reason)
-}
-
-// Validate checks a request against the policy; it returns an *InvalidRequestError naming the
+// Validate checks a request against the policy; it returns an *invalid.Param naming the
 // first bad field. A file name is never repaired: one with a path in it is refused, so the caller
 // learns that the name it sent is not the one that would be stored.
 func (p Policy) Validate(in Request) error {
@@ -113,13 +105,13 @@ func (p Policy) Validate(in Request) error {
 		return err
 	}
 	if !slices.Contains(p.AllowedTypes, in.ContentType) {
-		return &InvalidRequestError{Field: "contentType", Reason: "must be one of " + strings.Join(p.AllowedTypes, ", ")}
+		return &invalid.Param{Name: "contentType", Reason: "must be one of " + strings.Join(p.AllowedTypes, ", ")}
 	}
 	if in.Size <= 0 || in.Size > p.MaxSize {
-		return &InvalidRequestError{Field: "size", Reason: fmt.Sprintf("must be between 1 and %d bytes", p.MaxSize)}
+		return &invalid.Param{Name: "size", Reason: fmt.Sprintf("must be between 1 and %d bytes", p.MaxSize)}
 	}
 	if sum, err := base64.StdEncoding.Strict().DecodeString(in.SHA256); err != nil || len(sum) != 32 {
-		return &InvalidRequestError{Field: "sha256", Reason: "must be the base64 of a 32-byte SHA-256 digest"}
+		return &invalid.Param{Name: "sha256", Reason: "must be the base64 of a 32-byte SHA-256 digest"}
 	}
 	return nil
 }
@@ -127,7 +119,7 @@ func (p Policy) Validate(in Request) error {
 // validFileName accepts a plain file name: no directory part, no control or format characters,
 // not only dots.
 func validFileName(name string) error {
-	bad := func(reason string) error { return &InvalidRequestError{Field: "fileName", Reason: reason} }
+	bad := func(reason string) error { return &invalid.Param{Name: "fileName", Reason: reason} }
 	switch n := utf8.RuneCountInString(name); {
 	case n == 0:
 		return bad("is required")

@@ -2,8 +2,12 @@ package uploads
 
 import (
 	"errors"
+	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
+
+	"github.com/go-serverless/reference/shared/invalid"
 )
 
 // validSHA256 is the base64 SHA-256 of "hello".
@@ -53,12 +57,12 @@ func TestValidate(t *testing.T) {
 			in := ok
 			tt.edit(&in)
 			err := policy().Validate(in)
-			var invalid *InvalidRequestError
+			bad, isInvalid := errors.AsType[*invalid.Param](err)
 			switch {
 			case tt.field == "" && err != nil:
 				t.Fatalf("Validate = %v; want nil", err)
-			case tt.field != "" && (!errors.As(err, &invalid) || invalid.Field != tt.field):
-				t.Fatalf("Validate = %v; want an InvalidRequestError for %s", err, tt.field)
+			case tt.field != "" && (!isInvalid || bad.Name != tt.field):
+				t.Fatalf("Validate = %v; want an *invalid.Param for %s", err, tt.field)
 			}
 		})
 	}
@@ -109,7 +113,9 @@ func TestNewID(t *testing.T) {
 	}
 }
 
-func TestSniff(t *testing.T) {
+// TestContentCheck runs each type's check: the signature for binary types, the whole body for
+// text, fed one byte per Read so that every chunk boundary is met.
+func TestContentCheck(t *testing.T) {
 	tests := []struct {
 		declared string
 		head     string
@@ -124,21 +130,44 @@ func TestSniff(t *testing.T) {
 		{"application/pdf", "%PDF-1.7\n", true},
 		{"application/pdf", "PK\x03\x04", false},
 		{"text/plain", "hello, world\n", true},
-		{"text/plain", "Grüße aus Köln\n", true},
+		{"text/plain", "Grüße aus Köln 日本語 🎉\n", true},
 		{"text/plain", "<!DOCTYPE html><html><script>alert(1)</script>", false},
 		{"text/plain", "hi\n<html><script>alert(1)</script>", false},
 		{"text/plain", "hi\n<SCRIPT src=x></SCRIPT>", false},
 		{"text/csv", "id,name\n1,<Html>\n", false},
 		{"text/plain", "a < b and c > d; scripts are fine as a word\n", true},
+		{"text/plain", "x <= 5, 3<4, <> and < / > are not tags\n", true},
+		{"text/plain", "a tag split over two reads: <", true},
+		{"text/plain", "<?xml version=\"1.0\"?>", false},
 		{"text/plain", "\x89PNG\r\n\x1a\n", false},
 		{"text/plain", "binary\x00\x01\x02", false},
+		{"text/plain", "tab\tform feed\fescape\x1b[0m\r\n", true},
 		{"text/csv", "id,name\n1,alice\n", true},
 		{"text/csv", "%PDF-1.7", false},
+		{"text/plain", "", true},
 		{"application/zip", "PK\x03\x04", false},
 	}
 	for _, tt := range tests {
-		if got := Sniff(tt.declared, []byte(tt.head)); got != tt.want {
-			t.Errorf("Sniff(%s, %q) = %v; want %v", tt.declared, tt.head, got, tt.want)
+		var reason string
+		if IsText(tt.declared) {
+			var err error
+			if reason, err = CheckText(tt.declared, iotest.OneByteReader(strings.NewReader(tt.head))); err != nil {
+				t.Fatalf("CheckText(%s, %q): %v", tt.declared, tt.head, err)
+			}
+		} else {
+			reason = CheckSignature(tt.declared, []byte(tt.head))
 		}
+		if got := reason == ""; got != tt.want {
+			t.Errorf("check(%s, %q) = %q; want accepted %v", tt.declared, tt.head, reason, tt.want)
+		}
+	}
+}
+
+// TestCheckTextReadErrorIsAnError: a body that cannot be read is not judged: the verification
+// fails, and Lambda retries it.
+func TestCheckTextReadErrorIsAnError(t *testing.T) {
+	broken := io.MultiReader(strings.NewReader(strings.Repeat("fine text\n", 100)), iotest.ErrReader(io.ErrUnexpectedEOF))
+	if reason, err := CheckText("text/plain", broken); !errors.Is(err, io.ErrUnexpectedEOF) || reason != "" {
+		t.Errorf("CheckText of a broken stream = %q, %v; want no verdict and the read error", reason, err)
 	}
 }

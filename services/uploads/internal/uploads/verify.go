@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 )
@@ -22,6 +23,8 @@ type ObjectStore interface {
 	Head(ctx context.Context, key string) (ObjectInfo, error)
 	// ReadHead returns up to n bytes from the start of the object.
 	ReadHead(ctx context.Context, key string, n int) ([]byte, error)
+	// Open streams the whole object; ErrObjectNotFound if it is gone.
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
 	// Delete removes the object; deleting a missing object succeeds.
 	Delete(ctx context.Context, key string) error
 	// Keep marks the object verified, so the bucket's lifecycle rule for unverified objects
@@ -54,13 +57,13 @@ type Verifier struct {
 }
 
 // Verify decides an upload from its object: AVAILABLE when size, type and checksum are as
-// declared and the first bytes fit the type; otherwise the object is deleted and the upload
-// REJECTED. It is idempotent: a duplicate notification, or a retry after a failure part-way,
-// finds the upload no longer PENDING (and only repeats the decision's side effect on the object)
-// or repeats steps that are safe to repeat. The order makes every crash point safe: an object is
-// deleted before its upload is marked REJECTED (a retry then finds it gone and marks REJECTED),
-// and kept before its upload is marked AVAILABLE (a retry keeps it again). An error means
-// "retry me".
+// declared and the content passes its type's check (CheckSignature for binary types, CheckText
+// for text); otherwise the object is deleted and the upload REJECTED. It is idempotent: a
+// duplicate notification, or a retry after a failure part-way, finds the upload no longer
+// PENDING (and only repeats the decision's side effect on the object) or repeats steps that are
+// safe to repeat. The order makes every crash point safe: an object is deleted before its upload
+// is marked REJECTED (a retry then finds it gone and marks REJECTED), and kept before its upload
+// is marked AVAILABLE (a retry keeps it again). An error means "retry me".
 func (v Verifier) Verify(ctx context.Context, key string) (Outcome, error) {
 	id, ok := IDFromKey(key)
 	if !ok {
@@ -149,17 +152,36 @@ func (v Verifier) check(ctx context.Context, u Upload) (string, error) {
 	case info.SHA256 != u.SHA256:
 		return "SHA-256 checksum differs from the declared one", nil
 	}
-	head, err := v.Objects.ReadHead(ctx, u.Key, SniffBytes)
+	return v.checkContent(ctx, u)
+}
+
+// checkContent returns why the object's content is not what its declared type says, or "": a
+// binary type is checked by the signature its first bytes must start with, a text type by
+// reading the whole body.
+func (v Verifier) checkContent(ctx context.Context, u Upload) (string, error) {
+	if !IsText(u.ContentType) {
+		head, err := v.Objects.ReadHead(ctx, u.Key, SniffBytes)
+		if errors.Is(err, ErrObjectNotFound) {
+			return "the object is missing", nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("read start of object %s: %w", u.Key, err)
+		}
+		return CheckSignature(u.ContentType, head), nil
+	}
+	body, err := v.Objects.Open(ctx, u.Key)
 	if errors.Is(err, ErrObjectNotFound) {
 		return "the object is missing", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("read start of object %s: %w", u.Key, err)
+		return "", fmt.Errorf("open object %s: %w", u.Key, err)
 	}
-	if !Sniff(u.ContentType, head) {
-		return fmt.Sprintf("content does not look like %s", u.ContentType), nil
+	defer body.Close()
+	reason, err := CheckText(u.ContentType, body)
+	if err != nil {
+		return "", fmt.Errorf("check text of object %s: %w", u.Key, err)
 	}
-	return "", nil
+	return reason, nil
 }
 
 // finish records the decision; losing the race to a concurrent verification of the same upload
