@@ -17,6 +17,8 @@ STACK  ?= go-serverless-$(STAGE)
 PORT   ?= 3000
 USER   ?= alice
 CLAIMS ?= {}
+# IAM=false runs the local stack without enforcing the functions' role policies (to compare only).
+IAM    ?= true
 
 # Pinned stand-ins for AWS (see README "Running locally" for why each was chosen).
 DYNAMODB_LOCAL_PKG    := amplify-dynamodb-simulator@2.9.30
@@ -35,9 +37,9 @@ help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z0-9%_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: run
-run: standins ## Run the whole app locally on stand-ins for AWS (PORT=3000); Ctrl-C stops it.
+run: standins ## Run the whole app locally on stand-ins for AWS (PORT=3000, IAM=true); Ctrl-C stops it.
 	@cd infra/local && go build -o $(CACHE)/runner ./cmd/runner
-	@$(CACHE)/runner -template $(ROOT)/template.yaml -cache $(CACHE) -port $(PORT)
+	@$(CACHE)/runner -template $(ROOT)/template.yaml -cache $(CACHE) -port $(PORT) -iam=$(IAM)
 
 .PHONY: token
 token: ## Print a token for the local API: make token USER=alice [CLAIMS='{"plan":"beta"}'].
@@ -63,12 +65,8 @@ lint: ## cfn-lint (zero errors and warnings) and the template rules in tests/tem
 	cd tests && go test -count=1 ./template/...
 
 .PHONY: build
-build: ## Build every function for Lambda (linux/arm64 bootstrap) into bin/, with and without the workspace.
-	@for dir in $(wildcard services/*/cmd/*); do \
-		svc=$$(basename $$(dirname $$(dirname $$dir))); fn=$$(basename $$dir); \
-		$(MAKE) -s -C services/$$svc build-cmd-$$fn ARTIFACTS_DIR=$(ROOT)/bin/$$svc/$$fn || exit 1; \
-		echo "built bin/$$svc/$$fn/bootstrap"; \
-	done
+build: ## Build each function as sam build does into bin/<LogicalId>/ and check it; every module also with GOWORK=off.
+	cd tests && SAMBUILD_OUT=$(ROOT)/bin go test -count=1 ./sambuild/...
 	@for m in $(MODULES); do (cd $$m && GOWORK=off CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -trimpath ./...) || exit 1; done
 	@echo "every module also builds on its own (GOWORK=off)"
 
@@ -84,7 +82,7 @@ endif
 bench: standins ## Benchmarks (they measure; they assert no times).
 	@for m in shared $(SERVICES) infra/local; do (cd $$m && go test -run '^$$' -bench . -benchmem ./...) || exit 1; done
 
-##@ AWS (needs the SAM CLI and credentials)
+##@ AWS (needs the SAM CLI, the AWS CLI and credentials)
 
 .PHONY: deploy
 deploy: ## Build and deploy the stack for STAGE (an ephemeral stack per branch: make deploy STAGE=my-feature).
@@ -92,8 +90,8 @@ deploy: ## Build and deploy the stack for STAGE (an ephemeral stack per branch: 
 	sam deploy --stack-name $(STACK) --parameter-overrides Stage=$(STAGE) --tags project=go-serverless-reference stage=$(STAGE)
 
 .PHONY: delete
-delete: ## Delete the stack for STAGE.
-	sam delete --stack-name $(STACK) --no-prompts
+delete: ## Delete the stack for STAGE, emptying its buckets first.
+	infra/delete-stack.sh $(STACK)
 
 ##@ Stand-ins for AWS (fetched once into .cache/)
 
