@@ -32,6 +32,28 @@ func stackOutputs(ctx context.Context, cfg aws.Config, name string) (map[string]
 	return outputs, nil
 }
 
+// stackResources finds the physical IDs of a deployed stack's resources.
+type stackResources struct {
+	client *cloudformation.Client
+	stack  string
+}
+
+func newStackResources(cfg aws.Config, stack string) stackResources {
+	return stackResources{client: cloudformation.NewFromConfig(cfg), stack: stack}
+}
+
+// physicalID returns the name CloudFormation gave the resource logicalID (a function's name).
+func (r stackResources) physicalID(t *testing.T, logicalID string) string {
+	t.Helper()
+	out, err := r.client.DescribeStackResource(context.Background(), &cloudformation.DescribeStackResourceInput{
+		StackName: aws.String(r.stack), LogicalResourceId: aws.String(logicalID),
+	})
+	if err != nil {
+		t.Fatalf("describe %s in stack %s: %v", logicalID, r.stack, err)
+	}
+	return aws.ToString(out.StackResourceDetail.PhysicalResourceId)
+}
+
 // cognitoUsers signs test users in to a deployed stack's user pool, creating them on first use.
 // The app client allows ADMIN_USER_PASSWORD_AUTH for exactly this.
 type cognitoUsers struct {

@@ -212,12 +212,13 @@ func TestFanoutBadInputIsRejectedAndWritesNothing(t *testing.T) {
 			t.Errorf("%s: invalid-params = %+v; want field %q named", tt.name, p.InvalidParams, tt.field)
 		}
 	}
-	// Nothing written: no batch belongs to this user.
+	// Nothing written: no batch belongs to this user (its owner is the token's sub).
+	owner := subject(t, token)
 	out, err := st.dynamodb.Scan(context.Background(), &dynamodb.ScanInput{
 		TableName:                 aws.String(st.outputs["FanoutTableName"]),
 		FilterExpression:          aws.String("#o = :o"),
 		ExpressionAttributeNames:  map[string]string{"#o": "owner"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":o": &types.AttributeValueMemberS{Value: user}},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":o": &types.AttributeValueMemberS{Value: owner}},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // The imports pattern end to end: a signed PUT of a file under imports/{sub}/, S3's notification
@@ -187,18 +188,17 @@ func TestImportStartsFromTheS3NotificationAlone(t *testing.T) {
 }
 
 func TestImportBadRequestsChangeNothing(t *testing.T) {
-	user := "import-carol-" + randomHex(4)
-	token := st.token(t, user, nil)
+	token := st.token(t, "import-carol-"+randomHex(4), nil)
+	sub := subject(t, token) // the caller's prefix is imports/{sub}/: the user name locally, a UUID on Cognito
 	tests := []struct {
 		name, path, body string
 		status           int
 		param            string
 	}{
 		{"someone else's prefix", "/imports", `{"key":"imports/someone-else/orders.csv"}`, 400, "key"},
-		{"outside imports/", "/imports", `{"key":"uploads/` + user + `/orders.csv"}`, 400, "key"},
-		{"unsupported type", "/imports", `{"key":"imports/` + user + `/orders.xlsx"}`, 400, "key"},
-		{"no such file", "/imports", `{"key":"imports/` + user + `/missing.csv"}`, 422, "key"},
-		{"unknown field", "/imports", `{"key":"imports/` + user + `/a.csv","force":true}`, 400, "force"},
+		{"outside imports/", "/imports", `{"key":"uploads/` + sub + `/orders.csv"}`, 400, "key"},
+		{"unsupported type", "/imports", `{"key":"imports/` + sub + `/orders.xlsx"}`, 400, "key"},
+		{"unknown field", "/imports", `{"key":"imports/` + sub + `/a.csv","force":true}`, 400, "force"},
 		{"path in file name", "/imports/uploads", `{"fileName":"../b/orders.csv"}`, 400, "fileName"},
 		{"unsupported upload type", "/imports/uploads", `{"fileName":"orders.exe"}`, 400, "fileName"},
 	}
@@ -211,6 +211,92 @@ func TestImportBadRequestsChangeNothing(t *testing.T) {
 		})
 	}
 	wantProblem(t, call(t, "GET", "/imports/00000000000000000000000000000000", token, ""), http.StatusNotFound)
+}
+
+// TestImportOfAFileThatIsNotThere asks for an import of a key under the caller's own prefix where
+// nothing was uploaded: 422, the file is not there. CreateImportFunction's HeadObject gets S3's
+// 404 only if its role has s3:ListBucket on ImportsBucket; without it S3 answers 403 (so that the
+// caller learns nothing about keys it may not list), which is not "no such file" but a failure:
+// the answer is 500.
+func TestImportOfAFileThatIsNotThere(t *testing.T) {
+	token := st.token(t, "import-erin-"+randomHex(4), nil)
+	key := "imports/" + subject(t, token) + "/never-uploaded.csv"
+	defer logsOnFailure(t, "CreateImportFunction", key)()
+	p := wantProblem(t, call(t, "POST", "/imports", token, fmt.Sprintf(`{"key":%q}`, key)), http.StatusUnprocessableEntity)
+	if p.Title != "No such file" || len(p.InvalidParams) == 0 || p.InvalidParams[0].Name != "key" {
+		t.Errorf("problem = %+v; want 'No such file' naming the key", p)
+	}
+}
+
+// TestImportWhoseFileIsDeletedMidChainFailsAtOnce deletes the file while its import is running:
+// the next link's Range GET finds no object, and ProcessImportFunction records the import FAILED
+// itself, with its own reason, at once: no retry can make a deleted file readable. It runs only
+// locally, where the chain hands over every 1,000 lines (ImportMaxLinesPerInvocation); on AWS one
+// invocation reads this file whole.
+//
+// ProcessImportFunction's GetObject gets S3's 404 only if its role has s3:ListBucket on
+// ImportsBucket; without it S3 answers 403, which the processor cannot tell from an outage. It
+// then fails the link, Lambda retries it twice, sends it to ImportsFailureQueue, and
+// FailImportFunction records "the chain broke at byte ..." after 3 attempts: the test sees that
+// reason instead of the processor's. (ImportsFailureQueue itself cannot be watched for this: its
+// consumer empties it within a second. What passing through it leaves behind is the reason, and
+// FailImportFunction's log lines.)
+func TestImportWhoseFileIsDeletedMidChainFailsAtOnce(t *testing.T) {
+	requireLocal(t)
+	token := st.token(t, "import-frank-"+randomHex(4), nil)
+	const lines = 60_000 // 60 links of 1,000 lines: tens of seconds, where the delete needs one link
+	body := importFile(lines, nil)
+	key, etag := uploadImportFile(t, token, "long.csv", body)
+	bucket := st.outputs["ImportsBucketName"]
+	id := importID(bucket, key, etag)
+	defer logsOnFailure(t, id)()
+
+	// Delete the file as soon as the chain is under way: an invocation has claimed the import and
+	// checkpointed a batch, so it holds the file open and the link after it will find it gone.
+	tooSmall := fmt.Sprintf("the import of %d lines (%d bytes) ended before the test could delete its file: make the file bigger", lines, len(body))
+	var running importView
+	eventually(t, 60*time.Second, 50*time.Millisecond, func() (bool, string) {
+		r := call(t, "GET", "/imports/"+id, token, "")
+		if r.status == http.StatusNotFound {
+			return false, "import " + id + " not started"
+		}
+		if r.status != http.StatusOK {
+			t.Fatalf("GET /imports/%s = %d %s; want 200", id, r.status, r.body)
+		}
+		running = importView{}
+		r.json(t, &running)
+		if running.Status != "RUNNING" {
+			t.Fatalf("%s (it is %s)", tooSmall, running.Status)
+		}
+		return running.Invocations >= 1 && running.LinesDone > 0, "import " + id + " has no batch done yet"
+	})
+	if _, err := st.s3.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}); err != nil {
+		t.Fatalf("delete s3://%s/%s: %v", bucket, key, err)
+	}
+	deleted := time.Now()
+	t.Logf("deleted the file at line %d of %d, after %d invocations", running.LinesDone, lines, running.Invocations)
+
+	v := waitImport(t, token, id)
+	took := time.Since(deleted)
+	if v.Status == "SUCCEEDED" {
+		t.Fatalf("%s (it SUCCEEDED after %d invocations: the last one had the file open before the delete)", tooSmall, v.Invocations)
+	}
+	if v.Status != "FAILED" || !strings.Contains(v.Failure, "the file was deleted before the import finished") {
+		t.Fatalf("import = %s %q; want FAILED by ProcessImportFunction: the file was deleted", v.Status, v.Failure)
+	}
+	if strings.Contains(v.Failure, "the chain broke") || v.LinesDone >= lines {
+		t.Errorf("import = %+v; want it stopped where the file went missing, not by FailImportFunction", v)
+	}
+	// At once: the link that had the file open finishes, and the next one (or the one after, if
+	// that had opened the file too) fails on its first attempt. Each retry of a link is counted
+	// as an invocation, so a link that went through Lambda's 3 attempts shows here.
+	if v.Invocations > running.Invocations+2 {
+		t.Errorf("%d invocations after the delete at invocation %d; want at most 2 more (no retries of the failing link)", v.Invocations, running.Invocations)
+	}
+	if handled := st.logs.matching("FailImportFunction]", id); len(handled) > 0 {
+		t.Errorf("FailImportFunction handled import %s: the failing link went through Lambda's retries and ImportsFailureQueue:\n%s", id, strings.Join(handled, "\n"))
+	}
+	t.Logf("FAILED %v after the delete, at line %d: %s", took.Round(time.Millisecond), v.LinesDone, v.Failure)
 }
 
 // countImported counts the order items of an import with a consistent query.
@@ -240,20 +326,20 @@ func TestImportWhoseChainBreaksEndsFailed(t *testing.T) {
 	// invoke retries it twice, sends it to ImportsFailureQueue, and FailImportFunction records
 	// where the chain broke. Nothing done to the file in S3 leads there: the chain reads with
 	// If-Match on the ETag the import started with, so a file replaced or deleted mid-chain fails
-	// the import at once ("the file can no longer be read"), without retries or the failure queue.
+	// the import at once ("the file was deleted/replaced before the import finished"), without
+	// retries or the failure queue.
 	// So the record is written straight to the table before the upload (its id is derived from
-	// the content's MD5, the ETag of a single PUT). That needs the local stack, where the owner
-	// in the record and the key is the user name; on a deployed stack it is the Cognito sub.
+	// the content's MD5, the ETag of a single PUT), which the local stack allows.
 	requireLocal(t)
-	user := "import-dave-" + randomHex(4)
-	token := st.token(t, user, nil)
+	token := st.token(t, "import-dave-"+randomHex(4), nil)
+	owner := subject(t, token)
 	body := []byte("o-1,Dave,1,EUR\n")
 	sum := md5.Sum(body)
-	key := "imports/" + user + "/broken.csv"
+	key := "imports/" + owner + "/broken.csv"
 	id := importID(st.outputs["ImportsBucketName"], key, hex.EncodeToString(sum[:]))
 	now := time.Now().UTC().Format(time.RFC3339)
 	item := map[string]types.AttributeValue{
-		"importId": &types.AttributeValueMemberS{Value: id}, "owner": &types.AttributeValueMemberS{Value: user},
+		"importId": &types.AttributeValueMemberS{Value: id}, "owner": &types.AttributeValueMemberS{Value: owner},
 		"bucket": &types.AttributeValueMemberS{Value: st.outputs["ImportsBucketName"]}, "key": &types.AttributeValueMemberS{Value: key},
 		"etag": &types.AttributeValueMemberS{Value: hex.EncodeToString(sum[:])}, "format": &types.AttributeValueMemberS{Value: "csv"},
 		"status": &types.AttributeValueMemberS{Value: "RUNNING"}, "size": &types.AttributeValueMemberN{Value: "1000"},
@@ -272,8 +358,15 @@ func TestImportWhoseChainBreaksEndsFailed(t *testing.T) {
 	}
 
 	v := waitImport(t, token, id)
-	if v.Status != "FAILED" || !strings.Contains(v.Failure, "the chain broke at byte 500 (line 20)") || !strings.Contains(v.Failure, "RetriesExhausted after 3 attempts") {
+	if v.Status != "FAILED" || !strings.Contains(v.Failure, "the chain broke at byte 500 (line 20)") {
 		t.Fatalf("import = %s %q; want FAILED where the chain broke, after Lambda's 3 attempts", v.Status, v.Failure)
+	}
+	// The failure is a sentence for the caller: Lambda's account of it (the last error, the
+	// condition) goes to FailImportFunction's log, never to the API.
+	for _, internal := range []string{"RetriesExhausted", "s3://", "RequestID", "api error", st.outputs["ImportsBucketName"]} {
+		if strings.Contains(v.Failure, internal) {
+			t.Errorf("failure %q shows %q; want no internal detail", v.Failure, internal)
+		}
 	}
 	if v.Invocations != 3 || v.Accepted != 20 {
 		t.Errorf("%d invocations, %d accepted; want the 3 attempts counted and nothing more accepted", v.Invocations, v.Accepted)

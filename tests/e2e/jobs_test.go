@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -124,6 +126,66 @@ func TestIdempotentResubmit(t *testing.T) {
 			t.Errorf("job %s started %d times; want 1 (the resubmit must queue nothing)", first, n)
 		}
 	}
+}
+
+// TestSubmitRetriedAfterThePartWayFailureFinishesTheJob retries POST /jobs with the same
+// Idempotency-Key after a first attempt that wrote the job but failed before answering: its
+// SendMessage failed, so it released the key and answered 500, leaving the job PENDING and never
+// queued. The retry's conditional PutItem finds the job there, and SubmitJobFunction reads it
+// (dynamodb:GetItem on JobsTable) to tell a retry from a reused key before it queues the job
+// again. The first attempt's job is written straight into the table, so this runs only locally.
+//
+// Without dynamodb:GetItem on JobsTable that read is AccessDenied and the retry answers 500, for
+// every retry: the client never gets its job id, and the job stays PENDING until it is TIMED_OUT.
+func TestSubmitRetriedAfterThePartWayFailureFinishesTheJob(t *testing.T) {
+	requireLocal(t)
+	t.Parallel()
+	token := st.token(t, "alice-partway-"+randomHex(3), nil)
+	owner := subject(t, token)
+	key := "order-" + randomHex(4)
+	id := jobIDForRequest(owner, key)
+	now := time.Now().UTC()
+	// The item SubmitJobFunction writes (jobs.Job), as the first attempt left it.
+	item := map[string]types.AttributeValue{
+		"jobId":  &types.AttributeValueMemberS{Value: id},
+		"owner":  &types.AttributeValueMemberS{Value: owner},
+		"status": &types.AttributeValueMemberS{Value: "PENDING"},
+		"input": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+			"task":       &types.AttributeValueMemberS{Value: "charge-card"},
+			"durationMs": &types.AttributeValueMemberN{Value: "200"},
+			"outcome":    &types.AttributeValueMemberS{Value: "succeed"},
+		}},
+		"attempts":  &types.AttributeValueMemberN{Value: "0"},
+		"createdAt": &types.AttributeValueMemberS{Value: now.Add(-5 * time.Second).Format(time.RFC3339Nano)},
+		"deadline":  &types.AttributeValueMemberN{Value: fmt.Sprint(now.Add(15 * time.Minute).Unix())},
+		"expiresAt": &types.AttributeValueMemberN{Value: fmt.Sprint(now.Add(24 * time.Hour).Unix())},
+	}
+	if _, err := st.dynamodb.PutItem(context.Background(), &dynamodb.PutItemInput{
+		TableName: aws.String(st.outputs["JobsTableName"]), Item: item,
+	}); err != nil {
+		t.Fatalf("write the first attempt's job: %v", err)
+	}
+	defer logsOnFailure(t, id)()
+
+	got := submit(t, token, `{"task":"charge-card","durationMs":200}`, "Idempotency-Key", key)
+	if got != id {
+		t.Fatalf("the retry answered job %s; want %s, the job the first attempt wrote", got, id)
+	}
+	job := waitForJob(t, token, id)
+	if job.Status != "SUCCEEDED" || job.Attempts != 1 {
+		t.Fatalf("job = %+v; want SUCCEEDED after 1 attempt (queued by the retry)", job)
+	}
+	// Retried again once finished: the recorded answer, the same job.
+	if again := submit(t, token, `{"task":"charge-card","durationMs":200}`, "Idempotency-Key", key); again != id {
+		t.Errorf("a third attempt answered job %s; want %s", again, id)
+	}
+}
+
+// jobIDForRequest is the job id SubmitJobFunction derives from the owner and Idempotency-Key
+// (jobs.IDForRequest).
+func jobIDForRequest(owner, key string) string {
+	sum := sha256.Sum256([]byte(owner + "\x00" + key))
+	return hex.EncodeToString(sum[:16])
 }
 
 func TestDuplicatedMessageRunsJobOnce(t *testing.T) {
@@ -273,12 +335,13 @@ func TestBadInputIsRejectedAndWritesNothing(t *testing.T) {
 			t.Errorf("%s: invalid-params = %+v; want field %q named", tt.name, p.InvalidParams, tt.field)
 		}
 	}
-	// Nothing written: no job belongs to this user.
+	// Nothing written: no job belongs to this user (its owner is the token's sub).
+	owner := subject(t, token)
 	out, err := st.dynamodb.Scan(context.Background(), &dynamodb.ScanInput{
 		TableName:                 aws.String(st.outputs["JobsTableName"]),
 		FilterExpression:          aws.String("#o = :o"),
 		ExpressionAttributeNames:  map[string]string{"#o": "owner"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":o": &types.AttributeValueMemberS{Value: user}},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":o": &types.AttributeValueMemberS{Value: owner}},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
@@ -38,8 +40,14 @@ type stack struct {
 	sqs          *sqs.Client
 	dynamodb     *dynamodb.Client
 	s3           *s3.Client
+	// lambda invokes the stack's functions directly, as their event sources do.
+	lambda *lambda.Client
+	// functionName returns the name a function of the template has in the stack.
+	functionName func(t *testing.T, logicalID string) string
 	// logs holds every line the functions wrote (local only; nil for a deployed stack).
 	logs *logLines
+	// runnerLog is the local runner's own log file ("" for a deployed stack).
+	runnerLog string
 }
 
 // st is the stack under test, set once by TestMain before any test runs.
@@ -70,7 +78,29 @@ func runTests(m *testing.M) int {
 	}
 	defer stop()
 	st = s
-	return m.Run()
+	code := m.Run()
+	if denied := iamDenials(s.runnerLog); len(denied) > 0 {
+		// The local stack enforces each function's role as AWS does: a call refused here is a
+		// call that fails on AWS, whether or not a test noticed. No test provokes one on purpose.
+		fmt.Fprintf(os.Stderr, "e2e: the runner refused %d AWS calls a function's role does not allow (they would fail on AWS too):\n%s\n", len(denied), strings.Join(denied, "\n"))
+		return 1
+	}
+	return code
+}
+
+// iamDenials returns the runner's "IAM denied" log lines.
+func iamDenials(logPath string) []string {
+	data, err := os.ReadFile(logPath)
+	if err != nil {
+		return []string{fmt.Sprintf("read the runner log %s: %v", logPath, err)}
+	}
+	var out []string
+	for line := range strings.Lines(string(data)) {
+		if strings.Contains(line, `msg="IAM denied"`) {
+			out = append(out, strings.TrimSpace(line))
+		}
+	}
+	return out
 }
 
 // repoRoot is the repository root, two levels up from tests/e2e.
@@ -150,6 +180,7 @@ func localStack() (_ *stack, stop func(), err error) {
 	}
 
 	var outputs struct {
+		StackName       string            `json:"stackName"`
 		Endpoints       map[string]string `json:"endpoints"`
 		Stack           map[string]string `json:"stack"`
 		Region          string            `json:"region"`
@@ -196,8 +227,13 @@ func localStack() (_ *stack, stop func(), err error) {
 				o.DisableValidateResponseChecksum = true // DynamoDB Local omits the CRC32 on errors
 			}),
 			// versitygw at http://127.0.0.1:<port>: the SDK addresses an IP endpoint path-style by itself.
-			s3:   s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(outputs.Endpoints["s3"]) }),
-			logs: logs,
+			s3: s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(outputs.Endpoints["s3"]) }),
+			// The runner's Lambda Invoke API, which its functions also call.
+			lambda: lambda.NewFromConfig(awsCfg, func(o *lambda.Options) { o.BaseEndpoint = aws.String(outputs.Endpoints["lambda"]) }),
+			// The runner names each function <stack>-<LogicalId>.
+			functionName: func(_ *testing.T, logicalID string) string { return outputs.StackName + "-" + logicalID },
+			logs:         logs,
+			runnerLog:    r.logPath,
 		}, func() {
 			select {
 			case <-r.exited: // a runner that died mid-run fails every test after it: say why
@@ -326,13 +362,38 @@ func deployedStack(ctx context.Context, name string) (*stack, error) {
 	}
 	users := newCognitoUsers(cfg, outputs["UserPoolId"], outputs["UserPoolClientId"])
 	return &stack{
-		apiURL:   strings.TrimSuffix(outputs["ApiUrl"], "/"),
-		outputs:  outputs,
-		token:    users.token,
-		sqs:      sqs.NewFromConfig(cfg),
-		dynamodb: dynamodb.NewFromConfig(cfg),
-		s3:       s3.NewFromConfig(cfg),
+		apiURL:       strings.TrimSuffix(outputs["ApiUrl"], "/"),
+		outputs:      outputs,
+		token:        users.token,
+		sqs:          sqs.NewFromConfig(cfg),
+		dynamodb:     dynamodb.NewFromConfig(cfg),
+		s3:           s3.NewFromConfig(cfg),
+		lambda:       lambda.NewFromConfig(cfg),
+		functionName: newStackResources(cfg, name).physicalID,
 	}, nil
+}
+
+// subject returns the sub claim of an access token the test was given: the caller as the API
+// sees it, which owns the caller's records and prefixes the caller's keys (imports/{sub}/...).
+// The local issuer's tokens carry the user name there; Cognito's a UUID. The token is decoded
+// without verifying it: the test trusts where it got it.
+func subject(t *testing.T, token string) string {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("token has %d parts; want a JWT's 3", len(parts))
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		t.Fatalf("decode the token's payload: %v", err)
+	}
+	var claims struct {
+		Sub string `json:"sub"`
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil || claims.Sub == "" {
+		t.Fatalf("token payload %s: no sub claim (%v)", payload, err)
+	}
+	return claims.Sub
 }
 
 // requireLocal skips a test that needs what only the local stack offers (function logs, forging tokens).

@@ -23,8 +23,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
 // The uploads pattern end to end: a signed PUT straight to S3, S3's notification, the verifier,
@@ -291,6 +294,137 @@ func TestUploadThatLiesAboutItsTypeIsRejected(t *testing.T) {
 			t.Errorf("no 'upload rejected' log line for %s", g.UploadID)
 		}
 	}
+}
+
+// TestUploadVerifierRetriedAfterItDeletedARejectedObject delivers S3's notification of a
+// rejected upload to VerifyUploadFunction again, as Lambda's retries and S3's duplicate
+// deliveries do. The verifier deletes a rejected object before it records REJECTED, so every
+// retry after the delete finds no object, and must treat that as the decision already made, not
+// as a failure to retry:
+//
+//   - The upload already REJECTED: the verifier deletes the object again (s3:DeleteObject, which
+//     S3 answers 204 for a missing key). Without s3:DeleteObject the invocation fails.
+//   - The upload still PENDING (the first attempt deleted the object and failed before it wrote
+//     REJECTED; a declared upload whose object never arrived is the same state): the verifier's
+//     HeadObject must get 404 to record REJECTED "the object is missing". S3 answers 404 only to
+//     a role with s3:ListBucket on the bucket, 403 otherwise: then every attempt fails, the event
+//     lands in VerifyUploadFailureQueue, and the upload stays PENDING.
+//
+// Deployed, it needs credentials allowed to invoke VerifyUploadFunction and read
+// VerifyUploadFailureQueue.
+func TestUploadVerifierRetriedAfterItDeletedARejectedObject(t *testing.T) {
+	token := st.token(t, "uploader-retried", nil)
+	bucket := st.outputs["UploadsBucketName"]
+	function := st.functionName(t, "VerifyUploadFunction")
+	defer logsOnFailure(t, "VerifyUploadFunction")()
+
+	body := []byte("plain text, and not for the first time, pretending to be a PNG\n")
+	rejected := declare(t, token, "again.png", "image/png", body, "")
+	if code, answer := put(t, rejected, body, nil); code != http.StatusOK {
+		t.Fatalf("PUT = %d %s; want 200", code, answer)
+	}
+	first := waitVerified(t, token, rejected.UploadID)
+	if first.Status != "REJECTED" {
+		t.Fatalf("upload = %+v; want REJECTED (its content is not image/png)", first)
+	}
+	rejectedKey := signedKey(t, rejected.URL, bucket)
+
+	// The same notification again, synchronously, to see the invocation's own result.
+	out, err := st.lambda.Invoke(context.Background(), &lambda.InvokeInput{
+		FunctionName: aws.String(function),
+		Payload:      s3CreatedEvent(t, bucket, rejectedKey, int64(len(body))),
+	})
+	if err != nil {
+		t.Fatalf("invoke %s: %v", function, err)
+	}
+	if out.FunctionError != nil {
+		t.Fatalf("the redelivered notification failed the invocation (%s): %s; want it to succeed, the decision made", aws.ToString(out.FunctionError), out.Payload)
+	}
+	if _, s := getUpload(t, token, rejected.UploadID); s != first {
+		t.Errorf("after the redelivery the upload is %+v; want it unchanged, %+v", s, first)
+	}
+	if objectExists(t, rejected) {
+		t.Error("the redelivery left an object for the REJECTED upload")
+	}
+
+	// A retry that finds the object gone and the upload still PENDING, delivered as S3 delivers:
+	// asynchronously, with Lambda's retries and failure queue behind it.
+	missing := declare(t, token, "gone.png", "image/png", pngBody(1024), "")
+	missingKey := signedKey(t, missing.URL, bucket)
+	if _, err := st.lambda.Invoke(context.Background(), &lambda.InvokeInput{
+		FunctionName:   aws.String(function),
+		InvocationType: lambdatypes.InvocationTypeEvent,
+		Payload:        s3CreatedEvent(t, bucket, missingKey, 1024),
+	}); err != nil {
+		t.Fatalf("invoke %s asynchronously: %v", function, err)
+	}
+	var s uploadStatus
+	eventually(t, 60*time.Second, 250*time.Millisecond, func() (bool, string) {
+		if record, found := verifyFailureFor(t, missingKey); found {
+			t.Fatalf("the notification for %s failed every attempt and is in VerifyUploadFailureQueue; want the upload REJECTED:\n%s", missingKey, record)
+		}
+		var code int
+		code, s = getUpload(t, token, missing.UploadID)
+		if code != http.StatusOK {
+			t.Fatalf("GET /uploads/%s = %d; want 200", missing.UploadID, code)
+		}
+		return s.Status != "PENDING", fmt.Sprintf("upload %s still PENDING", missing.UploadID)
+	})
+	if s.Status != "REJECTED" || s.Reason != "the object is missing" {
+		t.Fatalf("upload = %+v; want REJECTED: the object is missing", s)
+	}
+
+	for _, key := range []string{rejectedKey, missingKey} {
+		if record, found := verifyFailureFor(t, key); found {
+			t.Errorf("a notification for %s is in VerifyUploadFailureQueue; want none:\n%s", key, record)
+		}
+	}
+}
+
+// s3CreatedEvent is the notification S3 sends VerifyUploadFunction for a PUT of key: one
+// ObjectCreated:Put record, the key URL-encoded as S3 encodes it.
+func s3CreatedEvent(t *testing.T, bucket, key string, size int64) []byte {
+	t.Helper()
+	segments := strings.Split(key, "/")
+	for i, seg := range segments {
+		segments[i] = url.QueryEscape(seg)
+	}
+	now := time.Now().UTC()
+	event := map[string]any{"Records": []any{map[string]any{
+		"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": st.lambda.Options().Region,
+		"eventTime": now.Format("2006-01-02T15:04:05.000Z"), "eventName": "ObjectCreated:Put",
+		"userIdentity": map[string]any{"principalId": "e2e"},
+		"s3": map[string]any{
+			"s3SchemaVersion": "1.0", "configurationId": "e2e-redelivery",
+			"bucket": map[string]any{"name": bucket, "arn": "arn:aws:s3:::" + bucket, "ownerIdentity": map[string]any{"principalId": "e2e"}},
+			"object": map[string]any{"key": strings.Join(segments, "/"), "size": size, "sequencer": fmt.Sprintf("%016X", now.UnixNano())},
+		},
+	}}}
+	payload, err := json.Marshal(event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return payload
+}
+
+// verifyFailureFor looks at the messages in VerifyUploadFailureQueue for Lambda's failure record
+// of an event naming key. Nothing consumes that queue (it is kept for a redrive), and the messages
+// stay in it: each is hidden for a second (the shortest visibility timeout; 0 would mean the
+// queue's own), then back.
+func verifyFailureFor(t *testing.T, key string) (record string, found bool) {
+	t.Helper()
+	out, err := st.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+		QueueUrl: aws.String(st.outputs["VerifyUploadFailureQueueUrl"]), MaxNumberOfMessages: 10, VisibilityTimeout: 1,
+	})
+	if err != nil {
+		t.Fatalf("read VerifyUploadFailureQueue: %v", err)
+	}
+	for _, m := range out.Messages {
+		if body := aws.ToString(m.Body); strings.Contains(body, key) {
+			return body, true
+		}
+	}
+	return "", false
 }
 
 func TestUploadBadRequestsAreRefusedBeforeSigning(t *testing.T) {
