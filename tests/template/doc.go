@@ -1,8 +1,9 @@
 // Package template enforces the project's rules for template.yaml: every route behind a JWT,
 // throttled APIs, a role of its own for every function with least-privilege policies, TLS-only
 // queues, topics and buckets, JSON logs with retention, deliberate timeouts, dead-letter queues
-// with alarms, and the outputs the end-to-end tests read. cfn-lint checks that the template is
-// valid; these tests check that it is the template the project promised.
+// with alarms, the outputs the end-to-end tests read, and queue retry settings that code repeats
+// written once, in Mappings. cfn-lint checks that the template is valid; these tests check that
+// it is the template the project promised.
 //
 // Each rule is a check function that returns its violations, one line each, starting with the
 // logical ID at fault. Each rule's test runs its check on ../../template.yaml (no violations) and on a

@@ -91,6 +91,23 @@ func getAttOf(v template.Value) (id, attr string, ok bool) {
 	return id, attr, id != "" && attr != ""
 }
 
+// findInMapOf returns the map name and the two keys v is exactly a Fn::FindInMap of, when all three
+// are plain strings (not themselves intrinsics, such as a !Ref of a parameter).
+func findInMapOf(v template.Value) (mapName, topKey, secondKey string, ok bool) {
+	name, arg, isFn := intrinsic(v)
+	args, isList := arg.([]template.Value)
+	if !isFn || name != "Fn::FindInMap" || !isList || len(args) != 3 {
+		return "", "", "", false
+	}
+	keys := make([]string, 3)
+	for i, a := range args {
+		if keys[i], ok = a.(string); !ok || keys[i] == "" {
+			return "", "", "", false
+		}
+	}
+	return keys[0], keys[1], keys[2], true
+}
+
 // lookup follows keys down nested mappings; ok is false when a key is missing or a value on the
 // way is not a plain mapping.
 func lookup(v template.Value, keys ...string) (template.Value, bool) {
@@ -172,8 +189,8 @@ func isEmpty(v template.Value) bool {
 	}
 }
 
-// show renders a value for a message as the template would write it: strings quoted, Ref, GetAtt
-// and Sub in their short form (!GetAtt JobsQueue.Arn), anything else as compact JSON.
+// show renders a value for a message as the template would write it: strings quoted, Ref, GetAtt,
+// Sub and FindInMap in their short form (!GetAtt JobsQueue.Arn), anything else as compact JSON.
 func show(v template.Value) string {
 	if s, ok := v.(string); ok {
 		return strconv.Quote(s)
@@ -188,6 +205,9 @@ func show(v template.Value) string {
 		if s, ok := arg.(string); ok {
 			return "!Sub " + strconv.Quote(s)
 		}
+	}
+	if m, top, second, ok := findInMapOf(v); ok {
+		return fmt.Sprintf("!FindInMap [%s, %s, %s]", m, top, second)
 	}
 	b, err := json.Marshal(v)
 	if err != nil {

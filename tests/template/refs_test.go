@@ -97,6 +97,30 @@ func TestRefOfAndGetAttOf(t *testing.T) {
 	}
 }
 
+func TestFindInMapOf(t *testing.T) {
+	tests := []struct {
+		expr string
+		want string // "map/top/second", "" when not a plain FindInMap
+	}{
+		{`!FindInMap [Jobs, Queue, MaxReceiveCount]`, "Jobs/Queue/MaxReceiveCount"},
+		{`{"Fn::FindInMap": [Jobs, Queue, MaxReceiveCount]}`, "Jobs/Queue/MaxReceiveCount"},
+		{`!FindInMap [Jobs, !Ref Stage, MaxReceiveCount]`, ""},
+		{`!FindInMap [Jobs, Queue]`, ""},
+		{`3`, ""},
+		{`!Ref Queue`, ""},
+	}
+	for _, tt := range tests {
+		m, top, second, ok := findInMapOf(valueOf(t, tt.expr))
+		got := ""
+		if ok {
+			got = m + "/" + top + "/" + second
+		}
+		if got != tt.want {
+			t.Errorf("findInMapOf(%s): got %q, want %q", tt.expr, got, tt.want)
+		}
+	}
+}
+
 func TestLookup(t *testing.T) {
 	v := valueOf(t, `{Auth: {DefaultAuthorizer: Jwt, Ref: x}, Config: !Ref Param, JwtConfiguration: {Issuer: i}}`)
 	if got, ok := lookup(v, "Auth", "DefaultAuthorizer"); !ok || got != "Jwt" {
@@ -142,7 +166,8 @@ func TestShow(t *testing.T) {
 		{`!GetAtt Queue.Arn`, `!GetAtt Queue.Arn`},
 		{`!Sub "${Table.Arn}/*"`, `!Sub "${Table.Arn}/*"`},
 		{`[arm64]`, `["arm64"]`},
-		{`!FindInMap [A, B, C]`, `{"Fn::FindInMap":["A","B","C"]}`},
+		{`!FindInMap [A, B, C]`, `!FindInMap [A, B, C]`},
+		{`!FindInMap [A, !Ref B, C]`, `{"Fn::FindInMap":["A",{"Ref":"B"},"C"]}`},
 	}
 	for _, tt := range tests {
 		if got := show(valueOf(t, tt.expr)); got != tt.want {

@@ -42,6 +42,7 @@ func allRules() []rule {
 		{name: "OutputsForTests", check: checkOutputsForTests},
 		{name: "StackTags", check: checkStackTags},
 		{name: "LogGroupsExpire", check: checkLogGroupsExpire},
+		{name: "RetrySettingsAreWrittenOnce", check: checkRetrySettingsAreWrittenOnce},
 	}
 }
 
@@ -585,6 +586,84 @@ func checkLogGroupsExpire(t *template.Template) []string {
 	for _, g := range t.OfType(typeLogGroup) {
 		if isEmpty(g.Properties["RetentionInDays"]) {
 			out = append(out, fmt.Sprintf("%s: no RetentionInDays, so its logs are kept forever", g.LogicalID))
+		}
+	}
+	return out
+}
+
+// retrySetting returns the queue property that a function environment variable called name
+// repeats, judged by how the name ends, and its path under the queue's Properties.
+func retrySetting(name string) (property string, path []string, ok bool) {
+	switch {
+	case strings.HasSuffix(name, "MAX_RECEIVE_COUNT"):
+		return "RedrivePolicy.maxReceiveCount", []string{"RedrivePolicy", "maxReceiveCount"}, true
+	case strings.HasSuffix(name, "VISIBILITY_TIMEOUT_SECONDS"):
+		return "VisibilityTimeout", []string{"VisibilityTimeout"}, true
+	default:
+		return "", nil, false
+	}
+}
+
+// readsEntry reports whether v, a queue's properties, reads any key of Mappings entry
+// mapName.topKey: the queue whose settings that entry holds.
+func readsEntry(v template.Value, mapName, topKey string) bool {
+	found := false
+	walk(v, "", func(_ string, v template.Value) {
+		if m, top, _, ok := findInMapOf(v); ok && m == mapName && top == topKey {
+			found = true
+		}
+	})
+	return found
+}
+
+// checkRetrySettingsAreWrittenOnce: code that must agree with a queue's retries reads them from
+// where the queue does. Every function environment variable whose name ends in MAX_RECEIVE_COUNT
+// or VISIBILITY_TIMEOUT_SECONDS is !FindInMap of a Mappings entry that a queue's
+// RedrivePolicy.maxReceiveCount or VisibilityTimeout (respectively) reads too, and every queue that
+// takes its settings from that entry takes the property the variable names from it, not as a
+// literal of its own: a number written twice drifts (a batch deadline computed from a visibility
+// timeout the queue no longer has, a "last attempt" that is not the last).
+func checkRetrySettingsAreWrittenOnce(t *template.Template) []string {
+	fns, out := functionsOf(t)
+	queues := t.OfType(typeQueue)
+	for _, f := range fns {
+		for _, name := range sortedKeys(f.Environment) {
+			property, path, ok := retrySetting(name)
+			if !ok {
+				continue
+			}
+			v := f.Environment[name]
+			mapName, topKey, secondKey, ok := findInMapOf(v)
+			if !ok {
+				out = append(out, fmt.Sprintf("%s: %s is %s, not !FindInMap of the Mappings entry a queue's %s reads: the code and the queue can drift apart",
+					f.LogicalID, name, show(v), property))
+				continue
+			}
+			if _, ok := t.Mappings[mapName][topKey][secondKey]; !ok {
+				out = append(out, fmt.Sprintf("%s: %s is %s, which Mappings does not hold", f.LogicalID, name, show(v)))
+				continue
+			}
+			owners := 0
+			for _, q := range queues {
+				if !readsEntry(q.Properties, mapName, topKey) {
+					continue
+				}
+				owners++
+				got, set := lookup(q.Properties, path...)
+				if m, top, second, ok := findInMapOf(got); ok && m == mapName && top == topKey && second == secondKey {
+					continue
+				}
+				setting := "is not set"
+				if set {
+					setting = "is " + show(got)
+				}
+				out = append(out, fmt.Sprintf("%s: %s %s, not %s, which %s's %s reads: the queue and the code can drift apart",
+					q.LogicalID, property, setting, show(v), f.LogicalID, name))
+			}
+			if owners == 0 {
+				out = append(out, fmt.Sprintf("%s: %s is %s, which no queue's %s reads: nothing keeps the code and a queue the same",
+					f.LogicalID, name, show(v), property))
+			}
 		}
 	}
 	return out

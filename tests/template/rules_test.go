@@ -289,3 +289,11 @@ func TestLogGroupsExpire(t *testing.T) {
 		offence{"AccessLogGroup", "no RetentionInDays"},
 	)
 }
+
+func TestRetrySettingsAreWrittenOnce(t *testing.T) {
+	testRule(t, "RetrySettingsAreWrittenOnce", "retry-settings-written-twice.yaml",
+		offence{"WorkFunction", "MAX_RECEIVE_COUNT is 3, not !FindInMap"},
+		offence{"WorkQueue", "VisibilityTimeout is 60, not !FindInMap [Work, Queue, VisibilityTimeout], which WorkFunction's WORK_QUEUE_VISIBILITY_TIMEOUT_SECONDS reads"},
+		offence{"NotifyFunction", "MAX_RECEIVE_COUNT is !FindInMap [Work, Notify, MaxReceiveCount], which no queue's RedrivePolicy.maxReceiveCount reads"},
+	)
+}

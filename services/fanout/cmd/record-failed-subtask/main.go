@@ -22,7 +22,7 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
-		maxAttempts, err := envvar.Int("MAX_RECEIVE_COUNT", 3)
+		maxAttempts, err := envvar.Int("MAX_RECEIVE_COUNT", fanout.DefaultTasksMaxReceiveCount)
 		if err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -24,11 +25,7 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
-		publishWithin, err := envvar.Int("PUBLISH_WITHIN_SECONDS", 60)
-		if err != nil {
-			return nil, err
-		}
-		deadline, err := envvar.Int("BATCH_DEADLINE_SECONDS", 900)
+		sizing, err := readSizing()
 		if err != nil {
 			return nil, err
 		}
@@ -38,8 +35,8 @@ func main() {
 			Batches: fanout.Submitter{
 				Batches:       fanout.DynamoStore{DB: dynamodb.NewFromConfig(d.AWS), Table: env["FANOUT_TABLE"], Calls: calls},
 				Queue:         fanout.SQSTaskQueue{SQS: sqs.NewFromConfig(d.AWS), URL: env["TASKS_QUEUE_URL"], Calls: calls},
-				PublishWithin: time.Duration(publishWithin) * time.Second,
-				Deadline:      time.Duration(deadline) * time.Second,
+				PublishWithin: sizing.PublishWithin,
+				Deadline:      sizing.Deadline(),
 				Retention:     batchRetention,
 				Now:           time.Now,
 			},
@@ -47,4 +44,39 @@ func main() {
 			Log:         d.Log,
 		}.Handle, nil
 	})
+}
+
+// readSizing reads the fan-out's window and the retries of the queues a batch goes through, from
+// which the batch deadline is derived. The template sets each variable from the same Mappings entry
+// as the queue's own property; the defaults are the production sizing (fanout.DefaultSizing).
+func readSizing() (fanout.Sizing, error) {
+	def := fanout.DefaultSizing()
+	publishWithin, err := envvar.Int("PUBLISH_WITHIN_SECONDS", int(def.PublishWithin.Seconds()))
+	if err != nil {
+		return fanout.Sizing{}, err
+	}
+	s := fanout.Sizing{PublishWithin: time.Duration(publishWithin) * time.Second}
+	for _, q := range []struct {
+		prefix string
+		into   *fanout.QueueRetries
+		def    fanout.QueueRetries
+	}{
+		{"TASKS_QUEUE", &s.Tasks, def.Tasks},
+		{"TASKS_DEAD_LETTER_QUEUE", &s.TasksDeadLetter, def.TasksDeadLetter},
+		{"SINK_QUEUE", &s.Sink, def.Sink},
+	} {
+		count, err := envvar.Int(q.prefix+"_MAX_RECEIVE_COUNT", q.def.MaxReceiveCount)
+		if err != nil {
+			return fanout.Sizing{}, err
+		}
+		visibility, err := envvar.Int(q.prefix+"_VISIBILITY_TIMEOUT_SECONDS", int(q.def.VisibilityTimeout.Seconds()))
+		if err != nil {
+			return fanout.Sizing{}, err
+		}
+		*q.into = fanout.QueueRetries{MaxReceiveCount: count, VisibilityTimeout: time.Duration(visibility) * time.Second}
+	}
+	if err := s.Validate(); err != nil {
+		return fanout.Sizing{}, fmt.Errorf("batch deadline sizing: %w", err)
+	}
+	return s, nil
 }

@@ -18,5 +18,7 @@
 //	   └────────────── not done by its deadline ──────────────┴──────────▶ FAILED
 //
 // Every transition is a conditional write: the first writer wins and nothing moves a finished batch.
+// The deadline is derived from the queues' retries (Sizing.Deadline), so a batch is FAILED by it
+// only once no queue has a retry left to give it.
 // The package knows nothing about API Gateway or SQS events; the handlers package translates those.
 package fanout

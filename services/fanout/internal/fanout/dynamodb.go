@@ -91,17 +91,18 @@ func (s DynamoStore) Get(ctx context.Context, id string) (Batch, error) {
 	return unmarshalBatch(id, out.Item)
 }
 
-// Resume claims an unfinished fan-out for another attempt by moving its PublishBy; ErrConflict if
-// the batch is no longer RUNNING (it was marked FAILED as interrupted, or is finished).
-func (s DynamoStore) Resume(ctx context.Context, id string, publishBy time.Time) error {
+// Resume claims an unfinished fan-out for another attempt by moving its PublishBy, and its Deadline
+// with it (see Submitter.Deadline); ErrConflict if the batch is no longer RUNNING (it was marked
+// FAILED as interrupted, or is finished).
+func (s DynamoStore) Resume(ctx context.Context, id string, publishBy, deadline time.Time) error {
 	return s.update(ctx, id, "resume fan-out of", &dynamodb.UpdateItemInput{
-		UpdateExpression:    aws.String("SET publishBy = :by"),
+		UpdateExpression:    aws.String("SET publishBy = :by, deadline = :deadline"),
 		ConditionExpression: aws.String("#s = :running"),
 		ExpressionAttributeNames: map[string]string{
 			"#s": "status",
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":by": num(publishBy.Unix()), ":running": str(string(StatusRunning)),
+			":by": num(publishBy.Unix()), ":deadline": num(deadline.Unix()), ":running": str(string(StatusRunning)),
 		},
 	})
 }

@@ -251,8 +251,15 @@ func TestDynamoStoreFanOutCursor(t *testing.T) {
 	if err := s.FailInterrupted(ctx, batchID, Failure{Reason: "fan-out interrupted"}, b.PublishBy.Add(-time.Second)); !errors.Is(err, ErrConflict) {
 		t.Fatalf("FailInterrupted before PublishBy = %v; want ErrConflict", err)
 	}
-	if err := s.Resume(ctx, batchID, b.PublishBy.Add(time.Minute)); err != nil {
+	if err := s.Resume(ctx, batchID, b.PublishBy.Add(time.Minute), b.Deadline.Add(time.Minute)); err != nil {
 		t.Fatalf("Resume: %v", err)
+	}
+	// The deadline moved with the window: the old one no longer expires the batch.
+	if err := s.FailExpired(ctx, batchID, Failure{Reason: "deadline passed"}, b.Deadline.Add(time.Second)); !errors.Is(err, ErrConflict) {
+		t.Fatalf("FailExpired at the deadline before the Resume = %v; want ErrConflict", err)
+	}
+	if got := mustGet(t, s, batchID); !got.PublishBy.Equal(b.PublishBy.Add(time.Minute)) || !got.Deadline.Equal(b.Deadline.Add(time.Minute)) {
+		t.Fatalf("after Resume: publishBy %v, deadline %v; want both a minute later", got.PublishBy, got.Deadline)
 	}
 	if err := s.FailInterrupted(ctx, batchID, Failure{Reason: "fan-out interrupted"}, b.PublishBy.Add(time.Second)); !errors.Is(err, ErrConflict) {
 		t.Fatalf("FailInterrupted after a Resume moved PublishBy = %v; want ErrConflict", err)
@@ -263,7 +270,7 @@ func TestDynamoStoreFanOutCursor(t *testing.T) {
 	if got := mustGet(t, s, batchID); got.Status != StatusFailed || got.Failure == nil || got.Failure.Reason != "fan-out interrupted" {
 		t.Errorf("batch = %+v; want FAILED, fan-out interrupted", got)
 	}
-	if err := s.Resume(ctx, batchID, t0); !errors.Is(err, ErrConflict) {
+	if err := s.Resume(ctx, batchID, t0, t0); !errors.Is(err, ErrConflict) {
 		t.Errorf("Resume on FAILED = %v; want ErrConflict", err)
 	}
 }

@@ -13,8 +13,9 @@ type BatchCreator interface {
 	// Create stores a new batch; ErrConflict if its id exists.
 	Create(ctx context.Context, b Batch) error
 	Get(ctx context.Context, id string) (Batch, error)
-	// Resume moves an unfinished fan-out's PublishBy; ErrConflict unless the batch is RUNNING.
-	Resume(ctx context.Context, id string, publishBy time.Time) error
+	// Resume moves an unfinished fan-out's PublishBy and Deadline; ErrConflict unless the batch
+	// is RUNNING.
+	Resume(ctx context.Context, id string, publishBy, deadline time.Time) error
 	// Advance moves the fan-out cursor forward.
 	Advance(ctx context.Context, id string, published int) error
 }
@@ -34,7 +35,8 @@ type Submitter struct {
 	// PublishWithin is how long a fan-out may take before it counts as interrupted; set it above
 	// the submitting function's Timeout, so a fan-out is never declared dead while it still runs.
 	PublishWithin time.Duration
-	// Deadline is how long a batch may take in all before it is FAILED.
+	// Deadline is how long a batch may take in all before it is FAILED: Sizing.Deadline, so that a
+	// batch ends FAILED "deadline passed" only once every retry its queues allow is spent.
 	Deadline time.Duration
 	// Retention is how long the batch record is kept (its TTL).
 	Retention time.Duration
@@ -100,7 +102,9 @@ func (s Submitter) resume(ctx context.Context, owner string, in Input, id string
 	if b.Status != StatusRunning || b.Published >= b.Total {
 		return b, nil
 	}
-	err = s.Batches.Resume(ctx, id, now.Add(s.PublishWithin))
+	// The resumed fan-out sends its last subtasks as late as now + PublishWithin, and their retries
+	// start then: the deadline moves with the window, or those subtasks would not get them all.
+	err = s.Batches.Resume(ctx, id, now.Add(s.PublishWithin), now.Add(s.Deadline))
 	if errors.Is(err, ErrConflict) {
 		return s.Batches.Get(ctx, id) // marked FAILED meanwhile: answer with what it is
 	}

@@ -22,7 +22,7 @@ func items(n int) []Item {
 func newSubmitter(s DynamoStore, q *fakeQueue) Submitter {
 	return Submitter{
 		Batches: s, Queue: q, Wave: 2,
-		PublishWithin: time.Minute, Deadline: 15 * time.Minute, Retention: 24 * time.Hour,
+		PublishWithin: DefaultPublishWithin, Deadline: DefaultSizing().Deadline(), Retention: 24 * time.Hour,
 		Now: func() time.Time { return t0 },
 	}
 }
@@ -70,7 +70,8 @@ func TestSubmitRejectsInvalidInputWithoutWriting(t *testing.T) {
 // TestSubmitResumesAfterDyingPartWay: the fan-out fails on the call holding items 30 to 39, in the
 // second wave (a wave is 2 calls of 10 here), so the cursor stays at 20. A retry with the same
 // Idempotency-Key finds the batch and sends from the cursor: every item reaches the queue, and only
-// the items of the wave cut short (20 to 29) twice.
+// the items of the wave cut short (20 to 29) twice. The retry comes ten minutes later, and the
+// batch's publish window and deadline move with it.
 func TestSubmitResumesAfterDyingPartWay(t *testing.T) {
 	ctx := context.Background()
 	s := newDynamoStore(t)
@@ -86,10 +87,17 @@ func TestSubmitResumesAfterDyingPartWay(t *testing.T) {
 		t.Fatalf("after the failure: %s, published %d; want RUNNING, 20 (the one wave that went through)", b.Status, b.Published)
 	}
 
+	// The subtasks sent now start their retries now: the deadline must leave them all.
 	q.fail = nil
+	retried := t0.Add(10 * time.Minute)
+	sub.Now = func() time.Time { return retried }
 	again, err := sub.Submit(ctx, "alice", in, "key-1", "")
 	if err != nil || again.ID != id {
 		t.Fatalf("retry = %+v, %v; want batch %s", again, err, id)
+	}
+	if got := mustGet(t, s, id); !got.PublishBy.Equal(retried.Add(sub.PublishWithin)) || !got.Deadline.Equal(retried.Add(sub.Deadline)) {
+		t.Errorf("after the retry: publishBy %v, deadline %v; want %v and %v",
+			got.PublishBy, got.Deadline, retried.Add(sub.PublishWithin), retried.Add(sub.Deadline))
 	}
 	counts := map[string]int{}
 	for _, task := range q.sent {
