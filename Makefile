@@ -60,9 +60,10 @@ unit: standins ## Unit tests with -race in every module (some start DynamoDB Loc
 	@for m in shared $(SERVICES) infra/local; do echo "== $$m"; (cd $$m && go test -race -count=1 ./...) || exit 1; done
 
 .PHONY: lint
-lint: ## cfn-lint (zero errors and warnings) and the template rules in tests/template.
-	cfn-lint --non-zero-exit-code warning template.yaml
-	cd tests && go test -count=1 ./template/...
+lint: ## cfn-lint on both templates (zero errors and warnings), the template rules, actionlint and the workflow rules.
+	cfn-lint --non-zero-exit-code warning template.yaml infra/ci/template.yaml
+	cd tests && go test -count=1 ./template/... ./workflows/...
+	cd tests && go tool actionlint ../.github/workflows/*.yml
 
 .PHONY: build
 build: ## Build each function as sam build does into bin/<LogicalId>/ and check it; every module also with GOWORK=off.
@@ -84,14 +85,36 @@ bench: standins ## Benchmarks (they measure; they assert no times).
 
 ##@ AWS (needs the SAM CLI, the AWS CLI and credentials)
 
+# CI (infra/ci) deploys through its artifact bucket and CloudFormation execution role; unset, sam deploy
+# uses SAM's managed bucket and your own credentials.
+SAM_BUCKET   ?=
+CFN_ROLE_ARN ?=
+
 .PHONY: deploy
 deploy: ## Build and deploy the stack for STAGE (an ephemeral stack per branch: make deploy STAGE=my-feature).
 	sam build
-	sam deploy --stack-name $(STACK) --parameter-overrides Stage=$(STAGE) --tags project=go-serverless-reference stage=$(STAGE)
+	sam deploy --stack-name $(STACK) --parameter-overrides Stage=$(STAGE) --tags project=go-serverless-reference stage=$(STAGE) \
+	  $(if $(SAM_BUCKET),--s3-bucket $(SAM_BUCKET) --s3-prefix $(STACK) --no-resolve-s3) \
+	  $(if $(CFN_ROLE_ARN),--role-arn $(CFN_ROLE_ARN))
 
 .PHONY: delete
 delete: ## Delete the stack for STAGE, emptying its buckets first.
 	infra/delete-stack.sh $(STACK)
+
+# The stack holding CI's OIDC trust, deploy role and artifact bucket. Not go-serverless-*: the
+# execution role it creates may manage every role and bucket of that name.
+CI_STACK   ?= ci-go-serverless
+MAIN_STAGE ?= main
+
+.PHONY: ci-bootstrap
+ci-bootstrap: ## Once per AWS account, for GitHub Actions: make ci-bootstrap REPO=<org>/<repo> [OIDC_PROVIDER_ARN=arn] (infra/ci).
+	@[[ "$(REPO)" =~ ^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$$ ]] || { echo "usage: make ci-bootstrap REPO=<org>/<repo> [OIDC_PROVIDER_ARN=<arn>] [MAIN_STAGE=main]"; exit 2; }
+	aws cloudformation deploy --template-file infra/ci/template.yaml --stack-name $(CI_STACK) \
+	  --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
+	  --parameter-overrides GitHubOrg=$(firstword $(subst /, ,$(REPO))) GitHubRepo=$(lastword $(subst /, ,$(REPO))) \
+	  MainStage=$(MAIN_STAGE) $(if $(OIDC_PROVIDER_ARN),ExistingOidcProviderArn=$(OIDC_PROVIDER_ARN))
+	aws cloudformation describe-stacks --stack-name $(CI_STACK) --query 'Stacks[0].Outputs' --output table
+	@echo "Now set the repository variables: infra/ci/README.md"
 
 ##@ Stand-ins for AWS (fetched once into .cache/)
 
