@@ -358,7 +358,7 @@ func TestImportWhoseChainBreaksEndsFailed(t *testing.T) {
 	}
 
 	v := waitImport(t, token, id)
-	if v.Status != "FAILED" || !strings.Contains(v.Failure, "the chain broke at byte 500 (line 20)") {
+	if v.Status != "FAILED" || !strings.Contains(v.Failure, "the import chain broke at byte 500 (line 20)") {
 		t.Fatalf("import = %s %q; want FAILED where the chain broke, after Lambda's 3 attempts", v.Status, v.Failure)
 	}
 	// The failure is a sentence for the caller: Lambda's account of it (the last error, the
