@@ -576,6 +576,10 @@ func TestClassifyKMS(t *testing.T) {
 			_, err := c.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("uploads"), Key: aws.String("k")})
 			return err
 		}, []string{"s3:GetObject " + bucket + "/k"}},
+		{"HeadObject with checksum mode decrypts the stored checksum", func(ctx context.Context, c clients) error {
+			_, err := c.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("uploads"), Key: aws.String("k"), ChecksumMode: s3types.ChecksumModeEnabled})
+			return err
+		}, []string{"s3:GetObject " + bucket + "/k", "kms:Decrypt " + key}},
 		{"CreateMultipartUpload generates a data key", func(ctx context.Context, c clients) error {
 			_, err := c.s3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("uploads"), Key: aws.String("big")})
 			return err

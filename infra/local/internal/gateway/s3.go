@@ -270,8 +270,10 @@ func (s s3Request) objectAccesses(sub string) (classification, error) {
 		add(versioned("GetObject", versionID), object)
 		missing := s.access("ListBucket", s.bucketARN(), "s3:prefix", s.key)
 		c.missingKey = &missing
-		if method == http.MethodGet {
-			// HEAD reads metadata only; reading the body decrypts it.
+		// Reading the body decrypts it. HEAD reads metadata only, except that with checksum mode
+		// on, S3 decrypts the stored checksum of an SSE-KMS object with the caller's permission
+		// (HeadObject's reference: "you must have permission to use the kms:Decrypt action").
+		if method == http.MethodGet || strings.EqualFold(s.r.Header.Get("x-amz-checksum-mode"), "ENABLED") {
 			s.kms(&c, "Decrypt", s.bucket)
 		}
 	case sub == "" && method == http.MethodPut:

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -31,10 +32,11 @@ type functionRole struct {
 	logicalID string
 	// name is the function's name: the session name in its assumed-role ARN.
 	name string
-	// role is the role's name; arn the assumed-role ARN that error messages name.
-	role, arn string
-	keys      lambdapool.Credentials
-	policies  []iam.Policy
+	// role is the role's name; arn the assumed-role ARN that error messages name; roleARN the
+	// role's own ARN (aws:PrincipalArn of its sessions).
+	role, arn, roleARN string
+	keys               lambdapool.Credentials
+	policies           []iam.Policy
 }
 
 // identities are every function's keys and role policies, and the resource policies that apply
@@ -102,19 +104,76 @@ func (ids *identities) load(tmpl *template.Template, b *template.Bindings, funct
 			r.role = b.StackName() + "-" + fn.LogicalID + "Role"
 		}
 		r.arn = fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", template.Partition, template.AccountID, r.role, r.name)
+		r.roleARN = fmt.Sprintf("arn:%s:iam::%s:role/%s", template.Partition, template.AccountID, r.role)
+		for _, p := range policies {
+			if err := checkConditionKeys(p, false); err != nil {
+				return fmt.Errorf("function %s: %w", fn.LogicalID, err)
+			}
+		}
 	}
 	policies, err := iam.ResourcePolicies(tmpl, b)
 	if err != nil {
 		return err
 	}
+	for _, p := range policies {
+		if err := checkConditionKeys(p, true); err != nil {
+			return err
+		}
+	}
 	ids.resourcePolicies = policies
 	return nil
+}
+
+// suppliedConditionKeys are the condition keys a function's requests carry locally: those the
+// gateways fill from the request and those decide adds. The evaluator knows more keys; one of
+// those in a statement that can apply to a function would be missing here and present on AWS,
+// and a condition on a missing key can allow what AWS denies (ForAllValues holds on a missing
+// key) or skip a deny, so such a statement stops the runner instead.
+var suppliedConditionKeys = map[string]bool{
+	"aws:securetransport": true, "aws:requestedregion": true, "aws:principalarn": true, "aws:principalaccount": true,
+	"s3:prefix": true, "s3:delimiter": true, "s3:max-keys": true, "s3:authtype": true, "s3:signatureversion": true,
+	"s3:x-amz-content-sha256": true, "s3:x-amz-server-side-encryption": true, "s3:x-amz-server-side-encryption-aws-kms-key-id": true,
+	"kms:viaservice": true, "kms:calleraccount": true,
+}
+
+// checkConditionKeys refuses a statement that can apply to a function and names a condition key
+// the local requests do not carry. In a resource policy, statements whose principals are all AWS
+// services (CloudWatch publishing to a topic, S3 writing access logs) never apply to a function.
+func checkConditionKeys(p iam.Policy, resourcePolicy bool) error {
+	for i, st := range p.Statements {
+		if resourcePolicy && onlyServicePrincipals(st.Principals) {
+			continue
+		}
+		for _, c := range st.Conditions {
+			if !suppliedConditionKeys[strings.ToLower(c.Key)] {
+				return fmt.Errorf("%s statement %d: condition key %s is not emulated locally (a function's requests never carry it here, but do on AWS); the local IAM enforcement cannot evaluate this statement faithfully", p.Source, i, c.Key)
+			}
+		}
+	}
+	return nil
+}
+
+// onlyServicePrincipals reports whether every principal is an AWS service.
+func onlyServicePrincipals(principals []string) bool {
+	if len(principals) == 0 {
+		return false
+	}
+	for _, p := range principals {
+		if !strings.HasPrefix(p, "service:") {
+			return false
+		}
+	}
+	return true
 }
 
 // decide evaluates one access by a function: its identity policies and the policy of the
 // resource, as AWS does within one account.
 func (ids *identities) decide(r *functionRole, a gateway.Access) (allowed, explicitDeny bool) {
-	req := iam.Request{Action: a.Action, Resource: a.Resource, Context: a.Context}
+	ctx := make(map[string][]string, len(a.Context)+2)
+	maps.Copy(ctx, a.Context)
+	ctx["aws:PrincipalArn"] = []string{r.roleARN}
+	ctx["aws:PrincipalAccount"] = []string{template.AccountID}
+	req := iam.Request{Action: a.Action, Resource: a.Resource, Context: ctx}
 	var d iam.Decision
 	if p, ok := ids.resourcePolicyFor(a.Resource); ok {
 		d = iam.EvaluateWithResourcePolicy(req, r.arn, r.policies, &p)

@@ -136,3 +136,65 @@ func TestIdentitiesDecide(t *testing.T) {
 		t.Error("the runner's own key is a function's, want unknown to the callers (it is trusted separately)")
 	}
 }
+
+// A condition key the local requests never carry would be missing here and present on AWS: a
+// ForAllValues condition on it holds when it is missing, so the statement would allow locally what
+// AWS denies. Such a statement stops the runner; keys the gateways supply, and statements that
+// apply only to AWS services, do not.
+func TestConditionKeysNotEmulatedStopTheRunner(t *testing.T) {
+	tests := []struct {
+		name      string
+		statement string
+		extra     string
+		want      string
+	}{
+		{"key the gateway supplies", `{Effect: Allow, Action: s3:ListBucket, Resource: !GetAtt UploadsBucket.Arn, Condition: {StringLike: {"s3:prefix": "uploads/*"}}}`, "", ""},
+		{"principal key the runner supplies", `{Effect: Deny, Action: "sqs:*", Resource: !GetAtt JobsQueue.Arn, Condition: {ArnNotEquals: {"aws:PrincipalArn": !GetAtt WorkRole.Arn}}}`, "", ""},
+		{"key no local request carries", `{Effect: Allow, Action: dynamodb:GetItem, Resource: !GetAtt AccountsTable.Arn, Condition: {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["alice"]}}}`, "",
+			"condition key dynamodb:LeadingKeys is not emulated locally"},
+		{"service principal in a resource policy", receiveJobs, `  JobsQueuePolicy:
+    Type: AWS::SQS::QueuePolicy
+    Properties:
+      Queues: [!Ref JobsQueue]
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - {Effect: Allow, Principal: {Service: sns.amazonaws.com}, Action: sqs:SendMessage, Resource: !GetAtt JobsQueue.Arn, Condition: {ArnEquals: {"aws:SourceArn": !Ref AlarmTopic}}}
+`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := testWiring(t, roleFunction([]string{tt.statement}, nil, nil, tt.extra))
+			w.bindings.SetRef("WorkRole", "local-WorkRole")
+			w.bindings.SetAtt("WorkRole", "Arn", "arn:aws:iam::000000000000:role/local-WorkRole")
+			w.resources.RoleNames = map[string]string{"WorkRole": "local-WorkRole"}
+			ids, err := newIdentities(w.functions)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ids.load(w.tmpl, w.bindings, w.functions, w.resources); !errorContains(err, tt.want) {
+				t.Errorf("load: got %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// aws:PrincipalArn is the role's ARN for every session of it: a queue policy denying everyone but
+// the function's role lets the function through and no one else.
+func TestPrincipalArnIsTheRole(t *testing.T) {
+	queuePolicy := `  JobsQueuePolicy:
+    Type: AWS::SQS::QueuePolicy
+    Properties:
+      Queues: [!Ref JobsQueue]
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - {Effect: Deny, Principal: "*", Action: "sqs:*", Resource: !GetAtt JobsQueue.Arn, Condition: {ArnNotEquals: {"aws:PrincipalArn": "arn:aws:iam::000000000000:role/someone-else"}}}
+`
+	ids, _ := testIdentities(t, roleFunction([]string{"{Effect: Allow, Action: sqs:SendMessage, Resource: !GetAtt JobsQueue.Arn}"}, nil, nil, queuePolicy))
+	caller, _ := ids.caller("AKIAWORKFUNCTION")
+	allowed, explicit := caller.Authorize(gateway.Access{Action: "sqs:SendMessage", Resource: jobsQueueARN, Context: map[string][]string{"aws:SecureTransport": {"true"}}})
+	if allowed || !explicit {
+		t.Errorf("got allowed %v explicit deny %v, want the queue policy's deny (the role is not someone-else)", allowed, explicit)
+	}
+}
