@@ -3,12 +3,15 @@ package imports
 import (
 	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Limits on one record.
@@ -37,10 +40,10 @@ type Order struct {
 // orderJSON is an NDJSON line. Amount is kept raw so 12.5, 1e3 or "12" are rejected, not rounded
 // or converted.
 type orderJSON struct {
-	ID       string          `json:"id"`
-	Customer string          `json:"customer"`
-	Amount   json.RawMessage `json:"amount"`
-	Currency string          `json:"currency"`
+	ID       string         `json:"id"`
+	Customer string         `json:"customer"`
+	Amount   jsontext.Value `json:"amount"`
+	Currency string         `json:"currency"`
 }
 
 // parseLine turns one line (without its line ending) into an order, or says why it is rejected.
@@ -67,16 +70,26 @@ func parseLine(format Format, line int64, text []byte) (order Order, reason stri
 		}
 		id, customer, amount, currency = fields[0], fields[1], fields[2], fields[3]
 	case FormatNDJSON:
-		var o orderJSON
-		dec := json.NewDecoder(bytes.NewReader(text))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&o); err != nil {
+		// The same JSON v2 semantics as every request body (shared/httpapi): exact-case names,
+		// a name given twice refused (else {"amount":1,"Amount":1000} imports 1000), unknown
+		// names refused, one object and nothing after it.
+		dec := jsontext.NewDecoder(bytes.NewReader(text))
+		value, err := dec.ReadValue()
+		if err != nil {
 			return Order{}, "malformed JSON: " + jsonReason(err), false
 		}
-		if dec.More() {
+		value = value.Clone() // valid only until the decoder's next read
+		if _, err := dec.ReadToken(); err != io.EOF {
 			return Order{}, "malformed JSON: more than one value on the line", false
 		}
-		if len(o.Amount) == 0 || o.Amount[0] == '"' || string(o.Amount) == "null" {
+		if value.Kind() != '{' {
+			return Order{}, "malformed JSON: not a JSON object", false
+		}
+		var o orderJSON
+		if err := json.Unmarshal(value, &o, json.RejectUnknownMembers(true)); err != nil {
+			return Order{}, "malformed JSON: " + jsonReason(err), false
+		}
+		if len(o.Amount) == 0 || o.Amount.Kind() != '0' {
 			return Order{}, "field amount has the wrong type: want a whole number of minor units", false
 		}
 		id, customer, amount, currency = o.ID, o.Customer, string(o.Amount), o.Currency
@@ -138,15 +151,20 @@ func validate(id, customer, amount, currency string) (Order, string) {
 
 // jsonReason names what is wrong without echoing Go type names.
 func jsonReason(err error) string {
-	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
-	switch {
-	case errors.As(err, &typeErr):
-		return fmt.Sprintf("field %s has the wrong type", typeErr.Field)
-	case errors.As(err, &syntaxErr):
-		return fmt.Sprintf("syntax error at byte %d", syntaxErr.Offset)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+	if syntaxErr, ok := errors.AsType[*jsontext.SyntacticError](err); ok {
+		if errors.Is(syntaxErr.Err, jsontext.ErrDuplicateName) {
+			return fmt.Sprintf("field %s appears more than once", syntaxErr.JSONPointer.LastToken())
+		}
+		return fmt.Sprintf("syntax error at byte %d", syntaxErr.ByteOffset)
+	}
+	if semErr, ok := errors.AsType[*json.SemanticError](err); ok {
+		if errors.Is(semErr.Err, json.ErrUnknownName) {
+			return "unknown field " + strconv.Quote(semErr.JSONPointer.LastToken())
+		}
+		return fmt.Sprintf("field %s has the wrong type", semErr.JSONPointer.LastToken())
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return "the line ends too soon"
 	}
 	return "not a JSON object"
 }

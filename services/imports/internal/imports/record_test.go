@@ -27,6 +27,12 @@ func TestParseLine(t *testing.T) {
 		{name: "ndjson string amount", format: FormatNDJSON, line: 1, text: `{"id":"o-1","customer":"A","amount":"9","currency":"JPY"}`, wantReason: "wrong type"},
 		{name: "ndjson two values", format: FormatNDJSON, line: 1, text: `{"id":"o-1","customer":"A","amount":9,"currency":"JPY"} {}`, wantReason: "more than one value"},
 		{name: "ndjson not an object", format: FormatNDJSON, line: 1, text: `[1,2]`, wantReason: "malformed JSON"},
+		// Strict like every request body: a name in another case is unknown, a name twice is refused.
+		{name: "ndjson name in another case", format: FormatNDJSON, line: 1, text: `{"id":"o1","customer":"c","amount":1,"Amount":1000,"currency":"EUR"}`, wantReason: `unknown field "Amount"`},
+		{name: "ndjson upper-case names", format: FormatNDJSON, line: 1, text: `{"ID":"o1","CUSTOMER":"c","AMOUNT":7,"CURRENCY":"EUR"}`, wantReason: "unknown field"},
+		{name: "ndjson name twice", format: FormatNDJSON, line: 1, text: `{"id":"o1","customer":"c","amount":1,"amount":999,"currency":"EUR"}`, wantReason: "field amount appears more than once"},
+		{name: "ndjson unknown field", format: FormatNDJSON, line: 1, text: `{"id":"o1","customer":"c","amount":1,"currency":"EUR","note":"x"}`, wantReason: `unknown field "note"`},
+		{name: "ndjson null amount", format: FormatNDJSON, line: 1, text: `{"id":"o1","customer":"c","amount":null,"currency":"EUR"}`, wantReason: "whole number"},
 		{name: "zero amount", format: FormatCSV, line: 2, text: "o-1,A,0,EUR", wantReason: "out of range"},
 		{name: "huge amount", format: FormatCSV, line: 2, text: "o-1,A,99999999999999999999,EUR", wantReason: "whole number"},
 		{name: "lower-case currency", format: FormatCSV, line: 2, text: "o-1,A,1,eur", wantReason: "ISO 4217"},
