@@ -88,7 +88,10 @@ func (h Download) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	}
 	signed, err := h.Uploads.Download(ctx, owner, id)
 	if err != nil {
+		// Rules are tried in order: a PENDING upload will be verified within seconds, so it says
+		// when to ask again; a REJECTED one never becomes available.
 		return httpapi.ErrorResponse(ctx, h.Log, err, notFound(),
+			httpapi.ErrorRule{Err: uploads.ErrNotVerifiedYet, Status: http.StatusConflict, Title: "Upload not verified yet", RetryAfter: 2 * time.Second},
 			httpapi.ErrorRule{Err: uploads.ErrNotAvailable, Status: http.StatusConflict, Title: "Upload not available"}), nil
 	}
 	return httpapi.JSON(ctx, h.Log, http.StatusOK, download{Method: signed.Method, URL: signed.URL, ExpiresAt: signed.Expires}), nil

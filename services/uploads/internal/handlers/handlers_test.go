@@ -149,12 +149,16 @@ func TestGetAndDownload(t *testing.T) {
 		reader     *fakeReader
 		wantStatus int
 		wantBody   string
+		// wantRetryAfter is the Retry-After header the answer must carry ("" for none).
+		wantRetryAfter string
 	}{
 		{name: "status", fixture: "get-upload.json", handle: get, reader: &fakeReader{upload: rejected}, wantStatus: 200, wantBody: `"reason":"content does not look like image/png"`},
 		{name: "status of another user's upload", fixture: "get-upload.json", handle: get, reader: &fakeReader{err: uploads.ErrNotFound}, wantStatus: 404},
 		{name: "download", fixture: "download-upload.json", handle: downloadHandler, reader: &fakeReader{}, wantStatus: 200, wantBody: `"url":"https://b.s3.amazonaws.com/k?sig"`},
 		{name: "download of another user's upload", fixture: "download-upload.json", handle: downloadHandler, reader: &fakeReader{err: uploads.ErrNotFound}, wantStatus: 404},
-		{name: "download before AVAILABLE", fixture: "download-upload.json", handle: downloadHandler, reader: &fakeReader{err: uploads.ErrNotAvailable}, wantStatus: 409},
+		{name: "download once REJECTED", fixture: "download-upload.json", handle: downloadHandler, reader: &fakeReader{err: uploads.ErrNotAvailable}, wantStatus: 409},
+		// Verification takes seconds: the client is told when to ask again.
+		{name: "download while PENDING", fixture: "download-upload.json", handle: downloadHandler, reader: &fakeReader{err: uploads.ErrNotVerifiedYet}, wantStatus: 409, wantBody: "Upload not verified yet", wantRetryAfter: "2"},
 		// An id no upload can have is not looked up: DynamoDB would refuse a 3,000-byte key with a 500.
 		{name: "status, id of 3,000 characters", fixture: "get-upload.json", id: strings.Repeat("a", 3000), handle: get, reader: &fakeReader{err: errors.New("ValidationException")}, wantStatus: 404},
 		{name: "download, id of 3,000 characters", fixture: "download-upload.json", id: strings.Repeat("a", 3000), handle: downloadHandler, reader: &fakeReader{err: errors.New("ValidationException")}, wantStatus: 404},
@@ -169,6 +173,9 @@ func TestGetAndDownload(t *testing.T) {
 			resp := tt.handle(tt.reader, req)
 			if resp.StatusCode != tt.wantStatus || !strings.Contains(resp.Body, tt.wantBody) {
 				t.Fatalf("response = %d %s; want %d with %s", resp.StatusCode, resp.Body, tt.wantStatus, tt.wantBody)
+			}
+			if got := resp.Headers["Retry-After"]; got != tt.wantRetryAfter {
+				t.Errorf("Retry-After = %q; want %q", got, tt.wantRetryAfter)
 			}
 			if tt.id != "" {
 				if tt.reader.owner != "" {

@@ -30,14 +30,18 @@ func (r Reader) Get(ctx context.Context, owner, id string) (Upload, error) {
 	return u, nil
 }
 
-// Download returns a short-lived signed GET for the caller's AVAILABLE upload; ErrNotAvailable
-// while it is PENDING or once REJECTED.
+// Download returns a short-lived signed GET for the caller's AVAILABLE upload; ErrNotVerifiedYet
+// while it is PENDING, ErrNotAvailable once REJECTED.
 func (r Reader) Download(ctx context.Context, owner, id string) (SignedRequest, error) {
 	u, err := r.Get(ctx, owner, id)
 	if err != nil {
 		return SignedRequest{}, err
 	}
-	if u.Status != StatusAvailable {
+	switch u.Status {
+	case StatusAvailable:
+	case StatusPending:
+		return SignedRequest{}, ErrNotVerifiedYet
+	default:
 		return SignedRequest{}, ErrNotAvailable
 	}
 	signed, err := r.Signer.SignGet(ctx, u.Key, u.FileName, u.ContentType, r.DownloadExpiry)

@@ -29,8 +29,8 @@ func TestReaderOnlyAnswersTheOwner(t *testing.T) {
 	if _, err := r.Get(ctx, "alice", "../../etc/passwd"); !errors.Is(err, ErrNotFound) || len(store.calls) != before {
 		t.Errorf("malformed id: %v after %d store calls; want ErrNotFound without a lookup", err, len(store.calls)-before)
 	}
-	if _, err := r.Download(ctx, "alice", pending.ID); !errors.Is(err, ErrNotAvailable) {
-		t.Errorf("Download of a PENDING upload = %v; want ErrNotAvailable", err)
+	if _, err := r.Download(ctx, "alice", pending.ID); !errors.Is(err, ErrNotVerifiedYet) || !errors.Is(err, ErrNotAvailable) {
+		t.Errorf("Download of a PENDING upload = %v; want ErrNotVerifiedYet, which is ErrNotAvailable", err)
 	}
 	signed, err := r.Download(ctx, "alice", uploadID)
 	if err != nil || signed.Method != "GET" || !signed.Expires.Equal(t0.Add(time.Minute)) {

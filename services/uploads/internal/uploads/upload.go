@@ -45,6 +45,9 @@ var (
 	ErrNotFound = errors.New("upload not found")
 	// ErrNotAvailable: the upload exists but is not AVAILABLE, so there is nothing to download.
 	ErrNotAvailable = errors.New("upload is not available")
+	// ErrNotVerifiedYet: the upload is still PENDING: ask again once it is verified. It wraps
+	// ErrNotAvailable, so a caller that only asks "can I download it?" needs no second case.
+	ErrNotVerifiedYet = fmt.Errorf("%w: it is still being verified", ErrNotAvailable)
 	// ErrConflict: a conditional write lost (the upload is no longer PENDING, or the id exists).
 	ErrConflict = errors.New("upload changed concurrently")
 	// ErrObjectNotFound: S3 has no object at the key.
