@@ -139,6 +139,10 @@ func TestDecodeJSON(t *testing.T) {
 	noType.Headers = nil
 	textType := jsonRequest(`{"kind":"resize"}`)
 	textType.Headers = map[string]string{"Content-Type": "text/plain"}
+	utf16 := jsonRequest(`{"kind":"resize"}`)
+	utf16.Headers = map[string]string{"Content-Type": "application/json; charset=utf-16"}
+	utf8Type := jsonRequest(`{"kind":"resize"}`)
+	utf8Type.Headers = map[string]string{"Content-Type": "application/json; charset=UTF-8"}
 
 	tests := []struct {
 		name       string
@@ -151,6 +155,8 @@ func TestDecodeJSON(t *testing.T) {
 		{"invalid base64", badBase64, 400, ""},
 		{"no content type", noType, 415, ""},
 		{"wrong content type", textType, 415, ""},
+		{"charset other than UTF-8", utf16, 415, ""},
+		{"charset UTF-8", utf8Type, 0, ""},
 		{"too large", jsonRequest(`{"kind":"` + strings.Repeat("x", 100) + `"}`), 413, ""},
 		{"empty", jsonRequest(""), 400, ""},
 		{"blank", jsonRequest("  \n"), 400, ""},

@@ -54,9 +54,14 @@ func DecodeJSON(req events.APIGatewayV2HTTPRequest, v any, maxBytes int) error {
 	if rv := reflect.ValueOf(v); rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return fmt.Errorf("decode request body into %T: want a non-nil pointer", v)
 	}
-	mediaType, _, err := mime.ParseMediaType(Header(req, "Content-Type"))
+	mediaType, params, err := mime.ParseMediaType(Header(req, "Content-Type"))
 	if err != nil || mediaType != "application/json" {
 		return NewProblem(http.StatusUnsupportedMediaType, "the request body must be application/json")
+	}
+	// JSON exchanged between systems is UTF-8 (RFC 8259 §8.1); a body declared otherwise would
+	// be decoded as something it is not.
+	if charset, ok := params["charset"]; ok && !strings.EqualFold(charset, "utf-8") {
+		return NewProblem(http.StatusUnsupportedMediaType, "the request body must be UTF-8 (charset="+charset+" is not accepted)")
 	}
 
 	body := []byte(req.Body)

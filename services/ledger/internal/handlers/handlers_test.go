@@ -580,6 +580,8 @@ func TestListRefusesABadToken(t *testing.T) {
 		{"no position", b64([]byte(`{"o":"` + digest + `","a":""}`))},
 		{"no owner", b64([]byte(`{"a":"alice-acct-000"}`))},
 		{"two values", b64(append(raw, raw...))},
+		{"a name twice", b64([]byte(`{"o":"` + digest + `","a":"alice-acct-000","a":"alice-acct-001"}`))},
+		{"a name in another case", b64([]byte(`{"O":"` + digest + `","a":"alice-acct-000"}`))},
 		{"too long", b64([]byte(`{"o":"` + digest + `","a":"` + strings.Repeat("x", 400) + `"}`))},
 		{"another caller's", firstNext(t, "bob")},
 		{"made for another caller", encodeAccountsToken("bob", "alice-acct-000")},

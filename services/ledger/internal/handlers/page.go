@@ -1,16 +1,14 @@
 package handlers
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
-	"io"
 	"net/url"
 	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/go-json-experiment/json"
 )
 
 // Page sizes of the two paginated routes, GET /accounts/{accountId}/events and GET /accounts.
@@ -89,10 +87,9 @@ func decodeAccountsToken(owner, token string) (string, error) {
 	if err != nil {
 		return "", malformed
 	}
+	// Decoded as strictly as request bodies (JSON v2: exact names, no duplicates, nothing after).
 	var t accountsToken
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&t); err != nil || dec.Decode(new(json.RawMessage)) != io.EOF || t.Owner == "" || t.After == "" {
+	if err := json.Unmarshal(b, &t, json.RejectUnknownMembers(true)); err != nil || t.Owner == "" || t.After == "" {
 		return "", malformed
 	}
 	if t.Owner != ownerDigest(owner) {
