@@ -80,19 +80,21 @@ func (m *SQSMapping) pollOnce(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("marshal sqs event: %w", err)
 	}
+	// Every way a received batch goes back to the queue names its messages: a record that comes
+	// back one visibility timeout later can always be traced to why.
 	result, err := m.invoke(ctx, payload)
 	if err != nil {
 		// Not delivered (the runner is stopping, or throttled past the retries): the messages
 		// reappear after their visibility timeout, as with Lambda.
-		return fmt.Errorf("invoke %s: %w", m.Function, err)
+		return fmt.Errorf("invoke %s; messages %v return to the queue: %w", m.Function, messageIDs(batch), err)
 	}
 	if result.Err != nil {
-		m.Log.Warn("function failed; the whole batch returns to the queue", "function", m.Function, "messages", len(batch), "errorType", result.Err.Type, "errorMessage", result.Err.Message)
+		m.Log.Warn("function failed; the whole batch returns to the queue", "function", m.Function, "messages", len(batch), "messageIds", messageIDs(batch), "errorType", result.Err.Type, "errorMessage", result.Err.Message)
 		return nil
 	}
 	done, err := m.processed(batch, result.Payload)
 	if err != nil {
-		m.Log.Warn("invalid batch response; the whole batch returns to the queue", "function", m.Function, "error", err)
+		m.Log.Warn("invalid batch response; the whole batch returns to the queue", "function", m.Function, "messageIds", messageIDs(batch), "error", err)
 		return nil
 	}
 	return m.delete(ctx, done)
@@ -238,4 +240,13 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// messageIDs lists a batch's message ids, for log lines about the whole batch.
+func messageIDs(batch []types.Message) []string {
+	ids := make([]string, len(batch))
+	for i, msg := range batch {
+		ids[i] = aws.ToString(msg.MessageId)
+	}
+	return ids
 }

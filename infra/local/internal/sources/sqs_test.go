@@ -15,6 +15,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -108,14 +109,6 @@ func message(id string) types.Message {
 		ReceiptHandle: aws.String("rh-" + id),
 		Body:          aws.String("body-" + id),
 	}
-}
-
-func messageIDs(msgs []types.Message) []string {
-	ids := make([]string, len(msgs))
-	for i, m := range msgs {
-		ids[i] = aws.ToString(m.MessageId)
-	}
-	return ids
 }
 
 func TestProcessed(t *testing.T) {
@@ -801,7 +794,10 @@ func TestSQSMappingFunctionErrorReturnsTheBatch(t *testing.T) {
 		fe := &lambdapool.FunctionError{Type: "Runtime.ExitError", Message: "exit status 2"}
 		return lambdapool.Result{Payload: []byte(`{"errorType":"Runtime.ExitError","errorMessage":"exit status 2"}`), Err: fe}, nil
 	})
-	stop := runMapping(t, newMapping(client, q, fn))
+	m := newMapping(client, q, fn)
+	logs := &lockedBuffer{}
+	m.Log = slog.New(slog.NewTextHandler(logs, nil))
+	stop := runMapping(t, m)
 
 	dead := map[string]bool{}
 	eventually(t, 90*time.Second, "every message in the dead-letter queue", func() (bool, string) {
@@ -823,6 +819,30 @@ func TestSQSMappingFunctionErrorReturnsTheBatch(t *testing.T) {
 	if n := queueDepth(t, client, q.url); n != 0 {
 		t.Errorf("queue: got %d messages left, want 0 (all moved to the dead-letter queue)", n)
 	}
+	// A batch handed back whole is traceable: the log line names every message.
+	for body, id := range ids {
+		if !strings.Contains(logs.String(), id) {
+			t.Errorf("%s: message %s is named in no log line about the failed batch:\n%s", body, id, logs.String())
+		}
+	}
+}
+
+// lockedBuffer is a log destination safe for concurrent writes.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func TestSQSMappingRetriesThrottledInvokes(t *testing.T) {
