@@ -79,9 +79,15 @@ else
 	cd tests && E2E_CACHE=$(CACHE) go test -count=1 -timeout 15m ./e2e/...
 endif
 
+# Every benchmark's output is kept in bench.txt; the report pairs each headline figure with its
+# baseline from the same run (infra/local/cmd/benchreport). The cold-start benchmark runs on its
+# own, once: its rounds are internal (every sample is in coldstart.json).
 .PHONY: bench
-bench: standins ## Benchmarks (they measure; they assert no times).
-	@for m in shared $(SERVICES) infra/local; do (cd $$m && go test -run '^$$' -bench . -benchmem ./...) || exit 1; done
+bench: standins ## Benchmarks (they measure; they assert no times), ending with one report: .cache/bench/report.md.
+	@mkdir -p $(CACHE)/bench
+	@{ for m in shared $(SERVICES) infra/local; do (cd $$m && go test -run '^$$' -bench . -skip '^BenchmarkColdStart$$' -benchmem -timeout 30m ./...) || exit 1; done; \
+	   cd infra/local && go test -run '^$$' -bench '^BenchmarkColdStart$$' -benchtime 1x -timeout 30m ./internal/inittime/; } | tee $(CACHE)/bench/bench.txt
+	@cd infra/local && go run ./cmd/benchreport -o $(CACHE)/bench/report.md $(CACHE)/bench/bench.txt
 
 ##@ AWS (needs the SAM CLI, the AWS CLI and credentials)
 
