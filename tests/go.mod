@@ -46,9 +46,6 @@ require (
 	golang.org/x/sys v0.42.0 // indirect
 )
 
-replace (
-	github.com/go-serverless/reference/infra/local => ../infra/local
-	github.com/go-serverless/reference/shared => ../shared
-)
+replace github.com/go-serverless/reference/infra/local => ../infra/local
 
 tool github.com/rhysd/actionlint/cmd/actionlint

@@ -34,4 +34,3 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0 // indirect
 )
 
-replace github.com/go-serverless/reference/shared => ../../shared
