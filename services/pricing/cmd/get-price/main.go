@@ -13,32 +13,51 @@ import (
 
 	"github.com/go-serverless/reference/services/pricing/internal/canary"
 	"github.com/go-serverless/reference/services/pricing/internal/flags"
+	"github.com/go-serverless/reference/services/pricing/internal/flags/launchdarkly"
 	"github.com/go-serverless/reference/services/pricing/internal/handlers"
 	"github.com/go-serverless/reference/shared/coldstart"
 )
 
 func main() {
-	// The flag client is built inside the cold start, but the SIGTERM option is given before it:
-	// build sets closeFlags and the option calls whatever it holds when the signal arrives.
+	// The flag client is started inside the cold start, but the SIGTERM option is given before
+	// it: build sets closeFlags and the option calls whatever it holds when the signal arrives.
 	closeFlags := func() {}
-	coldstart.Start(func(ctx context.Context, d coldstart.Deps) (any, error) {
-		settings, err := flags.SettingsFromEnv(os.Getenv)
+	coldstart.Start(func(_ context.Context, d coldstart.Deps) (any, error) {
+		settings, err := launchdarkly.SettingsFromEnv(os.Getenv)
 		if err != nil {
 			return nil, err
 		}
-		// Built once per execution environment; never fails the cold start (see flags.Setup).
-		var ev flags.Evaluator
-		ev, closeFlags = flags.Setup(ctx, settings, flags.Clients{SSM: ssm.NewFromConfig(d.AWS), DynamoDB: dynamodb.NewFromConfig(d.AWS)}, d.Log)
-		return handlers.Price{
-			Flags:       ev,
-			Metrics:     canary.NewRecorder(os.Stdout, "pricing", time.Now),
-			Correlation: d.Correlation,
-			Now:         time.Now,
-			Log:         d.Log,
-		}.Handle, nil
+		h, ev := newPrice(d, settings)
+		closeFlags = func() {
+			if err := ev.Close(); err != nil {
+				d.Log.Warn("closing the flag client", "error", err.Error())
+			}
+		}
+		return h.Handle, nil
 	},
 		// Lambda sends SIGTERM before shutting an environment down (when an extension is
 		// registered): close the client so its last analytics events are delivered.
 		lambda.WithEnableSIGTERM(func() { closeFlags() }),
 	)
+}
+
+// newPrice wires the handler. The flag client starts in the background and the cold start goes
+// on without waiting for SSM or LaunchDarkly (launchdarkly.Start); only the clients the flag
+// source uses are built.
+func newPrice(d coldstart.Deps, s launchdarkly.Settings) (handlers.Price, *flags.Async) {
+	var clients launchdarkly.Clients
+	if s.Source != launchdarkly.File {
+		clients.SSM = ssm.NewFromConfig(d.AWS) // the SDK key
+	}
+	if s.Source == launchdarkly.Daemon {
+		clients.DynamoDB = dynamodb.NewFromConfig(d.AWS) // the Relay Proxy's store
+	}
+	ev := launchdarkly.Start(s, clients, d.Log)
+	return handlers.Price{
+		Flags:       ev,
+		Metrics:     canary.NewRecorder(os.Stdout, "pricing", time.Now),
+		Correlation: d.Correlation,
+		Now:         time.Now,
+		Log:         d.Log,
+	}, ev
 }

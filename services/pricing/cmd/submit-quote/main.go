@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/go-serverless/reference/services/pricing/internal/canary"
-	"github.com/go-serverless/reference/services/pricing/internal/flags"
+	"github.com/go-serverless/reference/services/pricing/internal/flags/launchdarkly"
 	"github.com/go-serverless/reference/services/pricing/internal/handlers"
 	"github.com/go-serverless/reference/services/pricing/internal/quotes"
 	"github.com/go-serverless/reference/shared/budget"
@@ -26,21 +26,31 @@ import (
 const quoteRetention = 7 * 24 * time.Hour
 
 func main() {
-	// The flag client is built inside the cold start, but the SIGTERM option is given before it:
-	// build sets closeFlags and the option calls whatever it holds when the signal arrives.
+	// The flag client is started inside the cold start, but the SIGTERM option is given before
+	// it: build sets closeFlags and the option calls whatever it holds when the signal arrives.
 	closeFlags := func() {}
-	coldstart.Start(func(ctx context.Context, d coldstart.Deps) (any, error) {
+	coldstart.Start(func(_ context.Context, d coldstart.Deps) (any, error) {
 		env, err := envvar.Require("QUOTES_QUEUE_URL", "IDEMPOTENCY_TABLE")
 		if err != nil {
 			return nil, err
 		}
-		settings, err := flags.SettingsFromEnv(os.Getenv)
+		settings, err := launchdarkly.SettingsFromEnv(os.Getenv)
 		if err != nil {
 			return nil, err
 		}
 		db := dynamodb.NewFromConfig(d.AWS)
-		var ev flags.Evaluator
-		ev, closeFlags = flags.Setup(ctx, settings, flags.Clients{SSM: ssm.NewFromConfig(d.AWS), DynamoDB: db}, d.Log)
+		// The flag client starts in the background: the cold start waits neither for SSM nor for
+		// LaunchDarkly. The idempotency table's DynamoDB client serves the daemon mode's store too.
+		clients := launchdarkly.Clients{DynamoDB: db}
+		if settings.Source != launchdarkly.File {
+			clients.SSM = ssm.NewFromConfig(d.AWS) // the SDK key
+		}
+		ev := launchdarkly.Start(settings, clients, d.Log)
+		closeFlags = func() {
+			if err := ev.Close(); err != nil {
+				d.Log.Warn("closing the flag client", "error", err.Error())
+			}
+		}
 		// Every AWS call ends half a second before the invocation would, leaving time to answer
 		// 500 (and release the Idempotency-Key) instead of being killed mid-request.
 		calls := budget.Calls{Budget: budget.Budget{Margin: 500 * time.Millisecond}}

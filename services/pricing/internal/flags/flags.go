@@ -2,7 +2,6 @@ package flags
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 
 	"github.com/go-serverless/reference/services/pricing/internal/pricing"
@@ -28,8 +27,20 @@ type User struct {
 // "ERROR(FLAG_NOT_FOUND)", "ERROR(CLIENT_NOT_READY)" and the like for a fallback.
 type Reason string
 
-// Fallback is the evaluator used when no LaunchDarkly client could be built at all: v1 for
-// everyone, with the reason given.
+// ReasonNotReady is the reason of a fallback served because the flag data has not arrived yet:
+// the client is still starting, or cannot reach LaunchDarkly. It is LaunchDarkly's own word for
+// it, so one log query counts both.
+const ReasonNotReady Reason = "ERROR(CLIENT_NOT_READY)"
+
+// Evaluator is what a handler needs from the flags: a decision per user, and a flush at the end
+// of an invocation that made one (*Async, Fallback, and the LaunchDarkly client Async wraps).
+type Evaluator interface {
+	Evaluate(ctx context.Context, u User) (pricing.Engine, Reason)
+	Flush(ctx context.Context)
+}
+
+// Fallback is the evaluator used when no LaunchDarkly client could be built (the SDK key could
+// not be read): v1 for everyone, with the reason given.
 type Fallback struct {
 	Reason Reason
 	Log    *slog.Logger
@@ -43,38 +54,3 @@ func (f Fallback) Evaluate(ctx context.Context, u User) (pricing.Engine, Reason)
 
 // Flush does nothing: a fallback records no events.
 func (Fallback) Flush(context.Context) {}
-
-// Source is where a client's flag data comes from.
-type Source string
-
-// The data sources, chosen by the FLAG_SOURCE setting.
-const (
-	// Polling asks LaunchDarkly for all flags at start and every PollInterval (30 s at least).
-	Polling Source = "polling"
-	// Daemon reads flags from a DynamoDB table that a LaunchDarkly Relay Proxy keeps up to date.
-	Daemon Source = "daemon"
-	// File reads flags from a local JSON or YAML file and re-reads it when it changes.
-	File Source = "file"
-)
-
-// ParseSource returns the source named s.
-func ParseSource(s string) (Source, error) {
-	switch Source(s) {
-	case Polling, Daemon, File:
-		return Source(s), nil
-	}
-	return "", fmt.Errorf("flag source %q: want polling, daemon or file", s)
-}
-
-// SDKKey is a LaunchDarkly server-side SDK key. It is a type of its own so that it cannot be
-// logged by accident: slog and fmt print it as [redacted].
-type SDKKey string
-
-// LogValue keeps the key out of structured logs.
-func (SDKKey) LogValue() slog.Value { return slog.StringValue("[redacted]") }
-
-// String keeps the key out of fmt output.
-func (SDKKey) String() string { return "[redacted]" }
-
-// GoString keeps the key out of %#v output.
-func (SDKKey) GoString() string { return "[redacted]" }

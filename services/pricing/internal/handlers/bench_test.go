@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-serverless/reference/services/pricing/internal/canary"
 	"github.com/go-serverless/reference/services/pricing/internal/flags"
+	"github.com/go-serverless/reference/services/pricing/internal/flags/launchdarkly"
 	"github.com/go-serverless/reference/shared/lambdatest"
 )
 
@@ -19,7 +20,7 @@ import (
 // the real SDK (on the committed flags file), pricing, the response, a log line and the EMF line.
 func BenchmarkPrice(b *testing.B) {
 	log := lambdatest.QuietLogger()
-	ld, err := flags.Open(flags.Config{Source: flags.File, FlagsFile: filepath.Join("..", "..", "flags.json"), StartWait: 5 * time.Second, Log: log})
+	ld, err := launchdarkly.Open(launchdarkly.Config{Source: launchdarkly.File, FlagsFile: filepath.Join("..", "..", "flags.json"), StartWait: 5 * time.Second, Log: log})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -39,7 +40,7 @@ func BenchmarkPrice(b *testing.B) {
 // BenchmarkEvaluate measures the flag evaluation alone, over many users (the rollout path).
 func BenchmarkEvaluate(b *testing.B) {
 	log := lambdatest.QuietLogger()
-	ld, err := flags.Open(flags.Config{Source: flags.File, FlagsFile: filepath.Join("..", "..", "flags.json"), StartWait: 5 * time.Second, Log: log})
+	ld, err := launchdarkly.Open(launchdarkly.Config{Source: launchdarkly.File, FlagsFile: filepath.Join("..", "..", "flags.json"), StartWait: 5 * time.Second, Log: log})
 	if err != nil {
 		b.Fatal(err)
 	}

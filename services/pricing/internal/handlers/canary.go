@@ -16,7 +16,7 @@ import (
 // EngineHeader is the response header naming the engine that served the request.
 const EngineHeader = "X-Pricing-Engine"
 
-// Flags decides the engine for a user (*flags.LaunchDarkly, flags.Fallback).
+// Flags decides the engine for a user (*flags.Async around a *launchdarkly.Client, flags.Fallback).
 type Flags interface {
 	Evaluate(ctx context.Context, u flags.User) (pricing.Engine, flags.Reason)
 	// Flush delivers the evaluation's analytics events before the environment is frozen.

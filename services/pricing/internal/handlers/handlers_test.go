@@ -16,6 +16,7 @@ import (
 
 	"github.com/go-serverless/reference/services/pricing/internal/canary"
 	"github.com/go-serverless/reference/services/pricing/internal/flags"
+	"github.com/go-serverless/reference/services/pricing/internal/flags/launchdarkly"
 	"github.com/go-serverless/reference/services/pricing/internal/pricing"
 	"github.com/go-serverless/reference/services/pricing/internal/quotes"
 	"github.com/go-serverless/reference/shared/idempotency"
@@ -398,7 +399,7 @@ func TestQuoteKeepsItsEngineWhenTheFlagFlips(t *testing.T) {
 		t.Fatal(err)
 	}
 	log, _ := lambdatest.CaptureLogger()
-	ld, err := flags.Open(flags.Config{Source: flags.File, FlagsFile: path, StartWait: 5 * time.Second, Log: log})
+	ld, err := launchdarkly.Open(launchdarkly.Config{Source: launchdarkly.File, FlagsFile: path, StartWait: 5 * time.Second, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,9 @@
-package flags
+package launchdarkly
 
 import (
-	"context"
-	"errors"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/go-serverless/reference/services/pricing/internal/pricing"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -38,25 +34,14 @@ func TestSettingsFromEnv(t *testing.T) {
 	}
 }
 
-// TestSetupNeverFailsTheColdStart: no SDK key (SSM refuses) → Fallback, logged, serving v1.
-func TestSetupNeverFailsTheColdStart(t *testing.T) {
-	log, logs := captureLog()
-	s := Settings{Source: Polling, SDKKeyParameter: "/pricing/sdk-key"}
-	ev, closeFn := Setup(context.Background(), s, Clients{SSM: fakeSSM{err: errors.New("AccessDeniedException")}}, log)
-	defer closeFn()
-	if e, reason := ev.Evaluate(context.Background(), User{Key: "u", Plan: "beta"}); e != pricing.V1 || reason != "NO_SDK_KEY" {
-		t.Errorf("Evaluate = %s, %s; want v1, NO_SDK_KEY", e, reason)
+// TestSettingsDefaults: the first requests wait 200 ms at most for flag data unless told
+// otherwise, and polling is as rare as LaunchDarkly allows.
+func TestSettingsDefaults(t *testing.T) {
+	s, err := SettingsFromEnv(env(map[string]string{EnvSDKKeyParameter: "/p/key"}))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !strings.Contains(logs.String(), "feature flags disabled") || !strings.Contains(logs.String(), "/pricing/sdk-key") {
-		t.Errorf("log does not say why:\n%s", logs)
-	}
-}
-
-func TestSetupFile(t *testing.T) {
-	log, _ := captureLog()
-	ev, closeFn := Setup(context.Background(), Settings{Source: File, FlagsFile: committedFlags, StartWait: 5 * time.Second}, Clients{}, log)
-	defer closeFn()
-	if e, _ := ev.Evaluate(context.Background(), User{Key: "u", Plan: "beta"}); e != pricing.V2 {
-		t.Errorf("beta user got %s from the committed file; want v2", e)
+	if s.Source != Polling || s.StartWait != 200*time.Millisecond || s.PollInterval != 30*time.Second {
+		t.Errorf("defaults: source %s, start wait %v, poll interval %v; want polling, 200ms, 30s", s.Source, s.StartWait, s.PollInterval)
 	}
 }

@@ -1,4 +1,4 @@
-package flags
+package launchdarkly
 
 import (
 	"context"
@@ -20,11 +20,12 @@ import (
 	"github.com/launchdarkly/go-server-sdk/v7/ldfiledata"
 	"github.com/launchdarkly/go-server-sdk/v7/ldfilewatch"
 
+	"github.com/go-serverless/reference/services/pricing/internal/flags"
 	"github.com/go-serverless/reference/services/pricing/internal/pricing"
 	"github.com/go-serverless/reference/shared/budget"
 )
 
-// Config says how to build a LaunchDarkly client.
+// Config says how to build a Client.
 type Config struct {
 	Source Source
 	// SDKKey authenticates polling and daemon mode (daemon mode sends analytics events with it);
@@ -65,8 +66,8 @@ type eventFlusher interface {
 	FlushAndWait(timeout time.Duration) bool
 }
 
-// LaunchDarkly evaluates the pricing flag with a LaunchDarkly SDK client.
-type LaunchDarkly struct {
+// Client evaluates the pricing flag with a LaunchDarkly SDK client.
+type Client struct {
 	client       *ld.LDClient
 	events       eventFlusher
 	source       Source
@@ -83,8 +84,8 @@ type LaunchDarkly struct {
 // Open builds the client and waits at most cfg.StartWait for flag data. A client that did not
 // get its data in time, or was refused (a wrong key), is still returned, with a WARN line saying
 // so: it serves the fallback until data arrives. The error is for a client that could not be
-// built at all (a bad configuration); the caller then serves Fallback.
-func Open(cfg Config) (*LaunchDarkly, error) {
+// built at all (a bad configuration); Start then serves flags.Fallback.
+func Open(cfg Config) (*Client, error) {
 	ldCfg := ld.Config{
 		Logging:          ldcomponents.Logging().Loggers(sdkLoggers(cfg.Log)),
 		ServiceEndpoints: cfg.ServiceEndpoints,
@@ -120,12 +121,12 @@ func Open(cfg Config) (*LaunchDarkly, error) {
 }
 
 // start builds the client from a finished SDK configuration (tests pass one with ldtestdata).
-func start(key string, ldCfg ld.Config, cfg Config) (*LaunchDarkly, error) {
+func start(key string, ldCfg ld.Config, cfg Config) (*Client, error) {
 	client, err := ld.MakeCustomClient(key, ldCfg, cfg.StartWait)
 	if client == nil {
 		return nil, fmt.Errorf("open launchdarkly client (%s): %w", cfg.Source, err)
 	}
-	l := &LaunchDarkly{
+	l := &Client{
 		client: client, events: client, source: cfg.Source,
 		flushTimeout: cfg.FlushTimeout, flushBackoff: cfg.FlushBackoff, now: cfg.Now, log: cfg.Log,
 	}
@@ -140,19 +141,19 @@ func start(key string, ldCfg ld.Config, cfg Config) (*LaunchDarkly, error) {
 		// ErrInitializationTimeout (unreachable) or ErrInitializationFailed (key refused):
 		// serve v1 now; the SDK keeps trying in the background.
 		cfg.Log.Warn("feature flags not ready: serving the fallback engine until they are",
-			"flag", FlagKey, "source", string(cfg.Source), "fallback", string(pricing.V1), "error", err.Error())
+			"flag", flags.FlagKey, "source", string(cfg.Source), "fallback", string(pricing.V1), "error", err.Error())
 	case !l.Ready():
 		cfg.Log.Warn("feature flag store not available: serving the fallback engine until it is",
-			"flag", FlagKey, "source", string(cfg.Source), "fallback", string(pricing.V1))
+			"flag", flags.FlagKey, "source", string(cfg.Source), "fallback", string(pricing.V1))
 	default:
-		cfg.Log.Info("feature flags ready", "flag", FlagKey, "source", string(cfg.Source))
+		cfg.Log.Info("feature flags ready", "flag", flags.FlagKey, "source", string(cfg.Source))
 	}
 	return l, nil
 }
 
 // Ready reports whether the client has flag data to evaluate with. In daemon mode the SDK calls
 // itself initialised at once, so readiness is the DynamoDB store's status instead.
-func (l *LaunchDarkly) Ready() bool {
+func (l *Client) Ready() bool {
 	if l.source == Daemon {
 		return l.client.GetDataStoreStatusProvider().GetStatus().Available
 	}
@@ -162,19 +163,19 @@ func (l *LaunchDarkly) Ready() bool {
 // Evaluate returns the engine the flag serves u, and why. Anything but a valid engine name
 // (flag missing, client not ready, a variation this build does not know) gives v1, and a WARN
 // line naming the reason: a fallback is worth seeing in the logs, a normal decision is not.
-func (l *LaunchDarkly) Evaluate(ctx context.Context, u User) (pricing.Engine, Reason) {
-	value, detail, _ := l.client.StringVariationDetailCtx(ctx, FlagKey, UserContext(u), string(pricing.V1))
-	reason := Reason(detail.Reason.String())
+func (l *Client) Evaluate(ctx context.Context, u flags.User) (pricing.Engine, flags.Reason) {
+	value, detail, _ := l.client.StringVariationDetailCtx(ctx, flags.FlagKey, UserContext(u), string(pricing.V1))
+	reason := flags.Reason(detail.Reason.String())
 	if detail.Reason.GetKind() == ldreason.EvalReasonError {
 		l.log.WarnContext(ctx, "feature flag fell back to the default engine",
-			"flag", FlagKey, "engine", string(pricing.V1), "reason", string(reason))
+			"flag", flags.FlagKey, "engine", string(pricing.V1), "reason", string(reason))
 		return pricing.V1, reason
 	}
 	engine, ok := pricing.ParseEngine(value)
 	if !ok {
 		l.log.WarnContext(ctx, "feature flag served an unknown engine: using the default",
-			"flag", FlagKey, "variation", value, "engine", string(pricing.V1))
-		return pricing.V1, Reason("UNKNOWN_VARIATION(" + value + ")")
+			"flag", flags.FlagKey, "variation", value, "engine", string(pricing.V1))
+		return pricing.V1, flags.Reason("UNKNOWN_VARIATION(" + value + ")")
 	}
 	return engine, reason
 }
@@ -188,7 +189,7 @@ func (l *LaunchDarkly) Evaluate(ctx context.Context, u User) (pricing.Engine, Re
 // too. After a FlushAndWait that did not finish, Flush only starts a delivery, without waiting,
 // for FlushBackoff: an unreachable events endpoint then costs one request its FlushTimeout, not
 // every request.
-func (l *LaunchDarkly) Flush(ctx context.Context) {
+func (l *Client) Flush(ctx context.Context) {
 	if !l.Ready() {
 		return
 	}
@@ -218,7 +219,7 @@ func (l *LaunchDarkly) Flush(ctx context.Context) {
 }
 
 // Close stops the client, delivering what events remain. Call it on SIGTERM.
-func (l *LaunchDarkly) Close() error {
+func (l *Client) Close() error {
 	if err := l.client.Close(); err != nil {
 		return fmt.Errorf("close launchdarkly client: %w", err)
 	}
@@ -228,7 +229,7 @@ func (l *LaunchDarkly) Close() error {
 // UserContext is the LaunchDarkly context for u: kind "user", key the JWT subject, and plan and
 // region as attributes for targeting rules. Empty attributes are left out rather than matched
 // as "".
-func UserContext(u User) ldcontext.Context {
+func UserContext(u flags.User) ldcontext.Context {
 	b := ldcontext.NewBuilder(u.Key)
 	if u.Plan != "" {
 		b.SetString("plan", u.Plan)
