@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-serverless/reference/shared/budget"
+	"github.com/go-serverless/reference/shared/clock"
 	"github.com/go-serverless/reference/shared/idempotency"
 	"github.com/go-serverless/reference/shared/sqsbatch"
 )
@@ -44,8 +45,9 @@ type Processor struct {
 	// interrupted, so the failure is recorded and the message released instead of the whole
 	// invocation being killed mid-write.
 	Budget budget.Budget
-	Now    func() time.Time
-	Log    *slog.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	Log *slog.Logger
 }
 
 // Process runs the job named by task; attempt is the message's receive count (1 on first delivery).
@@ -60,7 +62,7 @@ func (p Processor) Process(ctx context.Context, task Task, attempt int) error {
 	// The claim is keyed by job, not by message id: a duplicated send is a new message for the same job.
 	// It lasts as long as this invocation can: if the worker is killed, the claim lapses when the
 	// message becomes visible again, and the next delivery takes the job over.
-	_, err := p.Runs.Do(ctx, "run/"+task.JobID, "", claimFor(ctx, p.Now()), func(ctx context.Context) ([]byte, error) {
+	_, err := p.Runs.Do(ctx, "run/"+task.JobID, "", claimFor(ctx, clock.Now(p.Now)), func(ctx context.Context) ([]byte, error) {
 		return nil, p.run(ctx, task.JobID, attempt)
 	})
 	if errors.Is(err, idempotency.ErrInProgress) {
@@ -84,11 +86,11 @@ func (p Processor) run(ctx context.Context, id string, attempt int) error {
 		p.Log.InfoContext(ctx, "job already finished, nothing to do", "jobId", id, "status", job.Status)
 		return nil
 	}
-	if now := p.Now(); job.PastDeadline(now) {
+	if now := clock.Now(p.Now); job.PastDeadline(now) {
 		return ignoreConflict(p.Jobs.TimeOut(ctx, id, now))
 	}
 
-	job, err = p.Jobs.Start(ctx, id, p.Now())
+	job, err = p.Jobs.Start(ctx, id, clock.Now(p.Now))
 	if errors.Is(err, ErrConflict) {
 		return nil // finished or timed out between our read and this write
 	}
@@ -103,7 +105,7 @@ func (p Processor) run(ctx context.Context, id string, attempt int) error {
 	switch {
 	case workErr == nil:
 		p.Log.InfoContext(ctx, "job succeeded", "jobId", id)
-		return ignoreConflict(p.Jobs.Finish(ctx, id, StatusSucceeded, &result, nil, p.Now()))
+		return ignoreConflict(p.Jobs.Finish(ctx, id, StatusSucceeded, &result, nil, clock.Now(p.Now)))
 	case errors.Is(workErr, budget.ErrBudgetExhausted):
 		// The invocation ran out of time, not the job out of chances: never FAILED for that. The
 		// message comes back; if it never fits, the job ends TIMED_OUT at its deadline.
@@ -111,12 +113,12 @@ func (p Processor) run(ctx context.Context, id string, attempt int) error {
 	case errors.Is(workErr, ErrTaskFailed):
 		p.Log.InfoContext(ctx, "job failed", "jobId", id, "error", workErr)
 		failure := &Failure{Reason: "task failed", Detail: workErr.Error()}
-		return ignoreConflict(p.Jobs.Finish(ctx, id, StatusFailed, nil, failure, p.Now()))
+		return ignoreConflict(p.Jobs.Finish(ctx, id, StatusFailed, nil, failure, clock.Now(p.Now)))
 	case attempt >= p.MaxAttempts:
 		// Mark the job before the message goes to the dead-letter queue, so its owner sees FAILED
 		// instead of waiting for the deadline. The error is returned so that the message does go there.
 		failure := &Failure{Reason: "retries exhausted", Detail: fmt.Sprintf("the job failed on each of its %d attempts", attempt)}
-		if err := p.Jobs.Finish(ctx, id, StatusFailed, nil, failure, p.Now()); ignoreConflict(err) != nil {
+		if err := p.Jobs.Finish(ctx, id, StatusFailed, nil, failure, clock.Now(p.Now)); ignoreConflict(err) != nil {
 			return errors.Join(workErr, err)
 		}
 		return workErr

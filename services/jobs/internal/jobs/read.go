@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/go-serverless/reference/shared/clock"
 )
 
 // JobReader is the part of the job store the polling endpoint uses.
@@ -15,7 +17,8 @@ type JobReader interface {
 // Reader answers "where is my job?".
 type Reader struct {
 	Jobs JobReader
-	Now  func() time.Time
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
 }
 
 // Get returns the job with id if owner owns it, and ErrNotFound otherwise: another caller's job
@@ -32,7 +35,7 @@ func (r Reader) Get(ctx context.Context, owner, id string) (Job, error) {
 	if job.Owner != owner {
 		return Job{}, ErrNotFound
 	}
-	if now := r.Now(); job.PastDeadline(now) {
+	if now := clock.Now(r.Now); job.PastDeadline(now) {
 		if err := r.Jobs.TimeOut(ctx, id, now); err != nil && !errors.Is(err, ErrConflict) {
 			return Job{}, err
 		}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/go-serverless/reference/shared/clock"
 )
 
 // JobCreator stores a new job.
@@ -29,7 +31,8 @@ type Submitter struct {
 	Deadline time.Duration
 	// Retention is how long the job record is kept (its TTL), counted from submission.
 	Retention time.Duration
-	Now       func() time.Time
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
 }
 
 // Submit records a PENDING job owned by owner and queues it. The two calls run concurrently: the
@@ -44,7 +47,7 @@ func (s Submitter) Submit(ctx context.Context, owner string, in Input, idempoten
 	if idempotencyKey != "" {
 		id = IDForRequest(owner, idempotencyKey)
 	}
-	now := s.Now().UTC()
+	now := clock.Now(s.Now).UTC()
 	job := Job{
 		ID:            id,
 		Owner:         owner,

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-serverless/reference/services/pricing/internal/pricing"
+	"github.com/go-serverless/reference/shared/clock"
 )
 
 // Namespace is the CloudWatch namespace of the pricing metrics.
@@ -18,8 +19,9 @@ const Namespace = "GoServerless/Pricing"
 type Recorder struct {
 	W       io.Writer
 	Service string
-	Now     func() time.Time
-	mu      *sync.Mutex
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	mu  *sync.Mutex
 }
 
 // NewRecorder returns a Recorder for service writing to w.
@@ -77,7 +79,7 @@ var directive = []emfDirective{{
 // Record writes s as one EMF line.
 func (r Recorder) Record(s Sample) error {
 	line := emfLine{
-		AWS:      emfMetadata{Timestamp: r.Now().UnixMilli(), CloudWatchMetrics: directive},
+		AWS:      emfMetadata{Timestamp: clock.Now(r.Now).UnixMilli(), CloudWatchMetrics: directive},
 		Service:  r.Service,
 		Engine:   string(s.Engine),
 		Route:    s.Route,

@@ -81,7 +81,7 @@ func TestMetricIsRecordedAfterTheFlush(t *testing.T) {
 			name: "GET /prices/{sku}", fixture: "get-price.json",
 			handle: func(ctx context.Context, f *fakeFlags, m *fakeMetrics, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 				log, _ := lambdatest.CaptureLogger()
-				resp, _ := Price{Flags: f, Metrics: m, Now: clock(), Log: log}.Handle(ctx, req)
+				resp, _ := Price{Flags: f, Metrics: m, Now: ticking(), Log: log}.Handle(ctx, req)
 				return resp
 			},
 		},
@@ -89,7 +89,7 @@ func TestMetricIsRecordedAfterTheFlush(t *testing.T) {
 			name: "POST /quotes", fixture: "submit-quote.json",
 			handle: func(ctx context.Context, f *fakeFlags, m *fakeMetrics, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 				log, _ := lambdatest.CaptureLogger()
-				resp, _ := SubmitQuote{Quotes: &fakeSubmitter{}, Idempotency: &memIdempotency{}, Flags: f, Metrics: m, Now: clock(), Log: log}.Handle(ctx, req)
+				resp, _ := SubmitQuote{Quotes: &fakeSubmitter{}, Idempotency: &memIdempotency{}, Flags: f, Metrics: m, Now: ticking(), Log: log}.Handle(ctx, req)
 				return resp
 			},
 		},
@@ -111,7 +111,8 @@ func TestMetricIsRecordedAfterTheFlush(t *testing.T) {
 	}
 }
 
-func clock() func() time.Time {
+// ticking is a clock that moves 3 ms each time it is read.
+func ticking() func() time.Time {
 	now := t0
 	return func() time.Time { now = now.Add(3 * time.Millisecond); return now }
 }
@@ -133,7 +134,7 @@ func TestPriceServesTheEngineTheFlagChose(t *testing.T) {
 			lambdatest.Event(t, testdata+"get-price.json", &req)
 			f, m := &fakeFlags{engine: tt.engine, reason: tt.reason}, &fakeMetrics{}
 			log, logs := lambdatest.CaptureLogger()
-			resp, err := Price{Flags: f, Metrics: m, Now: clock(), Log: log}.Handle(context.Background(), req)
+			resp, err := Price{Flags: f, Metrics: m, Now: ticking(), Log: log}.Handle(context.Background(), req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -189,7 +190,7 @@ func TestPriceRefusals(t *testing.T) {
 			tt.edit(&req)
 			f, m := &fakeFlags{engine: pricing.V2}, &fakeMetrics{}
 			log, _ := lambdatest.CaptureLogger()
-			resp, _ := Price{Flags: f, Metrics: m, Now: clock(), Log: log}.Handle(context.Background(), req)
+			resp, _ := Price{Flags: f, Metrics: m, Now: ticking(), Log: log}.Handle(context.Background(), req)
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("response %d %v %s; want %d", resp.StatusCode, resp.Headers, resp.Body, tt.wantStatus)
 			}
@@ -286,7 +287,7 @@ func TestSubmitQuote(t *testing.T) {
 			}
 			s, f, m := &fakeSubmitter{err: tt.submitErr}, &fakeFlags{engine: pricing.V2}, &fakeMetrics{}
 			log, _ := lambdatest.CaptureLogger()
-			h := SubmitQuote{Quotes: s, Idempotency: &memIdempotency{inProgress: tt.inProgress}, Flags: f, Metrics: m, Now: clock(), Log: log}
+			h := SubmitQuote{Quotes: s, Idempotency: &memIdempotency{inProgress: tt.inProgress}, Flags: f, Metrics: m, Now: ticking(), Log: log}
 			resp, _ := h.Handle(context.Background(), req)
 			if resp.StatusCode != tt.wantStatus || resp.Headers[EngineHeader] != "v2" {
 				t.Fatalf("response %d %v %s; want %d with engine v2", resp.StatusCode, resp.Headers, resp.Body, tt.wantStatus)
@@ -334,7 +335,7 @@ func TestSubmitQuoteIdempotencyKey(t *testing.T) {
 	post := func(body string, engine pricing.Engine) events.APIGatewayV2HTTPResponse {
 		r := req
 		r.Body = body
-		resp, _ := SubmitQuote{Quotes: s, Idempotency: idem, Flags: &fakeFlags{engine: engine}, Metrics: m, Now: clock(), Log: log}.Handle(context.Background(), r)
+		resp, _ := SubmitQuote{Quotes: s, Idempotency: idem, Flags: &fakeFlags{engine: engine}, Metrics: m, Now: ticking(), Log: log}.Handle(context.Background(), r)
 		return resp
 	}
 
@@ -411,7 +412,7 @@ func TestQuoteKeepsItsEngineWhenTheFlagFlips(t *testing.T) {
 		sent = append(sent, events.SQSMessage{MessageId: "m-" + j.QuoteID, Body: string(body), Attributes: map[string]string{"ApproximateReceiveCount": "1"}})
 		return nil
 	})
-	submit := SubmitQuote{Quotes: quotes.Submitter{Queue: queue}, Idempotency: &memIdempotency{}, Flags: ld, Metrics: &fakeMetrics{}, Now: clock(), Log: log}
+	submit := SubmitQuote{Quotes: quotes.Submitter{Queue: queue}, Idempotency: &memIdempotency{}, Flags: ld, Metrics: &fakeMetrics{}, Now: ticking(), Log: log}
 	var req events.APIGatewayV2HTTPRequest
 	lambdatest.Event(t, testdata+"submit-quote.json", &req) // a beta-plan user
 	resp, _ := submit.Handle(ctx, req)
@@ -433,7 +434,7 @@ func TestQuoteKeepsItsEngineWhenTheFlagFlips(t *testing.T) {
 	}
 
 	store := &memStore{quotes: map[string]quotes.Quote{}}
-	worker := ProcessQuotes{Quotes: quotes.Worker{Store: store, Retention: time.Hour, Now: clock()}, Metrics: &fakeMetrics{}, Now: clock(), Log: log}
+	worker := ProcessQuotes{Quotes: quotes.Worker{Store: store, Retention: time.Hour, Now: ticking()}, Metrics: &fakeMetrics{}, Now: ticking(), Log: log}
 	out, _ := worker.Handle(ctx, events.SQSEvent{Records: sent})
 	if len(out.BatchItemFailures) != 0 {
 		t.Fatalf("failures %+v; want none", out.BatchItemFailures)
@@ -451,7 +452,7 @@ func TestProcessQuotesReportsOnlyFailures(t *testing.T) {
 	lambdatest.Event(t, testdata+"process-quote.json", &event)
 	store, m := &memStore{quotes: map[string]quotes.Quote{}}, &fakeMetrics{}
 	log, _ := lambdatest.CaptureLogger()
-	h := ProcessQuotes{Quotes: quotes.Worker{Store: store, Retention: time.Hour, Now: clock()}, Metrics: m, Now: clock(), Log: log}
+	h := ProcessQuotes{Quotes: quotes.Worker{Store: store, Retention: time.Hour, Now: ticking()}, Metrics: m, Now: ticking(), Log: log}
 	out, err := h.Handle(context.Background(), event)
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/go-serverless/reference/services/pricing/internal/pricing"
+	"github.com/go-serverless/reference/shared/clock"
 	"github.com/go-serverless/reference/shared/correlation"
 	"github.com/go-serverless/reference/shared/httpapi"
 )
@@ -19,8 +20,9 @@ type Price struct {
 	Flags       Flags
 	Metrics     Metrics
 	Correlation correlation.Extractor
-	Now         func() time.Time
-	Log         *slog.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	Log *slog.Logger
 }
 
 // priceView is a price as callers see it: integer minor units, never a float.
@@ -35,7 +37,7 @@ type priceView struct {
 // Handle evaluates the flag for the caller, prices with the engine it chose and says which one
 // did. The flag is evaluated before input is checked, so refusals carry the engine too.
 func (h Price) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	started := h.Now()
+	started := clock.Now(h.Now)
 	ctx = correlation.NewContext(ctx, h.Correlation.HTTP(req))
 	sub, err := httpapi.Subject(req)
 	if err != nil {

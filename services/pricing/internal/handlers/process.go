@@ -12,6 +12,7 @@ import (
 	"github.com/go-serverless/reference/services/pricing/internal/canary"
 	"github.com/go-serverless/reference/services/pricing/internal/quotes"
 	"github.com/go-serverless/reference/shared/budget"
+	"github.com/go-serverless/reference/shared/clock"
 	"github.com/go-serverless/reference/shared/correlation"
 	"github.com/go-serverless/reference/shared/sqsbatch"
 )
@@ -28,14 +29,15 @@ type ProcessQuotes struct {
 	Metrics     Metrics
 	Correlation correlation.Extractor
 	Budget      budget.Budget
-	Now         func() time.Time
-	Log         *slog.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	Log *slog.Logger
 }
 
 // Handle prices each message and reports the ones that failed, so only those come back.
 func (h ProcessQuotes) Handle(ctx context.Context, event events.SQSEvent) (events.SQSEventResponse, error) {
 	return sqsbatch.Process(ctx, h.Log, h.Correlation, h.Budget, event, func(ctx context.Context, msg events.SQSMessage) error {
-		started := h.Now()
+		started := clock.Now(h.Now)
 		var job quotes.Job
 		if err := json.Unmarshal([]byte(msg.Body), &job); err != nil {
 			// No attempt can succeed: the redrive policy moves it to the dead-letter queue.
@@ -43,7 +45,7 @@ func (h ProcessQuotes) Handle(ctx context.Context, event events.SQSEvent) (event
 		}
 		log := h.Log.With("engine", string(job.Engine), "quoteId", job.QuoteID)
 		q, err := h.Quotes.Process(ctx, job)
-		if mErr := h.Metrics.Record(canary.Sample{Engine: job.Engine, Route: "quote worker", Latency: h.Now().Sub(started), Failed: err != nil}); mErr != nil {
+		if mErr := h.Metrics.Record(canary.Sample{Engine: job.Engine, Route: "quote worker", Latency: clock.Now(h.Now).Sub(started), Failed: err != nil}); mErr != nil {
 			log.WarnContext(ctx, "canary metric not written", "error", mErr)
 		}
 		if err != nil {

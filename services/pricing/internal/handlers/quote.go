@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-serverless/reference/services/pricing/internal/pricing"
 	"github.com/go-serverless/reference/services/pricing/internal/quotes"
+	"github.com/go-serverless/reference/shared/clock"
 	"github.com/go-serverless/reference/shared/correlation"
 	"github.com/go-serverless/reference/shared/httpapi"
 	"github.com/go-serverless/reference/shared/idempotency"
@@ -47,8 +48,9 @@ type SubmitQuote struct {
 	Flags       Flags
 	Metrics     Metrics
 	Correlation correlation.Extractor
-	Now         func() time.Time
-	Log         *slog.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	Log *slog.Logger
 }
 
 type quoteRequest struct {
@@ -66,7 +68,7 @@ type quoteAccepted struct {
 // Handle decides the engine once, here, and queues it with the job: the worker prices with it
 // whatever the flag says by then. Answers 202 with where to read the quote.
 func (h SubmitQuote) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	started := h.Now()
+	started := clock.Now(h.Now)
 	ctx = correlation.NewContext(ctx, h.Correlation.HTTP(req))
 	sub, err := httpapi.Subject(req)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-serverless/reference/services/pricing/internal/pricing"
+	"github.com/go-serverless/reference/shared/clock"
 )
 
 // ErrNotFound is a quote that does not exist (yet), or belongs to someone else.
@@ -88,7 +89,8 @@ var ErrBadJob = errors.New("quote job cannot be priced")
 type Worker struct {
 	Store     Store
 	Retention time.Duration
-	Now       func() time.Time
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
 }
 
 // Process prices job with job.Engine and stores the quote. A second delivery of the same job
@@ -104,7 +106,7 @@ func (w Worker) Process(ctx context.Context, job Job) (Quote, error) {
 	if err != nil {
 		return Quote{}, fmt.Errorf("price quote %s: %w: %w", job.QuoteID, ErrBadJob, err)
 	}
-	now := w.Now()
+	now := clock.Now(w.Now)
 	q := Quote{
 		QuoteID: job.QuoteID, Owner: job.Owner, SKU: p.SKU, Quantity: p.Quantity, Price: p.Amount,
 		Currency: p.Currency, Engine: p.Engine, PricedAt: now.UTC(), ExpiresAt: now.Add(w.Retention).Unix(),

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/go-serverless/reference/shared/clock"
 	"github.com/go-serverless/reference/shared/invalid"
 )
 
@@ -43,8 +44,9 @@ type Creator struct {
 	URLExpiry time.Duration
 	// Retention is how long a record that never becomes AVAILABLE is kept (the table's TTL).
 	Retention time.Duration
-	Now       func() time.Time
-	NewID     func() string
+	// Now returns the current time; nil means time.Now.
+	Now   func() time.Time
+	NewID func() string
 }
 
 // Create validates the request, records the upload PENDING and returns it with its signed PUT.
@@ -63,7 +65,7 @@ func (c Creator) Create(ctx context.Context, owner string, in Request) (Upload, 
 		}
 		expiry = time.Duration(in.ExpiresInSeconds) * time.Second
 	}
-	now := c.Now().UTC()
+	now := clock.Now(c.Now).UTC()
 	id := c.NewID()
 	u := Upload{
 		ID: id, Owner: owner, FileName: in.FileName, ContentType: in.ContentType, Size: in.Size, SHA256: in.SHA256,

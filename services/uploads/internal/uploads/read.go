@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/go-serverless/reference/shared/clock"
 )
 
 // Reader answers a caller's questions about their own uploads.
@@ -12,7 +14,8 @@ type Reader struct {
 	Signer Signer
 	// DownloadExpiry is how long a signed GET stays valid.
 	DownloadExpiry time.Duration
-	Now            func() time.Time
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
 }
 
 // Get returns the caller's upload; ErrNotFound for an unknown id or another caller's upload.
@@ -48,6 +51,6 @@ func (r Reader) Download(ctx context.Context, owner, id string) (SignedRequest, 
 	if err != nil {
 		return SignedRequest{}, fmt.Errorf("sign download of %s: %w", id, err)
 	}
-	signed.Expires = r.Now().UTC().Add(r.DownloadExpiry)
+	signed.Expires = clock.Now(r.Now).UTC().Add(r.DownloadExpiry)
 	return signed, nil
 }

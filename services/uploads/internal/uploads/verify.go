@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"time"
+
+	"github.com/go-serverless/reference/shared/clock"
 )
 
 // ObjectInfo is what HEAD tells about an object.
@@ -52,8 +54,9 @@ const (
 type Verifier struct {
 	Store   Store
 	Objects ObjectStore
-	Now     func() time.Time
-	Log     *slog.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	Log *slog.Logger
 }
 
 // Verify decides an upload from its object: AVAILABLE when size, type and checksum are as
@@ -187,7 +190,7 @@ func (v Verifier) checkContent(ctx context.Context, u Upload) (string, error) {
 // finish records the decision; losing the race to a concurrent verification of the same upload
 // is not an error (the other one decided from the same object).
 func (v Verifier) finish(ctx context.Context, id string, status Status, reason string) error {
-	err := v.Store.Finish(ctx, id, status, reason, v.Now().UTC())
+	err := v.Store.Finish(ctx, id, status, reason, clock.Now(v.Now).UTC())
 	if errors.Is(err, ErrConflict) {
 		return nil
 	}
