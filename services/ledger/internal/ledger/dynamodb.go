@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -32,15 +33,81 @@ type DynamoStore struct {
 	EventsTable    string
 	SnapshotsTable string
 	ReceiptsTable  string
+	// Tail is how many of the newest events Load reads alongside the latest snapshot;
+	// DefaultTail when 0. A snapshot is at most SnapshotEvery−1 events behind, so a Tail of
+	// SnapshotEvery−1 makes every load one round trip; a smaller one costs a second round trip
+	// when more events than Tail follow the snapshot, never a wrong state.
+	Tail int
 	// Calls bounds each call by the invocation's remaining time minus its margin.
 	Calls budget.Calls
 }
 
-// Load reads the latest snapshot, then the events after it (strongly consistent, so a command
-// decides on the latest version). With snapshots every N events it reads at most N items.
+// DefaultTail suits SNAPSHOT_EVERY's default of 10: a snapshot is at most 9 events behind.
+const DefaultTail = 9
+
+// Load rebuilds the account from its latest snapshot and the events after it (strongly
+// consistent, so a command decides on the latest version), in one round trip: two Queries at
+// once, the latest snapshot and the newest Tail events. The snapshot cannot say which events
+// follow it before it has been read, so the events Query reads the newest ones and keeps those
+// after the snapshot. Only when they do not reach back to it (more than Tail events since the
+// snapshot) does a third Query read the gap. With snapshots every Tail+1 events it reads at most
+// Tail+1 items, whatever the history.
 func (s DynamoStore) Load(ctx context.Context, accountID string) (Loaded, error) {
-	var loaded Loaded
-	snap, err := queryPages(ctx, s.DB, s.Calls, &dynamodb.QueryInput{
+	var (
+		wg                   sync.WaitGroup
+		snapshot             Account
+		snapshotRead         bool
+		newest               []Event
+		snapshotErr, tailErr error
+	)
+	wg.Go(func() { snapshot, snapshotRead, snapshotErr = s.latestSnapshot(ctx, accountID) })
+	wg.Go(func() { newest, tailErr = s.newestEvents(ctx, accountID, s.tail()) })
+	wg.Wait()
+	if err := errors.Join(snapshotErr, tailErr); err != nil {
+		return Loaded{}, err
+	}
+	loaded := Loaded{Account: snapshot, ItemsRead: len(newest)}
+	if snapshotRead {
+		loaded.ItemsRead++
+	}
+	// newest is newest first; the events after the snapshot are its head. A snapshot written
+	// after the events Query ran (a concurrent append) is newer than all of them: none is kept.
+	var after []Event
+	for _, e := range newest {
+		if e.Version <= snapshot.Version {
+			break
+		}
+		after = append(after, e)
+	}
+	slices.Reverse(after)
+	if len(after) > 0 && after[0].Version > snapshot.Version+1 {
+		gap, err := s.Events(ctx, accountID, snapshot.Version, int(after[0].Version-snapshot.Version-1))
+		if err != nil {
+			return Loaded{}, err
+		}
+		loaded.ItemsRead += len(gap)
+		after = append(gap, after...)
+	}
+	var err error
+	if loaded.Account, err = Replay(snapshot, after); err != nil {
+		return Loaded{}, err
+	}
+	if loaded.Account.Version == 0 {
+		return Loaded{}, ErrNotFound
+	}
+	return loaded, nil
+}
+
+func (s DynamoStore) tail() int {
+	if s.Tail > 0 {
+		return s.Tail
+	}
+	return DefaultTail
+}
+
+// latestSnapshot reads the account's newest snapshot; found is false when it has none yet.
+func (s DynamoStore) latestSnapshot(ctx context.Context, accountID string) (a Account, found bool, err error) {
+	items, err := queryPages(ctx, s.DB, s.Calls, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.SnapshotsTable),
 		KeyConditionExpression:    aws.String("accountId = :id"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(accountID)},
@@ -49,26 +116,35 @@ func (s DynamoStore) Load(ctx context.Context, accountID string) (Loaded, error)
 		ConsistentRead:            aws.Bool(true),
 	}, 1)
 	if err != nil {
-		return Loaded{}, fmt.Errorf("load snapshot of account %s: %w", accountID, err)
+		return Account{}, false, fmt.Errorf("load snapshot of account %s: %w", accountID, err)
 	}
-	if len(snap) == 1 {
-		if err := attributevalue.UnmarshalMap(snap[0], &loaded.Account); err != nil {
-			return Loaded{}, fmt.Errorf("unmarshal snapshot of account %s: %w", accountID, err)
-		}
-		loaded.ItemsRead++
+	if len(items) == 0 {
+		return Account{}, false, nil
 	}
-	events, err := s.Events(ctx, accountID, loaded.Account.Version, 0)
+	if err := attributevalue.UnmarshalMap(items[0], &a); err != nil {
+		return Account{}, false, fmt.Errorf("unmarshal snapshot of account %s: %w", accountID, err)
+	}
+	return a, true, nil
+}
+
+// newestEvents returns the account's last n events, newest first.
+func (s DynamoStore) newestEvents(ctx context.Context, accountID string, n int) ([]Event, error) {
+	items, err := queryPages(ctx, s.DB, s.Calls, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.EventsTable),
+		KeyConditionExpression:    aws.String("accountId = :id"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(accountID)},
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(int32(n)),
+		ConsistentRead:            aws.Bool(true),
+	}, n)
 	if err != nil {
-		return Loaded{}, err
+		return nil, fmt.Errorf("query newest events of account %s: %w", accountID, err)
 	}
-	loaded.ItemsRead += len(events)
-	if loaded.Account, err = Replay(loaded.Account, events); err != nil {
-		return Loaded{}, err
+	events := make([]Event, len(items))
+	if err := attributevalue.UnmarshalListOfMaps(items, &events); err != nil {
+		return nil, fmt.Errorf("unmarshal events of account %s: %w", accountID, err)
 	}
-	if loaded.Account.Version == 0 {
-		return Loaded{}, ErrNotFound
-	}
-	return loaded, nil
+	return events, nil
 }
 
 // Events returns up to limit events (0: all) after version after, oldest first.

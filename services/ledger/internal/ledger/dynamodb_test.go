@@ -20,29 +20,42 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(dynamotest.Main(m)) }
 
-// countingDB counts the items every Query returns: the cost of a read.
+// countingDB counts the items every Query returns and the read capacity it consumes: the cost of
+// a read.
 type countingDB struct {
 	*dynamodb.Client
 	mu    sync.Mutex
 	items int
+	units float64
 }
 
 func (c *countingDB) Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	in.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
 	out, err := c.Client.Query(ctx, in, optFns...)
 	if err == nil {
 		c.mu.Lock()
 		c.items += len(out.Items)
+		if out.ConsumedCapacity != nil {
+			c.units += aws.ToFloat64(out.ConsumedCapacity.CapacityUnits)
+		}
 		c.mu.Unlock()
 	}
 	return out, err
 }
 
+// reset returns the items read since the last reset.
 func (c *countingDB) reset() int {
+	n, _ := c.resetAll()
+	return n
+}
+
+// resetAll returns the items read and the read capacity units consumed since the last reset.
+func (c *countingDB) resetAll() (items int, units float64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n := c.items
-	c.items = 0
-	return n
+	items, units = c.items, c.units
+	c.items, c.units = 0, 0
+	return items, units
 }
 
 func keyed(hash, hashType, rng string, rngType types.ScalarAttributeType) *dynamodb.CreateTableInput {
@@ -223,8 +236,10 @@ func TestSnapshotBoundaries(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// n-1: no snapshot yet, n-1 events. n: the snapshot alone. n+1: snapshot and one event.
-			wantItems := map[int]int{n - 1: n - 1, n: 1, n + 1: 2}[events]
+			// n-1: no snapshot yet, n-1 events. n: the snapshot, and the n-1 newest events read
+			// with it in the same round trip (all at or before it: none applied). n+1: the
+			// snapshot, and the n-1 newest events, of which the last is applied.
+			wantItems := map[int]int{n - 1: n - 1, n: n, n + 1: n}[events]
 			if loaded.ItemsRead != wantItems || db.reset() != wantItems {
 				t.Errorf("items read = %d, want %d", loaded.ItemsRead, wantItems)
 			}
