@@ -3,7 +3,9 @@ package imports
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,8 +19,10 @@ import (
 
 // The benchmarks compare one uninterrupted loop over a file with the same file imported by a
 // chain of invocations, to measure what recursion and checkpoints cost: each link claims the
-// import, opens a new Range GET and reads its checkpoint back. Both read the file from versitygw
-// (real HTTP Range GETs). The store keeps the checkpoint rules of DynamoStore but only counts
+// import, reads its checkpoint back and opens a new Range GET. Both read the file from versitygw
+// (real HTTP Range GETs) and report the GETs made and the bytes they asked for, as a multiple of
+// the file: a link that asks for more than it reads makes versitygw read and send the rest, to be
+// thrown away at the hand-over. The store keeps the checkpoint rules of DynamoStore but only counts
 // orders: DynamoDB Local writes about 2,000 items/s on two cores, so 1,000,000 lines would take
 // minutes per run and measure DynamoDB Local, not the chain. BenchmarkChainOnDynamoDBLocal
 // measures the real store on a smaller file.
@@ -37,6 +41,21 @@ func (c *countingStore) WriteOrders(_ context.Context, orders []Order) error {
 	defer c.mu.Unlock()
 	c.written += int64(len(orders))
 	return nil
+}
+
+// countingObjects counts the Range GETs made and the bytes they asked for.
+type countingObjects struct {
+	Objects
+	mu          sync.Mutex
+	gets, asked int64
+}
+
+func (c *countingObjects) Open(ctx context.Context, bucket, key, etag string, offset, length int64) (io.ReadCloser, error) {
+	c.mu.Lock()
+	c.gets++
+	c.asked += length
+	c.mu.Unlock()
+	return c.Objects.Open(ctx, bucket, key, etag, offset, length)
 }
 
 // benchFile uploads a CSV file of n orders to versitygw once per benchmark.
@@ -108,15 +127,49 @@ func BenchmarkImport1MLines(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			var runs int
+			counted := &countingObjects{Objects: objects}
 			for b.Loop() {
 				store := &countingStore{memStore: newMemStore()}
-				runs = runChain(b, store, objects, obj, bc.maxLines)
+				runs = runChain(b, store, counted, obj, bc.maxLines)
 				if store.written != benchLines-1 {
 					b.Fatalf("%d orders written; want %d", store.written, benchLines-1)
 				}
 			}
 			b.ReportMetric(float64(benchLines)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 			b.ReportMetric(float64(runs), "invocations")
+			b.ReportMetric(float64(counted.gets)/float64(b.N), "GETs")
+			b.ReportMetric(float64(counted.asked)/float64(b.N)/float64(obj.Size), "files-asked")
+		})
+	}
+}
+
+// BenchmarkChainOverhead imports the 1,000,000-line file as one uninterrupted run and as a chain
+// of links, in turn, alternating which goes first, and reports the median over the pairs of the
+// chain's time over the uninterrupted run's. On a shared machine whose load drifts by more than
+// the overhead measured, pairs run side by side say more than sub-benchmarks run minutes apart.
+//
+//	go test -run '^$' -bench ChainOverhead -benchtime 20x ./internal/imports/
+func BenchmarkChainOverhead(b *testing.B) {
+	objects, obj := benchFile(b, benchLines)
+	timed := func(maxLines int64) time.Duration {
+		started := time.Now()
+		runChain(b, &countingStore{memStore: newMemStore()}, objects, obj, maxLines)
+		return time.Since(started)
+	}
+	for _, links := range []int64{10, 100} {
+		b.Run(fmt.Sprintf("links=%d", links), func(b *testing.B) {
+			var ratios []float64
+			for b.Loop() {
+				var alone, chained time.Duration
+				if len(ratios)%2 == 0 {
+					alone, chained = timed(0), timed(benchLines/links)
+				} else {
+					chained, alone = timed(benchLines/links), timed(0)
+				}
+				ratios = append(ratios, chained.Seconds()/alone.Seconds())
+			}
+			slices.Sort(ratios)
+			b.ReportMetric(ratios[len(ratios)/2], "chain/uninterrupted")
 		})
 	}
 }

@@ -61,8 +61,10 @@ func newChain(t *testing.T, store Store, objects Objects) *chain {
 		BatchLines:    20,
 		BatchEstimate: time.Second,
 		MaxDepth:      1000,
-		Now:           c.clock.Now,
-		Log:           slog.New(slog.DiscardHandler),
+		// Small first windows: a first invocation reads through several, one byte per Read.
+		Window: 1 << 10,
+		Now:    c.clock.Now,
+		Log:    slog.New(slog.DiscardHandler),
 	}
 	return c
 }
@@ -176,14 +178,24 @@ func TestChainImportsEveryRecordExactlyOnce(t *testing.T) {
 	if store.orderWrites != 1000 {
 		t.Errorf("%d order writes; want 1000 (no batch written twice)", store.orderWrites)
 	}
-	// Every link resumed with one Range GET at the start of a line.
-	for _, off := range objects.opens {
-		if off != 0 && body[off-1] != '\n' {
-			t.Errorf("a link opened the file at byte %d, inside a line", off)
+	// Every invocation resumed at the start of a line; a further window of an invocation goes on
+	// where the one before it ended.
+	var asked int64
+	for i, o := range objects.opens {
+		continues := i > 0 && objects.opens[i-1].offset+objects.opens[i-1].length == o.offset
+		if !continues && o.offset != 0 && body[o.offset-1] != '\n' {
+			t.Errorf("an invocation opened the file at byte %d, inside a line", o.offset)
 		}
+		asked += o.length
 	}
-	if len(objects.opens) != c.runs {
-		t.Errorf("%d Range GETs for %d invocations; want one each", len(objects.opens), c.runs)
+	// S3 is asked for about the file once, not for the rest of the file at every hand-over
+	// (which would be 6 times the file here): after the first invocation, each asks for the
+	// import's pace so far and an eighth more.
+	if asked > obj.Size+obj.Size/4 {
+		t.Errorf("Range GETs asked for %d bytes of a %d-byte file; want at most a quarter more", asked, obj.Size)
+	}
+	if len(objects.opens) > c.runs+4 {
+		t.Errorf("%d Range GETs for %d invocations; want about one each", len(objects.opens), c.runs)
 	}
 }
 
@@ -434,6 +446,40 @@ func TestChangedObjectFailsTheImport(t *testing.T) {
 	}
 }
 
+// replacedAtOpen replaces the object at the open-th Open, just before it is answered.
+type replacedAtOpen struct {
+	*memObjects
+	open  int
+	opens int
+}
+
+func (o *replacedAtOpen) Open(ctx context.Context, bucket, key, etag string, offset, length int64) (io.ReadCloser, error) {
+	if o.opens++; o.opens == o.open {
+		o.put(bucket, key, []byte("other\n"))
+	}
+	return o.memObjects.Open(ctx, bucket, key, etag, offset, length)
+}
+
+// TestFileReplacedMidInvocationFailsAtOnce: an invocation reads in windows, so it can find the
+// file replaced when it opens its next one. The import ends FAILED at its last checkpoint, in
+// that invocation, as when a link finds it replaced at its start.
+func TestFileReplacedMidInvocationFailsAtOnce(t *testing.T) {
+	store, mem := newMemStore(), newMemObjects()
+	body, _ := ordersFile(200)
+	obj := mem.put("bucket", "imports/alice/orders.ndjson", []byte(body))
+	c := newChain(t, store, &replacedAtOpen{memObjects: mem, open: 3}) // windows of 1, 2, then 4 KiB
+	imp := c.start(store, obj)
+	c.drain()
+	got := get(t, store, imp.ID)
+	want := fmt.Sprintf("the file was replaced before the import finished; it stopped at byte %d (line %d) of %d", got.Offset, got.Line, obj.Size)
+	if got.Status != StatusFailed || got.Failure != want || got.Offset == 0 || got.Offset >= 3<<10 {
+		t.Fatalf("import = %s at byte %d (%q); want FAILED %q, at a checkpoint inside the first 3 KiB", got.Status, got.Offset, got.Failure, want)
+	}
+	if c.runs != 1 || len(c.broken) != 0 {
+		t.Errorf("%d invocations, %d links to the failure queue; want 1 and none: a replaced file is not worth retrying", c.runs, len(c.broken))
+	}
+}
+
 func TestChainGuardFailsOnlyABrokenChain(t *testing.T) {
 	store, objects := newMemStore(), newMemObjects()
 	body, _ := ordersFile(200)
@@ -544,8 +590,8 @@ type shortObjects struct {
 	cut int
 }
 
-func (o shortObjects) Open(ctx context.Context, bucket, key, etag string, offset int64) (io.ReadCloser, error) {
-	body, err := o.memObjects.Open(ctx, bucket, key, etag, offset)
+func (o shortObjects) Open(ctx context.Context, bucket, key, etag string, offset, length int64) (io.ReadCloser, error) {
+	body, err := o.memObjects.Open(ctx, bucket, key, etag, offset, length)
 	if err != nil {
 		return nil, err
 	}

@@ -178,20 +178,29 @@ func TestS3ObjectsRangeAndETag(t *testing.T) {
 		t.Errorf("Head of a missing object = %v; want ErrObjectNotFound", err)
 	}
 	offset := int64(strings.Index(body, "o-2"))
-	r, err := objects.Open(ctx, bucket, obj.Key, obj.ETag, offset)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rest, _ := io.ReadAll(r)
-	r.Close()
-	if string(rest) != "o-2,日本,2,JPY\n" {
-		t.Errorf("Range GET from byte %d = %q; want the second line", offset, rest)
+	for _, tt := range []struct {
+		length int64
+		want   string
+	}{
+		{5, "o-2,\xe6"},                       // bytes offset..offset+4: the range ends inside a character
+		{100, "o-2,日本,2,JPY\n"},               // past the end: up to the end, as S3 answers
+		{obj.Size - offset, "o-2,日本,2,JPY\n"}, // exactly to the end
+	} {
+		r, err := objects.Open(ctx, bucket, obj.Key, obj.ETag, offset, tt.length)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(r)
+		r.Close()
+		if string(got) != tt.want {
+			t.Errorf("Range GET of %d bytes from byte %d = %q; want %q", tt.length, offset, got, tt.want)
+		}
 	}
 	// The file is replaced: a chain still reading the old version must not mix the two.
 	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(obj.Key), Body: bytes.NewReader([]byte("other\n"))}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := objects.Open(ctx, bucket, obj.Key, obj.ETag, 0); !errors.Is(err, ErrObjectChanged) {
+	if _, err := objects.Open(ctx, bucket, obj.Key, obj.ETag, 0, obj.Size); !errors.Is(err, ErrObjectChanged) {
 		t.Errorf("Open of a replaced object = %v; want ErrObjectChanged", err)
 	}
 }

@@ -82,9 +82,9 @@ func TestByteOrderMarkElsewhereIsData(t *testing.T) {
 	}
 }
 
-func containsOffset(offsets []int64, want int64) bool {
-	for _, o := range offsets {
-		if o == want {
+func containsOffset(opens []byteRange, want int64) bool {
+	for _, o := range opens {
+		if o.offset == want {
 			return true
 		}
 	}
@@ -283,11 +283,11 @@ func (f *fakeS3) GetObject(ctx context.Context, in *s3.GetObjectInput, _ ...func
 	if err != nil {
 		return nil, err
 	}
-	var offset int64
-	if _, err := fmt.Sscanf(aws.ToString(in.Range), "bytes=%d-", &offset); err != nil {
+	var first, last int64
+	if _, err := fmt.Sscanf(aws.ToString(in.Range), "bytes=%d-%d", &first, &last); err != nil {
 		return nil, fmt.Errorf("range %q: %w", aws.ToString(in.Range), err)
 	}
-	body, err := f.objects.Open(ctx, aws.ToString(in.Bucket), aws.ToString(in.Key), NormalizeETag(aws.ToString(in.IfMatch)), offset)
+	body, err := f.objects.Open(ctx, aws.ToString(in.Bucket), aws.ToString(in.Key), NormalizeETag(aws.ToString(in.IfMatch)), first, last-first+1)
 	if err != nil {
 		return nil, err
 	}
@@ -335,7 +335,7 @@ func TestOpenOfADeletedObjectIsNotFound(t *testing.T) {
 	if _, err := client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := objects.Open(ctx, bucket, key, obj.ETag, 14); !errors.Is(err, ErrObjectNotFound) {
+	if _, err := objects.Open(ctx, bucket, key, obj.ETag, 14, 14); !errors.Is(err, ErrObjectNotFound) {
 		t.Errorf("Open of a deleted object = %v; want ErrObjectNotFound", err)
 	}
 	if _, err := objects.Head(ctx, bucket, key); !errors.Is(err, ErrObjectNotFound) {

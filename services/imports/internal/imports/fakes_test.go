@@ -150,9 +150,12 @@ type memObjects struct {
 	mu      sync.Mutex
 	objects map[string][]byte
 	etags   map[string]string
-	// opens records the offset of every Open.
-	opens []int64
+	// opens records the range of every Open.
+	opens []byteRange
 }
+
+// byteRange is the range of one Range GET.
+type byteRange struct{ offset, length int64 }
 
 func newMemObjects() *memObjects {
 	return &memObjects{objects: map[string][]byte{}, etags: map[string]string{}}
@@ -166,7 +169,7 @@ func (o *memObjects) put(bucket, key string, body []byte) Object {
 	return Object{Bucket: bucket, Key: key, ETag: o.etags[bucket+"/"+key], Size: int64(len(body))}
 }
 
-func (o *memObjects) Open(_ context.Context, bucket, key, etag string, offset int64) (io.ReadCloser, error) {
+func (o *memObjects) Open(_ context.Context, bucket, key, etag string, offset, length int64) (io.ReadCloser, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	body, ok := o.objects[bucket+"/"+key]
@@ -176,11 +179,12 @@ func (o *memObjects) Open(_ context.Context, bucket, key, etag string, offset in
 	if o.etags[bucket+"/"+key] != etag {
 		return nil, ErrObjectChanged
 	}
-	if offset >= int64(len(body)) {
-		return nil, fmt.Errorf("InvalidRange: bytes=%d- of %d", offset, len(body))
+	if offset >= int64(len(body)) || length < 1 {
+		return nil, fmt.Errorf("InvalidRange: bytes=%d-%d of %d", offset, offset+length-1, len(body))
 	}
-	o.opens = append(o.opens, offset)
-	return io.NopCloser(iotest.OneByteReader(bytes.NewReader(body[offset:]))), nil
+	o.opens = append(o.opens, byteRange{offset, length})
+	end := min(offset+length, int64(len(body))) // S3 answers a range past the end up to the end
+	return io.NopCloser(iotest.OneByteReader(bytes.NewReader(body[offset:end]))), nil
 }
 
 // fakeClock is a clock tests move by hand. It starts at the real time and only moves forward,

@@ -17,6 +17,7 @@ const (
 	DefaultBatchLines    = 100
 	DefaultBatchEstimate = 2 * time.Second
 	DefaultMaxDepth      = 100
+	DefaultWindow        = 4 << 20
 )
 
 // Store keeps imports, their checkpoints and what they wrote (DynamoStore).
@@ -53,9 +54,9 @@ type Checkpoint struct {
 
 // Objects opens the file of an import (S3Objects).
 type Objects interface {
-	// Open streams the object from byte offset to its end; ErrObjectChanged when its ETag is
-	// no longer etag.
-	Open(ctx context.Context, bucket, key, etag string, offset int64) (io.ReadCloser, error)
+	// Open streams length bytes of the object from byte offset, which is before its end;
+	// ErrObjectChanged when its ETag is no longer etag.
+	Open(ctx context.Context, bucket, key, etag string, offset, length int64) (io.ReadCloser, error)
 }
 
 // Continuer hands the rest of an import to the next invocation of the chain (LambdaContinuer).
@@ -85,8 +86,12 @@ type Processor struct {
 	// MaxDepth is the hop limit: a link deeper than this fails the import instead of running,
 	// so a chain that makes no progress cannot loop for ever. DefaultMaxDepth when 0.
 	MaxDepth int
-	Now      func() time.Time
-	Log      *slog.Logger
+	// Window is the length of the first Range GET of an import's first invocation (each next
+	// one is twice as long); later invocations size theirs from the import's pace (see
+	// firstWindow). DefaultWindow when 0.
+	Window int64
+	Now    func() time.Time
+	Log    *slog.Logger
 }
 
 // Process runs one link of the chain. It returns an error only for failures worth retrying
@@ -127,7 +132,7 @@ func (p Processor) Process(ctx context.Context, link Link) error {
 // the rest over. Each step is below: open, timeToHandOver, importBatch, handOver.
 func (p Processor) run(ctx context.Context, log *slog.Logger, imp Import, link Link) error {
 	lines, body, err := p.open(ctx, imp)
-	if errors.Is(err, ErrObjectNotFound) || errors.Is(err, ErrObjectChanged) {
+	if unreadableObject(err) {
 		// No retry can read this version of the file again: fail the import now, in words its
 		// owner can act on; the S3 error (bucket, request id) goes to the log only.
 		return p.fail(ctx, log, imp.ID, link.Depth, unreadable(imp, err), err)
@@ -139,32 +144,40 @@ func (p Processor) run(ctx context.Context, log *slog.Logger, imp Import, link L
 
 	estimate := p.batchEstimate()
 	first := lines.line
-	// checkpoint is the stored offset the next batch moves on from: the import's, then the end of
-	// each batch. It can be behind lines.offset: a byte-order mark skipped at byte 0 is counted
-	// as done by the first batch's checkpoint.
-	checkpoint := imp.Offset
 	for {
 		if p.timeToHandOver(ctx, estimate, lines.line-first) {
 			return p.handOver(ctx, log, imp, link, lines)
 		}
 		started := p.Now()
-		done, err := p.importBatch(ctx, log, imp, lines, checkpoint)
+		done, err := p.importBatch(ctx, log, imp, lines)
+		if unreadableObject(err) {
+			// A later window found the file gone or replaced: as at open, at the checkpoint.
+			return p.fail(ctx, log, imp.ID, link.Depth, unreadable(imp, err), err)
+		}
 		if err != nil || done {
 			return err
 		}
-		checkpoint = lines.offset
+		// imp now holds the checkpoint the next batch moves on from. It can be behind
+		// lines.offset before the first batch: a byte-order mark skipped at byte 0 is counted
+		// as done by the first batch's checkpoint.
+		imp.Offset, imp.Line = lines.offset, lines.line
 		estimate = max(estimate, p.Now().Sub(started))
 	}
 }
 
-// open streams the file from the import's checkpoint, skipping a UTF-8 byte-order mark at byte
-// 0. A checkpoint at the end of the file (an empty file, or a chain resumed exactly at its end)
-// opens nothing: a Range GET from the end would be refused.
+// open streams the file from the import's checkpoint in windows (see windows), skipping a UTF-8
+// byte-order mark at byte 0. The first window is opened at once, so that a file that cannot be
+// read fails before any batch. A checkpoint at the end of the file (an empty file, or a chain
+// resumed exactly at its end) opens nothing: a Range GET from the end would be refused.
 func (p Processor) open(ctx context.Context, imp Import) (*lineReader, io.Closer, error) {
-	var body io.ReadCloser = io.NopCloser(eofReader{})
+	body := &windows{
+		open: func(offset, length int64) (io.ReadCloser, error) {
+			return p.Objects.Open(ctx, imp.Bucket, imp.Key, imp.ETag, offset, length)
+		},
+		offset: imp.Offset, size: imp.Size, length: p.firstWindow(imp),
+	}
 	if imp.Offset < imp.Size {
-		var err error
-		if body, err = p.Objects.Open(ctx, imp.Bucket, imp.Key, imp.ETag, imp.Offset); err != nil {
+		if err := body.next(); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -174,6 +187,26 @@ func (p Processor) open(ctx context.Context, imp Import) (*lineReader, io.Closer
 		return nil, nil, fmt.Errorf("import %s: %w", imp.ID, err)
 	}
 	return lines, body, nil
+}
+
+// firstWindow is the length of this invocation's first Range GET: what the import's earlier
+// invocations read on average, and an eighth more, so that one window usually covers what this
+// one reads and S3 sends little that is not; Window for the first invocation. imp is the
+// import as claimed, whose Invocations counts this one.
+func (p Processor) firstWindow(imp Import) int64 {
+	if earlier := int64(imp.Invocations - 1); earlier > 0 && imp.Offset > 0 {
+		pace := imp.Offset / earlier
+		return max(pace+pace/8, 1)
+	}
+	if p.Window > 0 {
+		return p.Window
+	}
+	return DefaultWindow
+}
+
+// unreadableObject reports whether err says that the import's version of the file is gone.
+func unreadableObject(err error) bool {
+	return errors.Is(err, ErrObjectNotFound) || errors.Is(err, ErrObjectChanged)
 }
 
 // unreadable says, for the import's owner, why the file can no longer be read.
@@ -203,9 +236,9 @@ func (p Processor) handOver(ctx context.Context, log *slog.Logger, imp Import, l
 }
 
 // importBatch reads one batch, writes its orders and rejects, and moves the checkpoint from
-// offset from to past it. done is true when this invocation has nothing more to do: the file
+// imp.Offset to past it. done is true when this invocation has nothing more to do: the file
 // ended (the import SUCCEEDED), or another invocation of the chain moved the checkpoint first.
-func (p Processor) importBatch(ctx context.Context, log *slog.Logger, imp Import, lines *lineReader, from int64) (done bool, err error) {
+func (p Processor) importBatch(ctx context.Context, log *slog.Logger, imp Import, lines *lineReader) (done bool, err error) {
 	orders, rejects, eof, err := p.readBatch(imp, lines)
 	if err != nil {
 		return false, err
@@ -224,11 +257,11 @@ func (p Processor) importBatch(ctx context.Context, log *slog.Logger, imp Import
 		return false, err
 	}
 	cp := Checkpoint{Offset: lines.offset, Line: lines.line, Accepted: int64(len(orders)), Rejected: int64(len(rejects)), Done: eof, Now: p.Now()}
-	err = p.Store.Checkpoint(ctx, imp.ID, from, cp)
+	err = p.Store.Checkpoint(ctx, imp.ID, imp.Offset, cp)
 	if errors.Is(err, ErrConflict) {
 		// Another invocation of this chain (a duplicate delivery) moved the checkpoint first;
 		// it carries on, and what this one wrote was the same items again.
-		log.InfoContext(ctx, "checkpoint moved by another invocation: stopping", "offset", from)
+		log.InfoContext(ctx, "checkpoint moved by another invocation: stopping", "offset", imp.Offset)
 		return true, nil
 	}
 	if err != nil {
@@ -306,8 +339,3 @@ func (p Processor) maxDepth() int {
 	}
 	return DefaultMaxDepth
 }
-
-// eofReader is an empty stream.
-type eofReader struct{}
-
-func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }

@@ -43,17 +43,18 @@ func (o S3Objects) Head(ctx context.Context, bucket, key string) (Object, error)
 	return Object{Bucket: bucket, Key: key, ETag: NormalizeETag(aws.ToString(out.ETag)), Size: aws.ToInt64(out.ContentLength)}, nil
 }
 
-// Open streams the object from byte offset with one Range GET, only while its ETag is still
-// etag: a file replaced mid-import fails the import instead of mixing two versions.
-func (o S3Objects) Open(ctx context.Context, bucket, key, etag string, offset int64) (io.ReadCloser, error) {
+// Open streams length bytes of the object from byte offset with one Range GET, only while its
+// ETag is still etag: a file replaced mid-import fails the import instead of mixing two versions.
+// The range is bounded: S3 sends what was asked for, not the rest of the file.
+func (o S3Objects) Open(ctx context.Context, bucket, key, etag string, offset, length int64) (io.ReadCloser, error) {
 	out, err := o.S3.GetObject(ctx, &s3.GetObjectInput{
 		Bucket:  aws.String(bucket),
 		Key:     aws.String(key),
-		Range:   aws.String(fmt.Sprintf("bytes=%d-", offset)),
+		Range:   aws.String(fmt.Sprintf("bytes=%d-%d", offset, offset+length-1)),
 		IfMatch: aws.String(`"` + NormalizeETag(etag) + `"`),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("get s3://%s/%s from byte %d: %w", bucket, key, offset, objectError(err))
+		return nil, fmt.Errorf("get s3://%s/%s bytes %d-%d: %w", bucket, key, offset, offset+length-1, objectError(err))
 	}
 	return out.Body, nil
 }
