@@ -21,8 +21,10 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
-		// Stop starting subtasks 2 s before the deadline: enough to record the one in hand. The
-		// function's Timeout fits a full batch of the longest items (see fanout.WorkerTimeout).
+		// Stop starting subtasks 2 s before the deadline: enough to record the one in hand. A
+		// batch's records are worked side by side, then their results recorded together (one
+		// Recording per execution environment); the function's Timeout fits a full batch of the
+		// longest items that way (see fanout.WorkerTimeout).
 		margin := budget.Budget{Margin: fanout.WorkerMargin}
 		return handlers.Process{
 			Subtasks: fanout.Worker{
@@ -32,12 +34,14 @@ func main() {
 					Now:     time.Now,
 					Log:     d.Log,
 				},
-				Work:   fanout.Simulate,
-				Budget: margin,
-				Now:    time.Now,
+				Work:      fanout.Simulate,
+				Budget:    margin,
+				Now:       time.Now,
+				Recording: fanout.NewRecording(),
 			},
 			Correlation: d.Correlation,
 			Budget:      margin,
+			Concurrency: fanout.WorkerConcurrency,
 			Log:         d.Log,
 		}.Handle, nil
 	})

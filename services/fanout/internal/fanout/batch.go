@@ -195,6 +195,9 @@ var (
 	ErrDuplicate = errors.New("subtask already recorded")
 	// ErrBatchClosed means the batch no longer takes results (it FAILED, or it is already complete).
 	ErrBatchClosed = errors.New("batch no longer running")
+	// ErrRecordOneByOne means results could not be recorded together, and nothing was: each must
+	// go through Record on its own (one may be a duplicate, the last subtask, or the batch closed).
+	ErrRecordOneByOne = errors.New("results must be recorded one at a time")
 	// ErrFingerprintMismatch means an Idempotency-Key was reused for a different request.
 	ErrFingerprintMismatch = errors.New("Idempotency-Key reused for a different request")
 )

@@ -78,12 +78,13 @@ var errInvocationFailed = errors.New("simulated: the invocation failed")
 // every attempt through the production sizing (DefaultSizing: the numbers of template.yaml's
 // Mappings, which TestSizingMatchesTemplate holds them to) on a simulated clock, with a client
 // polling GET every 2 s as Retry-After asks, which is what marks a batch FAILED at its deadline.
-// The failing item is received 3 times, 360 s apart, reaches the dead-letter queue when its last
+// The failing item is received 3 times, 90 s apart, reaches the dead-letter queue when its last
 // visibility timeout ends, is recorded FAILED by the recorder, and the sink finishes the batch:
 // COMPLETED_WITH_ERRORS, each step before the batch's deadline.
 //
-// With the deadline the template had (BATCH_DEADLINE_SECONDS: 900) the same batch is FAILED,
-// "deadline passed", at 902 s, and the failure that reaches the recorder at 1,080 s is dropped.
+// With a deadline shorter than the tasks queue's retries, as the template's BATCH_DEADLINE_SECONDS
+// (900 s) was when that queue's visibility timeout was 360 s, the same batch is FAILED, "deadline
+// passed", and the failure that reaches the recorder after it is dropped.
 func TestFailingItemCompletesWithErrorsAtProductionSizing(t *testing.T) {
 	sizing := DefaultSizing()
 	tests := []struct {
@@ -113,8 +114,8 @@ func TestFailingItemCompletesWithErrorsAtProductionSizing(t *testing.T) {
 			wantStatus:    StatusCompletedWithErrors,
 		},
 		{
-			name:       "one failing item, the former 900 s deadline",
-			deadline:   900 * time.Second,
+			name:       "one failing item, a deadline inside the tasks queue's retries",
+			deadline:   sizing.Tasks.Span() / 2,
 			wantStatus: StatusFailed,
 		},
 	}

@@ -7,7 +7,9 @@
 // conditioned on the result not being there yet, so a redelivered subtask can never count twice.
 // The transaction that takes the counter from 1 to 0 also moves the batch from RUNNING to
 // AGGREGATING, so exactly one worker learns that it finished the batch and triggers the sink,
-// however many finish at the same instant.
+// however many finish at the same instant. A worker records the results of its invocation
+// together, one transaction per batch, conditioned on more remaining than it records: a group
+// never finishes a batch, and one that cannot be recorded whole is recorded one result at a time.
 //
 // A batch's life:
 //

@@ -25,11 +25,20 @@ const (
 	subtaskSKPre = "task#"
 )
 
-// conflictRetries is how many attempts a write to the batch record gets while a concurrent
-// transaction holds it: a transaction cancelled with TransactionConflict, or a plain UpdateItem
-// refused with TransactionConflictException. After that the error goes to the caller (a worker
-// hands its message back to the queue, the ventilator answers 500 and its retry resumes).
-const conflictRetries = 8
+// DefaultConflictPatience is how long a write to the batch record keeps trying while concurrent
+// transactions hold it (a transaction cancelled with TransactionConflict, a plain UpdateItem
+// refused with TransactionConflictException), counted from its first attempt, when
+// DynamoStore.ConflictPatience is zero. After that the error goes to the caller: a worker hands
+// its message back to the queue, the ventilator answers 500 and its retry resumes.
+//
+// It is a time, not a number of attempts, because of how writers meet on one item: DynamoDB
+// cancels the newcomer and keeps no queue, and a writer whose next transaction follows its last
+// at once keeps finding the item free while the others, backing off, keep finding it held. The
+// eight attempts this store used to make (about 0.3 s) gave up on about a quarter of a busy
+// batch's results in BenchmarkWorkerOnAWSConflicts; five seconds gives up on almost none
+// (services/fanout/README.md, the hot key). Every call is also bounded by the invocation's budget (Calls), so the attempts end
+// in time for the invocation to answer.
+const DefaultConflictPatience = 5 * time.Second
 
 // DynamoDBAPI is the part of the DynamoDB client the store calls.
 type DynamoDBAPI interface {
@@ -51,6 +60,9 @@ type DynamoStore struct {
 	// RetentionFor is how long subtask results are kept (their TTL), counted from when they are
 	// written; zero means 7 days.
 	RetentionFor time.Duration
+	// ConflictPatience is how long a write to the batch record keeps trying while concurrent
+	// transactions hold it; zero means DefaultConflictPatience.
+	ConflictPatience time.Duration
 }
 
 // Create stores a new batch record; ErrConflict if the batch exists.
@@ -187,6 +199,68 @@ func (s DynamoStore) Record(ctx context.Context, batchID string, r SubtaskResult
 	return true, nil
 }
 
+// RecordAll stores several results of one batch and counts them on the batch, atomically, in one
+// transaction: every result's Put, conditioned on it not being there yet, and one update of the
+// batch record that counts them all, conditioned on the batch RUNNING with more subtasks remaining
+// than there are results. That condition means a group never finishes a batch, so the rule that
+// makes the last subtask's transaction the only one to see last == true stays Record's alone.
+//
+// It records nothing and returns ErrRecordOneByOne when any condition fails (a result is already
+// there; the results would finish the batch; the batch no longer takes results) or when an item
+// appears twice (a transaction takes an item once): Record, one result at a time, sorts each of
+// those out as it always has. The common case, every result new and the batch far from done, costs
+// one transaction on the batch record for the group instead of one per result.
+func (s DynamoStore) RecordAll(ctx context.Context, batchID string, results []SubtaskResult) error {
+	if len(results) > maxGroup {
+		return fmt.Errorf("record %d subtasks of batch %s together: at most %d: %w", len(results), batchID, maxGroup, ErrRecordOneByOne)
+	}
+	items := make([]types.TransactWriteItem, 0, len(results)+1)
+	seen := make(map[string]bool, len(results))
+	var completed, failed int64
+	for _, r := range results {
+		if seen[r.ItemID] {
+			return fmt.Errorf("record subtask %s of batch %s twice in one transaction: %w", r.ItemID, batchID, ErrRecordOneByOne)
+		}
+		seen[r.ItemID] = true
+		put, err := s.subtaskPut(batchID, r)
+		if err != nil {
+			return err
+		}
+		items = append(items, types.TransactWriteItem{Put: put})
+		if r.Status == SubtaskFailed {
+			failed++
+		} else {
+			completed++
+		}
+	}
+	items = append(items, types.TransactWriteItem{Update: &types.Update{
+		TableName:           aws.String(s.Table),
+		Key:                 batchKey(batchID),
+		UpdateExpression:    aws.String("SET remaining = remaining - :n ADD #c :completed, #f :failed"),
+		ConditionExpression: aws.String("#s = :running AND remaining > :n"),
+		ExpressionAttributeNames: map[string]string{
+			"#s": "status", "#c": "completed", "#f": "failed",
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":n": num(int64(len(results))), ":completed": num(completed), ":failed": num(failed),
+			":running": str(string(StatusRunning)),
+		},
+	}})
+	reasons, err := s.transactWrite(ctx, items)
+	switch {
+	case err == nil:
+		return nil
+	case conditionFailed(reasons):
+		return ErrRecordOneByOne
+	default:
+		return fmt.Errorf("record %d subtasks of batch %s together: %w", len(results), batchID, err)
+	}
+}
+
+// maxGroup is the most results RecordAll takes: a transaction holds up to 100 items, and one of
+// them is the batch record.
+const maxGroup = 99
+
 // errBatchCondition is the batch update's condition failing inside transact.
 var errBatchCondition = errors.New("batch condition failed")
 
@@ -194,7 +268,25 @@ var errBatchCondition = errors.New("batch condition failed")
 // failed, errBatchCondition (and the batch as it was) when update's did, and tries again, with
 // jittered back-off, when a concurrent transaction on the same batch record got in the way.
 func (s DynamoStore) transact(ctx context.Context, put *types.Put, update *types.Update) (map[string]types.AttributeValue, error) {
-	in := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{{Put: put}, {Update: update}}}
+	reasons, err := s.transactWrite(ctx, []types.TransactWriteItem{{Put: put}, {Update: update}})
+	switch {
+	case err == nil:
+		return nil, nil
+	case len(reasons) == 2 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed":
+		return nil, ErrDuplicate
+	case len(reasons) == 2 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed":
+		return reasons[1].Item, errBatchCondition
+	}
+	return nil, err
+}
+
+// transactWrite runs one TransactWriteItems, trying again, with jittered back-off, while a
+// concurrent transaction holds one of its items, for up to the store's ConflictPatience. A
+// transaction cancelled for any other reason comes back with its cancellation reasons, one per
+// item, for the caller to read.
+func (s DynamoStore) transactWrite(ctx context.Context, items []types.TransactWriteItem) ([]types.CancellationReason, error) {
+	in := &dynamodb.TransactWriteItemsInput{TransactItems: items}
+	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		callCtx, cancel := s.Calls.Context(ctx)
 		_, err := s.DB.TransactWriteItems(callCtx, in)
@@ -204,32 +296,44 @@ func (s DynamoStore) transact(ctx context.Context, put *types.Put, update *types
 			return nil, err
 		}
 		reasons := canceled.CancellationReasons
-		switch {
-		case len(reasons) == 2 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed":
-			return nil, ErrDuplicate
-		case len(reasons) == 2 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed":
-			return reasons[1].Item, errBatchCondition
-		}
-		if !conflicted(reasons) || attempt == conflictRetries {
-			return nil, err
-		}
-		if err := backOff(ctx, attempt); err != nil {
-			return nil, err
+		if conditionFailed(reasons) || !conflicted(reasons) || !s.backOff(ctx, start, attempt) {
+			return reasons, err
 		}
 	}
 }
 
-// backOff pauses before attempt+1 of a write that lost to a concurrent transaction. Every worker
-// writes the one batch record, so writes to it collide under load; a short random pause, growing
-// with the attempt, spreads the retries out.
-func backOff(ctx context.Context, attempt int) error {
-	pause := time.Duration(rand.Int64N(int64(5*time.Millisecond) << min(attempt, 5)))
+// backOff pauses before attempt+1 of a write that met a concurrent transaction, and reports
+// whether to make it: not when the pause would take the write past its patience, counted from
+// start, or past the invocation's budget, nor when ctx ends first. Every worker writes the one
+// batch record, so writes to it meet under load; a short random pause, growing with the attempt,
+// spreads the attempts out.
+func (s DynamoStore) backOff(ctx context.Context, start time.Time, attempt int) bool {
+	pause := time.Duration(rand.Int64N(int64(backOffCeiling(attempt))))
+	if time.Since(start)+pause > cmp.Or(s.ConflictPatience, DefaultConflictPatience) || pause >= s.Calls.Budget.Remaining(ctx) {
+		return false
+	}
 	select {
 	case <-time.After(pause):
-		return nil
+		return true
 	case <-ctx.Done():
-		return context.Cause(ctx)
+		return false
 	}
+}
+
+// backOffCeiling is the longest pause before attempt+1: 10 ms after the first attempt, doubling up
+// to 160 ms, which keeps a writer coming back often enough to find the item free.
+func backOffCeiling(attempt int) time.Duration {
+	return 5 * time.Millisecond << min(attempt, 5)
+}
+
+// conditionFailed reports whether a transaction was cancelled because one of its conditions failed.
+func conditionFailed(reasons []types.CancellationReason) bool {
+	for _, r := range reasons {
+		if aws.ToString(r.Code) == "ConditionalCheckFailed" {
+			return true
+		}
+	}
+	return false
 }
 
 func conflicted(reasons []types.CancellationReason) bool {
@@ -348,11 +452,12 @@ func (s DynamoStore) fail(ctx context.Context, id string, failure Failure, now t
 // Workers hold the batch record in transactions all through a batch's life, and on AWS a plain
 // write to an item a transaction is holding is refused with TransactionConflictException, which
 // the SDK's retryer does not retry. The ventilator's cursor, the sink's final write and the
-// FAILED transitions all come through here, so it tries again, as transact does, up to
-// conflictRetries attempts.
+// FAILED transitions all come through here, so it tries again, as transactWrite does, for up to
+// the store's ConflictPatience.
 func (s DynamoStore) update(ctx context.Context, id, doing string, in *dynamodb.UpdateItemInput) error {
 	in.TableName = aws.String(s.Table)
 	in.Key = batchKey(id)
+	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		callCtx, cancel := s.Calls.Context(ctx)
 		_, err := s.DB.UpdateItem(callCtx, in)
@@ -361,14 +466,11 @@ func (s DynamoStore) update(ctx context.Context, id, doing string, in *dynamodb.
 			return nil
 		}
 		var held *types.TransactionConflictException
-		if !errors.As(err, &held) || attempt == conflictRetries {
+		if !errors.As(err, &held) || !s.backOff(ctx, start, attempt) {
 			if attempt > 1 {
 				err = fmt.Errorf("attempt %d: %w", attempt, err)
 			}
 			return fmt.Errorf("%s batch %s: %w", doing, id, conflictOr(err))
-		}
-		if err := backOff(ctx, attempt); err != nil {
-			return fmt.Errorf("%s batch %s: %w", doing, id, err)
 		}
 	}
 }

@@ -47,6 +47,15 @@ func (r *countingResults) Record(_ context.Context, _ string, res SubtaskResult)
 	return false, nil
 }
 
+func (r *countingResults) RecordAll(_ context.Context, _ string, results []SubtaskResult) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, res := range results {
+		r.recorded = append(r.recorded, res.ItemID)
+	}
+	return nil
+}
+
 func (r *countingResults) Get(context.Context, string) (Batch, error) { return Batch{}, ErrNotFound }
 
 // subtaskEvent is an SQS batch of n subtasks of durationMS each, every message in the

@@ -55,20 +55,21 @@ const DeadlineMargin = time.Minute
 //
 // At the production sizing (DefaultSizing, the numbers of template.yaml's Mappings):
 //
-//	60 s + 3 × 360 s + 5 × 60 s + 3 × 360 s + 60 s = 60 + 1,080 + 300 + 1,080 + 60 = 2,580 s (43 minutes)
+//	60 s + 3 × 90 s + 5 × 60 s + 3 × 360 s + 60 s = 60 + 270 + 300 + 1,080 + 60 = 1,770 s (29.5 minutes)
 //
 // A subtask that succeeds takes a shorter chain (no dead-letter queue), so this bounds it too.
 //
 // The chain could be a little tighter: a message dead-lettered from Tasks does need its last
 // visibility timeout to run out, but the recorder and the sink succeed on their last receive
-// within their functions' Timeouts, (n-1) × VisibilityTimeout + Timeout each (2,230 s in all).
+// within their functions' Timeouts, (n-1) × VisibilityTimeout + Timeout each (1,420 s in all).
 // That would save six minutes of a backstop that only matters once something is lost, at the cost
 // of two more numbers (the Timeouts) kept in step; a receive count and a visibility timeout per
 // queue are what the template's rule already holds the code to.
 //
 // What the deadline does not count is waiting behind other work: the retries start when a message
-// is first received, and five workers get through 10,000 items of 5 s in about 10,000 s. A batch
-// whose work alone cannot finish in time still ends FAILED at its deadline.
+// is first received. Fifty items run at once (5 invocations of 10), so 10,000 items of 5 s take
+// about 1,000 s of the 1,770; behind other batches on the queue, a batch can still run out of time
+// and end FAILED at its deadline.
 func (s Sizing) Deadline() time.Duration {
 	return s.PublishWithin + s.Tasks.Span() + s.TasksDeadLetter.Span() + s.Sink.Span() + DeadlineMargin
 }

@@ -16,8 +16,8 @@ func TestSizingDeadline(t *testing.T) {
 		sizing Sizing
 		want   time.Duration
 	}{
-		// 60 s + 3 × 360 s + 5 × 60 s + 3 × 360 s + 60 s: the figure the README and template state.
-		{"production", DefaultSizing(), 2580 * time.Second},
+		// 60 s + 3 × 90 s + 5 × 60 s + 3 × 360 s + 60 s: the figure the README and template state.
+		{"production", DefaultSizing(), 1770 * time.Second},
 		{"every term counts", Sizing{
 			PublishWithin:   1 * time.Second,
 			Tasks:           QueueRetries{MaxReceiveCount: 2, VisibilityTimeout: 10 * time.Second},

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/go-serverless/reference/shared/budget"
@@ -15,6 +17,9 @@ import (
 type ResultRecorder interface {
 	// Record stores a subtask's result and counts it once; see DynamoStore.Record.
 	Record(ctx context.Context, batchID string, r SubtaskResult) (last bool, err error)
+	// RecordAll stores several results of one batch together, or none (ErrRecordOneByOne); see
+	// DynamoStore.RecordAll.
+	RecordAll(ctx context.Context, batchID string, results []SubtaskResult) error
 	Get(ctx context.Context, id string) (Batch, error)
 }
 
@@ -60,6 +65,18 @@ func (j Joiner) Join(ctx context.Context, batchID string, r SubtaskResult) error
 	}
 }
 
+// JoinAll records several results of one batch in one transaction (DynamoStore.RecordAll). Such a
+// group never finishes its batch, so there is no sink to trigger. ErrRecordOneByOne means nothing
+// was recorded and each result must go through Join, which sorts out duplicates, the last subtask
+// and a closed batch.
+func (j Joiner) JoinAll(ctx context.Context, batchID string, results []SubtaskResult) error {
+	if err := j.Results.RecordAll(ctx, batchID, results); err != nil {
+		return err
+	}
+	j.Log.DebugContext(ctx, "subtasks recorded together", "batchId", batchID, "count", len(results))
+	return nil
+}
+
 // afterDuplicate handles a subtask recorded before: it counted already, but the delivery that
 // recorded it may have died before triggering the sink.
 func (j Joiner) afterDuplicate(ctx context.Context, batchID, itemID string) error {
@@ -75,19 +92,43 @@ func (j Joiner) afterDuplicate(ctx context.Context, batchID, itemID string) erro
 	return j.Sink.Send(ctx, batchID)
 }
 
-// How ProcessSubtaskFunction is sized. Its invocation works the records of a batch one after
-// another, so a full batch of the longest items, plus the margin, must fit in its Timeout:
-// 10 × 5 s + 2 s = 52 s ≤ 60 s, the rest being room for the ten result writes. A batch that does
-// not fit has its last records interrupted or handed back, and every such delivery counts toward
-// the queue's maxReceiveCount (3): healthy items would end in the dead-letter queue, FAILED.
-// template.yaml holds the same Timeout and BatchSize; a test checks that they agree.
+// How ProcessSubtaskFunction is sized. An invocation works every record of its batch at once
+// (WorkerConcurrency), then records their results, one transaction for a batch's results
+// (Recording), so its Timeout holds the longest item and the recording, not the sum of the items:
+//
+//	  MaxItemDuration            5 s      the longest item; every record's work runs side by side
+//	+ DefaultConflictPatience    5 s      the group's transaction, kept waiting by others on the batch record
+//	+ budget.DefaultCallTimeout  2 s      its last attempt, slowed by the SDK's retries of a throttled write
+//	+ 11 transactions of ~20 ms  0.25 s   a group that cannot be recorded together, one result at a time
+//	+ WorkerMargin               2 s      to answer
+//	= 14.25 s ≤ 15 s
+//
+// A batch that does not fit has records interrupted or handed back, and every such delivery counts
+// toward the queue's maxReceiveCount (3): healthy items would end in the dead-letter queue, FAILED.
+// template.yaml holds the same Timeout, BatchSize and MaximumConcurrency (and the queue's visibility
+// timeout, 6 × the Timeout); tests check that they agree.
 const (
 	// WorkerTimeout is ProcessSubtaskFunction's Timeout.
-	WorkerTimeout = 60 * time.Second
+	WorkerTimeout = 15 * time.Second
 	// WorkerBatchSize is the BatchSize of ProcessSubtaskFunction's event source.
 	WorkerBatchSize = 10
+	// WorkerMaxConcurrency is the MaximumConcurrency of ProcessSubtaskFunction's event source: how
+	// many invocations run at once, whatever the depth of the queue.
+	WorkerMaxConcurrency = 5
 	// WorkerMargin is kept before the deadline to record the item in hand and answer.
 	WorkerMargin = 2 * time.Second
+
+	// WorkerConcurrency is how many records of an invocation's batch are worked at once: all of
+	// them. The work touches nothing shared, so running it side by side costs the batch record
+	// nothing, and the Timeout holds one item, not ten.
+	WorkerConcurrency = WorkerBatchSize
+	// WorkerRecordConcurrency is how many transactions an invocation has in flight to record its
+	// results: one, which records all the results of a batch (Recording). Every result counts on
+	// its batch's one record, and DynamoDB cancels a transaction that touches an item another
+	// transaction holds, so what bounds the contention on that record is the transactions in flight
+	// on it: WorkerMaxConcurrency × WorkerRecordConcurrency, five, as many as when records ran one
+	// after another, each now carrying up to ten results (services/fanout/README.md, the hot key).
+	WorkerRecordConcurrency = 1
 )
 
 // ErrNoTimeForItem means a subtask was handed back unstarted: the invocation had not time enough
@@ -103,6 +144,10 @@ type Worker struct {
 	// Budget keeps a margin before the invocation's deadline for recording the result.
 	Budget budget.Budget
 	Now    func() time.Time
+	// Recording records the results of the records that run side by side together, once their
+	// work is over (NewRecording, one per execution environment). Nil records each result on its
+	// own as soon as its work is done.
+	Recording *Recording
 }
 
 // Process runs the subtask's work and records its result. An error means the message should be
@@ -114,6 +159,9 @@ type Worker struct {
 // half-way. Either way the delivery counts toward maxReceiveCount, which is why the sizing above
 // lets a full batch of the longest items fit.
 //
+// Process is safe to call for several subtasks at once: the work runs side by side, and the
+// results are recorded through Recording, together once no work is under way.
+//
 // The work itself runs at least once: a redelivered subtask runs again and then finds its result
 // recorded. Real work should be idempotent, or claimed per item as services/jobs claims its runs.
 func (w Worker) Process(ctx context.Context, task Subtask) error {
@@ -124,19 +172,186 @@ func (w Worker) Process(ctx context.Context, task Subtask) error {
 		return fmt.Errorf("item %s of batch %s takes %s, %s left: %w",
 			task.Item.ID, task.BatchID, d, w.Budget.Remaining(ctx).Round(time.Millisecond), ErrNoTimeForItem)
 	}
+	handedOver := false // to Recording, which counts the work as over when it takes the result
+	if w.Recording != nil {
+		w.Recording.working(+1)
+		defer func() {
+			if !handedOver { // the work failed, or panicked
+				w.Recording.working(-1)
+			}
+		}()
+	}
 	workCtx, cancel := w.Budget.Context(ctx, MaxItemDuration)
 	output, err := w.Work(workCtx, task.Item)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("work on item %s of batch %s: %w", task.Item.ID, task.BatchID, err)
 	}
-	return w.Joiner.Join(ctx, task.BatchID, SubtaskResult{
+	result := SubtaskResult{
 		ItemID:     task.Item.ID,
 		Status:     SubtaskDone,
 		Output:     output,
 		DurationMS: task.Item.DurationMS,
 		FinishedAt: w.Now().UTC(),
-	})
+	}
+	if w.Recording == nil {
+		return w.Joiner.Join(ctx, task.BatchID, result)
+	}
+	handedOver = true
+	return w.Recording.record(ctx, w.Joiner, w.Budget, task.BatchID, result)
+}
+
+// Recording records the results of the records an execution environment works side by side once
+// their work is over: one transaction per batch (Joiner.JoinAll) for all of its results, one
+// transaction in flight at a time (WorkerRecordConcurrency). A full batch of items is one
+// transaction on its batch record instead of ten, which is what keeps that record's contention at
+// five transactions in flight, one per invocation, however many records run side by side. Waiting
+// for the slowest item costs nothing in acknowledgement: a message is deleted when its invocation
+// ends, and the invocation ends after its slowest item anyway.
+//
+// A group that cannot be recorded together (a duplicate in it, the batch's last subtask, a closed
+// batch) is recorded one result at a time, by the same exactly-once Join as always. Each result's
+// outcome is its own, as with Join: its message is acknowledged only once its result is recorded
+// (and, if it was the last, the sink triggered).
+type Recording struct {
+	slot chan struct{}
+
+	mu      sync.Mutex
+	busy    int           // records whose work is under way
+	idle    chan struct{} // closed while busy is 0
+	waiting map[string][]*pendingResult
+}
+
+// NewRecording returns the Recording of one execution environment: cmd/process-subtask makes one
+// at cold start.
+func NewRecording() *Recording {
+	idle := make(chan struct{})
+	close(idle)
+	return &Recording{
+		slot:    make(chan struct{}, WorkerRecordConcurrency),
+		idle:    idle,
+		waiting: map[string][]*pendingResult{},
+	}
+}
+
+// pendingResult is a result waiting to be recorded, with the context of the record it belongs to
+// (its correlation IDs) and where its outcome goes.
+type pendingResult struct {
+	ctx    context.Context
+	result SubtaskResult
+	done   chan error
+}
+
+// working adds delta to the records whose work is under way.
+func (rec *Recording) working(delta int) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	rec.addBusy(delta)
+}
+
+// addBusy adds delta to busy and keeps idle in step; rec.mu must be held.
+func (rec *Recording) addBusy(delta int) {
+	if rec.busy == 0 && delta > 0 {
+		rec.idle = make(chan struct{})
+	}
+	rec.busy += delta
+	if rec.busy == 0 && delta < 0 {
+		close(rec.idle)
+	}
+}
+
+// record takes r, whose work is over, and returns its outcome once it is recorded: together with
+// the other results of its batch once no work is left under way, or one at a time. It waits at
+// most until b's margin, so a result that cannot be recorded in time fails (and its message is
+// redelivered) while the invocation can still answer.
+func (rec *Recording) record(ctx context.Context, j Joiner, b budget.Budget, batchID string, r SubtaskResult) error {
+	p := &pendingResult{ctx: ctx, result: r, done: make(chan error, 1)}
+	rec.mu.Lock()
+	rec.waiting[batchID] = append(rec.waiting[batchID], p)
+	rec.addBusy(-1)
+	idle := rec.idle
+	rec.mu.Unlock()
+
+	// No invocation lasts longer than the Timeout; the budget usually ends the wait first.
+	waitCtx, cancel := b.Context(ctx, WorkerTimeout)
+	defer cancel()
+	select {
+	case <-idle:
+	case <-waitCtx.Done():
+		return rec.giveUp(waitCtx, batchID, p)
+	}
+	select {
+	case err := <-p.done: // another record's transaction took it
+		return err
+	case rec.slot <- struct{}{}:
+	case <-waitCtx.Done():
+		return rec.giveUp(waitCtx, batchID, p)
+	}
+	// The group may not hold p: a transaction that ended before this one could start took it,
+	// and its outcome is already in p.done.
+	rec.flush(ctx, j, batchID, rec.take(batchID))
+	<-rec.slot
+	return <-p.done
+}
+
+// giveUp withdraws p, unrecorded, when the wait for its transaction ends; a transaction that has
+// taken it already gives it its outcome.
+func (rec *Recording) giveUp(waitCtx context.Context, batchID string, p *pendingResult) error {
+	rec.mu.Lock()
+	waiting := rec.waiting[batchID]
+	i := slices.Index(waiting, p)
+	if i >= 0 {
+		rec.waiting[batchID] = slices.Delete(waiting, i, i+1)
+		if len(rec.waiting[batchID]) == 0 {
+			delete(rec.waiting, batchID)
+		}
+	}
+	rec.mu.Unlock()
+	if i < 0 {
+		return <-p.done
+	}
+	return fmt.Errorf("wait to record item %s of batch %s: %w", p.result.ItemID, batchID, context.Cause(waitCtx))
+}
+
+// take removes and returns the results of batchID waiting, up to a transaction's worth.
+func (rec *Recording) take(batchID string) []*pendingResult {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	waiting := rec.waiting[batchID]
+	n := min(len(waiting), maxGroup)
+	group := waiting[:n:n]
+	if n == len(waiting) {
+		delete(rec.waiting, batchID)
+	} else {
+		rec.waiting[batchID] = waiting[n:]
+	}
+	return group
+}
+
+// flush records the group and gives each result its outcome: together when it can, otherwise
+// each one on its own, in its own record's context.
+func (rec *Recording) flush(ctx context.Context, j Joiner, batchID string, group []*pendingResult) {
+	switch len(group) {
+	case 0:
+		return
+	case 1:
+		group[0].done <- j.Join(group[0].ctx, batchID, group[0].result)
+		return
+	}
+	results := make([]SubtaskResult, len(group))
+	for i, p := range group {
+		results[i] = p.result
+	}
+	err := j.JoinAll(ctx, batchID, results)
+	if errors.Is(err, ErrRecordOneByOne) {
+		for _, p := range group {
+			p.done <- j.Join(p.ctx, batchID, p.result)
+		}
+		return
+	}
+	for _, p := range group {
+		p.done <- err
+	}
 }
 
 // FailureRecorder consumes the workers' dead-letter queue: each message there is a subtask that

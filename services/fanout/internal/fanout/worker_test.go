@@ -181,15 +181,28 @@ func TestWorkerHandsBackItemThatCannotFit(t *testing.T) {
 	}
 }
 
+// TestWorkerTimeoutHoldsTheLongestItemAndTheRecording: the sum WorkerTimeout is derived from.
+func TestWorkerTimeoutHoldsTheLongestItemAndTheRecording(t *testing.T) {
+	const transaction = 20 * time.Millisecond // a TransactWriteItems on AWS, uncontended
+	recording := DefaultConflictPatience + budget.DefaultCallTimeout + (WorkerBatchSize+1)*transaction
+	if need := MaxItemDuration + recording + WorkerMargin; need > WorkerTimeout {
+		t.Errorf("the longest item (%s), the recording (%s) and the margin (%s) need %s; WorkerTimeout is %s",
+			MaxItemDuration, recording, WorkerMargin, need, WorkerTimeout)
+	}
+}
+
 // TestWorkerSizingMatchesTemplate: the sizing the code relies on is the one deployed.
-// ProcessSubtaskFunction's Timeout and BatchSize in template.yaml must be WorkerTimeout and
-// WorkerBatchSize, and its queue's VisibilityTimeout (in Mappings) 6 × that Timeout.
+// ProcessSubtaskFunction's Timeout, BatchSize and MaximumConcurrency in template.yaml must be
+// WorkerTimeout, WorkerBatchSize and WorkerMaxConcurrency, and its queue's VisibilityTimeout (in
+// Mappings) 6 × that Timeout.
 func TestWorkerSizingMatchesTemplate(t *testing.T) {
 	got := templatePaths(t)
+	events := "Resources/ProcessSubtaskFunction/Properties/Events/FanoutTasksQueue/Properties/"
 	want := map[string]string{
-		"Resources/ProcessSubtaskFunction/Properties/Timeout":                                      strconv.Itoa(int(WorkerTimeout.Seconds())),
-		"Resources/ProcessSubtaskFunction/Properties/Events/FanoutTasksQueue/Properties/BatchSize": strconv.Itoa(WorkerBatchSize),
-		"Mappings/Fanout/TasksQueue/VisibilityTimeout":                                             strconv.Itoa(6 * int(WorkerTimeout.Seconds())),
+		"Resources/ProcessSubtaskFunction/Properties/Timeout": strconv.Itoa(int(WorkerTimeout.Seconds())),
+		events + "BatchSize":                           strconv.Itoa(WorkerBatchSize),
+		events + "ScalingConfig/MaximumConcurrency":    strconv.Itoa(WorkerMaxConcurrency),
+		"Mappings/Fanout/TasksQueue/VisibilityTimeout": strconv.Itoa(6 * int(WorkerTimeout.Seconds())),
 	}
 	for k, v := range want {
 		if got[k] != v {

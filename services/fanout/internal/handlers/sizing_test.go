@@ -28,6 +28,13 @@ func (c *countingRecorder) Record(context.Context, string, fanout.SubtaskResult)
 	return false, nil
 }
 
+func (c *countingRecorder) RecordAll(_ context.Context, _ string, results []fanout.SubtaskResult) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.recorded += len(results)
+	return nil
+}
+
 func (c *countingRecorder) Get(context.Context, string) (fanout.Batch, error) {
 	return fanout.Batch{}, fanout.ErrNotFound
 }
@@ -43,23 +50,20 @@ type noSink struct{}
 func (noSink) Send(context.Context, string) error { return nil }
 
 // TestProcessFullBatchOfLongestItemsFits runs ProcessSubtaskFunction's handler on a full batch of
-// the longest items allowed, with the production Timeout, BatchSize and margin scaled down by the
-// same factor: every item must be worked and recorded, none handed back. With the Timeout the
-// function had before (30 s), half the batch cannot fit; every delivery handed back counts toward
-// maxReceiveCount, so a healthy item could reach the dead-letter queue.
+// the longest items allowed, with the production Timeout, BatchSize, concurrency and margin scaled
+// down by the same factor: every item must be worked and recorded, none handed back. The Timeout
+// holds one item and the recordings, not ten items: worked one after another, as they were before,
+// most of the batch cannot fit, and every delivery handed back counts toward maxReceiveCount, so a
+// healthy item could reach the dead-letter queue.
 func TestProcessFullBatchOfLongestItemsFits(t *testing.T) {
-	const scale = 25 // 60 s → 2.4 s, 5 s items → 200 ms, 2 s margin → 80 ms
-	if need := fanout.WorkerBatchSize*fanout.MaxItemDuration + fanout.WorkerMargin; need > fanout.WorkerTimeout {
-		t.Fatalf("%d items of %s plus a %s margin need %s; the Timeout is %s",
-			fanout.WorkerBatchSize, fanout.MaxItemDuration, fanout.WorkerMargin, need, fanout.WorkerTimeout)
-	}
+	const scale = 25 // 15 s → 600 ms, 5 s items → 200 ms, 2 s margin → 80 ms
 	tests := []struct {
 		name        string
-		timeout     time.Duration
+		concurrency int
 		wantHandled bool
 	}{
-		{"production sizing", fanout.WorkerTimeout, true},
-		{"the former 30 s Timeout", 30 * time.Second, false},
+		{"production sizing", fanout.WorkerConcurrency, true},
+		{"records one after another", 1, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,15 +77,17 @@ func TestProcessFullBatchOfLongestItemsFits(t *testing.T) {
 			margin := budget.Budget{Margin: fanout.WorkerMargin / scale}
 			h := Process{
 				Subtasks: fanout.Worker{
-					Joiner: fanout.Joiner{Results: rec, Sink: noSink{}, Now: time.Now, Log: lambdatest.QuietLogger()},
-					Work:   fanout.Simulate,
-					Budget: margin,
-					Now:    time.Now,
+					Joiner:    fanout.Joiner{Results: rec, Sink: noSink{}, Now: time.Now, Log: lambdatest.QuietLogger()},
+					Work:      fanout.Simulate,
+					Budget:    margin,
+					Now:       time.Now,
+					Recording: fanout.NewRecording(),
 				},
-				Budget: margin,
-				Log:    lambdatest.QuietLogger(),
+				Budget:      margin,
+				Concurrency: tt.concurrency,
+				Log:         lambdatest.QuietLogger(),
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), tt.timeout/scale)
+			ctx, cancel := context.WithTimeout(context.Background(), fanout.WorkerTimeout/scale)
 			defer cancel()
 			resp, err := h.Handle(ctx, event)
 			if err != nil {
@@ -92,8 +98,8 @@ func TestProcessFullBatchOfLongestItemsFits(t *testing.T) {
 				t.Errorf("%d records handed back, %d recorded; want 0 and %d", failures, rec.count(), fanout.WorkerBatchSize)
 			}
 			if !tt.wantHandled && failures == 0 {
-				t.Errorf("no record handed back; want some: %d items of %s cannot fit in %s",
-					fanout.WorkerBatchSize, fanout.MaxItemDuration, tt.timeout)
+				t.Errorf("no record handed back; want some: %d items of %s one after another cannot fit in %s",
+					fanout.WorkerBatchSize, fanout.MaxItemDuration, fanout.WorkerTimeout)
 			}
 		})
 	}
