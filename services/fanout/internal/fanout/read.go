@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/go-serverless/reference/shared/clock"
 )
 
 // BatchReader is the part of the store the polling endpoint uses.
@@ -17,7 +19,8 @@ type BatchReader interface {
 // Reader answers "where is my batch?", and is where a batch that can no longer finish is marked so.
 type Reader struct {
 	Batches BatchReader
-	Now     func() time.Time
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
 }
 
 // Get returns the batch with id if owner owns it, and ErrNotFound otherwise: another caller's batch
@@ -35,7 +38,7 @@ func (r Reader) Get(ctx context.Context, owner, id string) (Batch, error) {
 	if b.Owner != owner {
 		return Batch{}, ErrNotFound
 	}
-	now := r.Now()
+	now := clock.Now(r.Now)
 	switch {
 	case b.PublishInterrupted(now):
 		err = r.Batches.FailInterrupted(ctx, id, Failure{

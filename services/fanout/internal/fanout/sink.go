@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/go-serverless/reference/shared/clock"
 )
 
 // ResultReader is the part of the store the sink uses.
@@ -20,8 +22,9 @@ type ResultReader interface {
 // Aggregator is the sink: it joins every subtask result of a batch into the batch's result.
 type Aggregator struct {
 	Results ResultReader
-	Now     func() time.Time
-	Log     *slog.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	Log *slog.Logger
 }
 
 // Aggregate aggregates batch id if it is AGGREGATING, and does nothing otherwise: a second request
@@ -65,7 +68,7 @@ func (a Aggregator) Aggregate(ctx context.Context, id string) error {
 	if result.Failed > 0 {
 		status = StatusCompletedWithErrors
 	}
-	err = a.Results.Finish(ctx, id, status, result, a.Now().UTC())
+	err = a.Results.Finish(ctx, id, status, result, clock.Now(a.Now).UTC())
 	if errors.Is(err, ErrConflict) {
 		a.Log.InfoContext(ctx, "batch finished by another sink run", "batchId", id)
 		return nil

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/go-serverless/reference/shared/clock"
 )
 
 // BatchCreator is the part of the store the ventilator uses.
@@ -40,7 +42,8 @@ type Submitter struct {
 	Deadline time.Duration
 	// Retention is how long the batch record is kept (its TTL).
 	Retention time.Duration
-	Now       func() time.Time
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
 }
 
 // Submit records the batch (RUNNING, remaining = total, published = 0) before anything is sent,
@@ -60,7 +63,7 @@ func (s Submitter) Submit(ctx context.Context, owner string, in Input, idempoten
 	if idempotencyKey != "" {
 		id = IDForRequest(owner, idempotencyKey)
 	}
-	now := s.Now().UTC()
+	now := clock.Now(s.Now).UTC()
 	b := Batch{
 		ID:            id,
 		Owner:         owner,

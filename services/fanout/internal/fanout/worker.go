@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-serverless/reference/shared/budget"
+	"github.com/go-serverless/reference/shared/clock"
 	"github.com/go-serverless/reference/shared/sqsbatch"
 )
 
@@ -34,8 +35,9 @@ type SinkSender interface {
 type Joiner struct {
 	Results ResultRecorder
 	Sink    SinkSender
-	Now     func() time.Time
-	Log     *slog.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	Log *slog.Logger
 }
 
 // Join records r for the batch and, when r completed the batch, sends the batch to the sink.
@@ -143,7 +145,8 @@ type Worker struct {
 	Work func(ctx context.Context, item Item) (string, error)
 	// Budget keeps a margin before the invocation's deadline for recording the result.
 	Budget budget.Budget
-	Now    func() time.Time
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
 	// Recording records the results of the records that run side by side together, once their
 	// work is over (NewRecording, one per execution environment). Nil records each result on its
 	// own as soon as its work is done.
@@ -192,7 +195,7 @@ func (w Worker) Process(ctx context.Context, task Subtask) error {
 		Status:     SubtaskDone,
 		Output:     output,
 		DurationMS: task.Item.DurationMS,
-		FinishedAt: w.Now().UTC(),
+		FinishedAt: clock.Now(w.Now).UTC(),
 	}
 	if w.Recording == nil {
 		return w.Joiner.Join(ctx, task.BatchID, result)
@@ -361,7 +364,8 @@ type FailureRecorder struct {
 	Joiner Joiner
 	// MaxAttempts is the workers' queue's maxReceiveCount, for the failure's wording.
 	MaxAttempts int
-	Now         func() time.Time
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
 }
 
 // Record records the subtask as failed.
@@ -373,7 +377,7 @@ func (f FailureRecorder) Record(ctx context.Context, task Subtask) error {
 		ItemID:     task.Item.ID,
 		Status:     SubtaskFailed,
 		Reason:     fmt.Sprintf("retries exhausted: the work failed on each of its %d attempts", f.MaxAttempts),
-		FinishedAt: f.Now().UTC(),
+		FinishedAt: clock.Now(f.Now).UTC(),
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-serverless/reference/shared/budget"
+	"github.com/go-serverless/reference/shared/clock"
 	"github.com/go-serverless/reference/shared/correlation"
 )
 
@@ -90,8 +91,9 @@ type Processor struct {
 	// one is twice as long); later invocations size theirs from the import's pace (see
 	// firstWindow). DefaultWindow when 0.
 	Window int64
-	Now    func() time.Time
-	Log    *slog.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	Log *slog.Logger
 }
 
 // Process runs one link of the chain. It returns an error only for failures worth retrying
@@ -116,7 +118,7 @@ func (p Processor) Process(ctx context.Context, link Link) error {
 		reason := fmt.Sprintf("hop limit reached: %d invocations were not enough; stopped at byte %d (line %d) of %d", maxDepth+1, imp.Offset, imp.Line, imp.Size)
 		return p.fail(ctx, log, imp.ID, link.Depth, reason, nil)
 	}
-	imp, err = p.Store.Claim(ctx, imp.ID, link.Depth, p.Now())
+	imp, err = p.Store.Claim(ctx, imp.ID, link.Depth, clock.Now(p.Now))
 	if errors.Is(err, ErrConflict) {
 		log.InfoContext(ctx, "stale link: a later invocation claimed the import")
 		return nil
@@ -148,7 +150,7 @@ func (p Processor) run(ctx context.Context, log *slog.Logger, imp Import, link L
 		if p.timeToHandOver(ctx, estimate, lines.line-first) {
 			return p.handOver(ctx, log, imp, link, lines)
 		}
-		started := p.Now()
+		started := clock.Now(p.Now)
 		done, err := p.importBatch(ctx, log, imp, lines)
 		if unreadableObject(err) {
 			// A later window found the file gone or replaced: as at open, at the checkpoint.
@@ -161,7 +163,7 @@ func (p Processor) run(ctx context.Context, log *slog.Logger, imp Import, link L
 		// lines.offset before the first batch: a byte-order mark skipped at byte 0 is counted
 		// as done by the first batch's checkpoint.
 		imp.Offset, imp.Line = lines.offset, lines.line
-		estimate = max(estimate, p.Now().Sub(started))
+		estimate = max(estimate, clock.Now(p.Now).Sub(started))
 	}
 }
 
@@ -256,7 +258,7 @@ func (p Processor) importBatch(ctx context.Context, log *slog.Logger, imp Import
 	if err := p.Store.WriteRejects(ctx, imp.ID, rejects); err != nil {
 		return false, err
 	}
-	cp := Checkpoint{Offset: lines.offset, Line: lines.line, Accepted: int64(len(orders)), Rejected: int64(len(rejects)), Done: eof, Now: p.Now()}
+	cp := Checkpoint{Offset: lines.offset, Line: lines.line, Accepted: int64(len(orders)), Rejected: int64(len(rejects)), Done: eof, Now: clock.Now(p.Now)}
 	err = p.Store.Checkpoint(ctx, imp.ID, imp.Offset, cp)
 	if errors.Is(err, ErrConflict) {
 		// Another invocation of this chain (a duplicate delivery) moved the checkpoint first;
@@ -305,7 +307,7 @@ func (p Processor) readBatch(imp Import, lines *lineReader) (orders []Order, rej
 // fail records the import FAILED with reason, a sentence for its owner (GET /imports/{id} shows
 // it as it is); cause, the internal error behind it when there is one, is logged with it.
 func (p Processor) fail(ctx context.Context, log *slog.Logger, id string, depth int, reason string, cause error) error {
-	err := p.Store.Fail(ctx, id, depth, reason, p.Now())
+	err := p.Store.Fail(ctx, id, depth, reason, clock.Now(p.Now))
 	if errors.Is(err, ErrConflict) {
 		return nil
 	}

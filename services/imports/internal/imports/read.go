@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/go-serverless/reference/shared/clock"
 )
 
 // FirstRejects is how many rejects a status read returns.
@@ -46,7 +48,8 @@ func (r Reader) Get(ctx context.Context, owner, id string) (View, error) {
 // Lambda made, and Lambda sent the link to the chain's OnFailure destination.
 type ChainGuard struct {
 	Store Store
-	Now   func() time.Time
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
 }
 
 // Broken fails the import link belongs to, with the checkpoint it stopped at, unless the chain
@@ -68,7 +71,7 @@ func (g ChainGuard) Broken(ctx context.Context, link Link, cause string) (failed
 		return false, nil
 	}
 	reason := fmt.Sprintf("the import chain broke at byte %d (line %d) of %d: it could not continue after every retry", imp.Offset, imp.Line, imp.Size)
-	err = g.Store.Fail(ctx, imp.ID, link.Depth, reason, g.Now())
+	err = g.Store.Fail(ctx, imp.ID, link.Depth, reason, clock.Now(g.Now))
 	if errors.Is(err, ErrConflict) {
 		return false, nil
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/go-serverless/reference/shared/budget"
+	"github.com/go-serverless/reference/shared/clock"
 )
 
 // S3API is the part of the S3 client the object reader calls.
@@ -126,7 +127,8 @@ type Uploads struct {
 	Presign PresignAPI
 	Bucket  string
 	Expires time.Duration
-	Now     func() time.Time
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
 }
 
 // Sign signs a PUT to key of exactly size bytes of contentType, valid for Expires. The signature
@@ -143,5 +145,5 @@ func (u Uploads) Sign(ctx context.Context, key string, size int64, contentType s
 	if err != nil {
 		return SignedUpload{}, fmt.Errorf("sign PUT of s3://%s/%s: %w", u.Bucket, key, err)
 	}
-	return SignedUpload{Key: key, URL: req.URL, Method: req.Method, Header: req.SignedHeader, ExpiresAt: u.Now().Add(u.Expires).UTC()}, nil
+	return SignedUpload{Key: key, URL: req.URL, Method: req.Method, Header: req.SignedHeader, ExpiresAt: clock.Now(u.Now).Add(u.Expires).UTC()}, nil
 }

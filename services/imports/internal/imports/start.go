@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/go-serverless/reference/shared/clock"
 	"github.com/go-serverless/reference/shared/correlation"
 )
 
@@ -21,14 +22,15 @@ type Starter struct {
 	Next  Continuer
 	// Retention is how long an import record is kept (the table's TTL).
 	Retention time.Duration
-	Now       func() time.Time
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
 }
 
 // Start starts importing obj for owner, once per version of the object: a second Start for the
 // same bucket, key and ETag returns the existing import (created false). A file whose format is
 // not supported is recorded FAILED, so its owner can see why nothing was imported.
 func (s Starter) Start(ctx context.Context, owner string, obj Object) (imp Import, created bool, err error) {
-	now := s.Now().UTC()
+	now := clock.Now(s.Now).UTC()
 	imp = Import{
 		ID: ID(obj.Bucket, obj.Key, obj.ETag), Owner: owner,
 		Bucket: obj.Bucket, Key: obj.Key, ETag: NormalizeETag(obj.ETag), Size: obj.Size,

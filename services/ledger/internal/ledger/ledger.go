@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/go-serverless/reference/shared/clock"
 )
 
 // Loaded is an account's current state and how many items were read to rebuild it.
@@ -92,7 +94,8 @@ type Ledger struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// ReceiptTTL is how long a retry with the same Idempotency-Key gets the first answer.
 	ReceiptTTL time.Duration
-	Now        func() time.Time
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
 	// NewID returns a new random ID for an account or a command: at most 32 characters of
 	// [A-Za-z0-9] (crypto/rand.Text's 26 in production), so a write token fits in 36.
 	NewID func() string
@@ -104,7 +107,7 @@ func (l Ledger) Open(ctx context.Context, owner string, req Request) (Result, er
 	if r, ok, err := l.replay(ctx, receiptID, req); ok || err != nil {
 		return r, err
 	}
-	now := l.Now()
+	now := clock.Now(l.Now)
 	e := Event{AccountID: l.NewID(), Version: 1, Type: Opened, At: now.UTC(), Owner: owner,
 		CorrelationID: req.CorrelationID, DebugSampled: req.DebugSampled, CommandID: l.NewID(), BalanceAfter: new(int64(0))}
 	acct, err := Account{}.Apply(e)
@@ -143,7 +146,7 @@ func (l Ledger) Move(ctx context.Context, owner, accountID string, kind EventTyp
 		if req.IfMatch != 0 && acct.Version != req.IfMatch {
 			return Result{}, fmt.Errorf("account %s is at version %d, not %d: %w", accountID, acct.Version, req.IfMatch, ErrPreconditionFailed)
 		}
-		now := l.Now()
+		now := clock.Now(l.Now)
 		e, next, err := acct.Decide(kind, amount, now)
 		if err != nil {
 			return Result{}, fmt.Errorf("%s %d on account %s: %w", kind, amount, accountID, err)
@@ -224,7 +227,7 @@ func (l Ledger) replay(ctx context.Context, receiptID string, req Request) (Resu
 	if receiptID == "" {
 		return Result{}, false, nil
 	}
-	r, ok, err := l.Store.Receipt(ctx, receiptID, l.Now())
+	r, ok, err := l.Store.Receipt(ctx, receiptID, clock.Now(l.Now))
 	if err != nil || !ok {
 		return Result{}, false, err
 	}
