@@ -34,6 +34,16 @@ func roleFunction(statements []string, props []string, events []string, extra st
 // testIdentities loads the identities of src's functions as the runner does after provisioning.
 func testIdentities(t *testing.T, src string) (*identities, *wiring) {
 	t.Helper()
+	ids, w, err := loadIdentities(t, src)
+	if err != nil {
+		t.Fatalf("load identities: %v", err)
+	}
+	return ids, w
+}
+
+// loadIdentities binds WorkRole as provisioning would and loads the identities, returning load's error.
+func loadIdentities(t *testing.T, src string) (*identities, *wiring, error) {
+	t.Helper()
 	w := testWiring(t, src)
 	w.bindings.SetRef("WorkRole", "local-WorkRole")
 	w.bindings.SetAtt("WorkRole", "Arn", "arn:aws:iam::000000000000:role/local-WorkRole")
@@ -42,10 +52,7 @@ func testIdentities(t *testing.T, src string) (*identities, *wiring) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ids.load(w.tmpl, w.bindings, w.functions, w.resources); err != nil {
-		t.Fatalf("load identities: %v", err)
-	}
-	return ids, w
+	return ids, w, ids.load(w.tmpl, w.bindings, w.functions, w.resources)
 }
 
 const (
@@ -164,15 +171,7 @@ func TestConditionKeysNotEmulatedStopTheRunner(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := testWiring(t, roleFunction([]string{tt.statement}, nil, nil, tt.extra))
-			w.bindings.SetRef("WorkRole", "local-WorkRole")
-			w.bindings.SetAtt("WorkRole", "Arn", "arn:aws:iam::000000000000:role/local-WorkRole")
-			w.resources.RoleNames = map[string]string{"WorkRole": "local-WorkRole"}
-			ids, err := newIdentities(w.functions)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := ids.load(w.tmpl, w.bindings, w.functions, w.resources); !errorContains(err, tt.want) {
+			if _, _, err := loadIdentities(t, roleFunction([]string{tt.statement}, nil, nil, tt.extra)); !errorContains(err, tt.want) {
 				t.Errorf("load: got %v, want %q", err, tt.want)
 			}
 		})
