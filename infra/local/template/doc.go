@@ -4,5 +4,7 @@
 // It is the only place in the local runner that parses templates: the provisioner, the lambda
 // pool and the event sources all work from the model it returns, so a template feature is
 // understood in one place or not at all. Short-form YAML tags (!Ref, !Sub, ...) are rewritten to
-// their long form when the file is loaded; nothing downstream sees a YAML tag.
+// their long form when the file is loaded; nothing downstream sees a YAML tag. Load reads one
+// file as written; LoadApp also reads the nested applications it declares and flattens them into
+// one template, so that everything downstream runs an application of nested stacks as one stack.
 package template

@@ -50,15 +50,35 @@ func (t *Template) Functions() ([]Function, error) {
 	return out, nil
 }
 
-// function types one function resource.
-func (t *Template) function(r Resource, static *Bindings) (Function, error) {
-	// Copies, so that no two functions (nor the template) share a map a caller might change.
+// WithGlobals returns a copy of r's properties with SAM's Globals for its type merged in
+// (Globals.Function for an AWS::Serverless::Function, Globals.HttpApi for an
+// AWS::Serverless::HttpApi, ...). The template's Globals apply to the root template's own
+// resources only: LoadApp merged each nested template's Globals into its resources already.
+func (t *Template) WithGlobals(r Resource) map[string]Value {
+	if r.Stack != "" {
+		props, _ := deepCopy(r.Properties).(map[string]Value)
+		return props
+	}
+	return withGlobals(t.Globals, r)
+}
+
+// withGlobals returns a copy of r's properties with the entry of globals for its type merged in.
+func withGlobals(globals map[string]map[string]Value, r Resource) map[string]Value {
+	// Copies, so that no two resources (nor the template) share a map a caller might change.
 	props, _ := deepCopy(r.Properties).(map[string]Value)
-	if g, ok := t.Globals["Function"]; ok {
+	kind, serverless := strings.CutPrefix(r.Type, "AWS::Serverless::")
+	if g, ok := globals[kind]; ok && serverless {
 		props, _ = mergeGlobal(deepCopy(g), props).(map[string]Value)
 	}
+	return props
+}
+
+// function types one function resource.
+func (t *Template) function(r Resource, static *Bindings) (Function, error) {
+	props := t.WithGlobals(r)
 	f := Function{
 		LogicalID:   r.LogicalID,
+		Stack:       r.Stack,
 		Timeout:     defaultTimeout,
 		MemoryMB:    defaultMemoryMB,
 		Environment: map[string]Value{},

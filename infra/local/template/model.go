@@ -25,8 +25,24 @@ type Template struct {
 	// Mappings are the declared mappings: map name → top-level key → second-level key → value.
 	Mappings map[string]map[string]map[string]Value
 	// Globals is SAM's Globals section by resource kind (Function, HttpApi, ...), unmerged.
-	// Functions merges Globals.Function into each function.
+	// Functions merges Globals.Function into each function. After LoadApp it is the root
+	// template's: each nested template's Globals are merged into its own resources already.
 	Globals map[string]map[string]Value
+	// Apps are the nested applications LoadApp flattened into the template, by path (see
+	// Resource.Stack); empty after Load.
+	Apps map[string]App
+}
+
+// App is a nested AWS::Serverless::Application that LoadApp flattened into the root template.
+type App struct {
+	// Path names the application from the root: its logical ID, after its parent's path and a
+	// dot when it is nested deeper ("JobsApp", "JobsApp.WorkerApp").
+	Path string
+	// Location is its template file, relative to Template.Dir.
+	Location string
+	// Outputs are its template's Outputs, each a mapping with Value (and Description, Condition,
+	// ...), rewritten like everything LoadApp flattens: resolve them with the root's Bindings.
+	Outputs map[string]Value
 }
 
 // Parameter is one entry of the Parameters section.
@@ -45,11 +61,17 @@ type Resource struct {
 	Condition string
 	// DependsOn lists the logical IDs the resource explicitly depends on.
 	DependsOn []string
+	// Stack is the path of the nested application whose template declares the resource (see
+	// App.Path), "" for the root template's own and always "" after Load. Physical names are
+	// made from that stack's name: Bindings.StackNameOf.
+	Stack string
 }
 
 // Function is an AWS::Serverless::Function with Globals applied and its properties typed.
 type Function struct {
 	LogicalID string
+	// Stack is the nested application that declares the function, "" for the root (Resource.Stack).
+	Stack string
 	// CodeURI is the function's CodeUri, relative to Template.Dir.
 	CodeURI string
 	// Package is the directory of the function's main package, relative to Template.Dir:

@@ -54,32 +54,54 @@ func NewBindings(t *Template, stackName, region string) *Bindings {
 		atts:      map[string]map[string]string{},
 	}
 	for name, p := range t.Parameters {
-		switch d := p.Default.(type) {
-		case nil:
-		case string:
-			b.params[name] = d
-		case bool:
-			b.params[name] = strconv.FormatBool(d)
-		case []Value:
-			// A list default is written as a YAML list now and then; CloudFormation wants "a,b".
-			parts := make([]string, 0, len(d))
-			for _, e := range d {
-				parts = append(parts, fmt.Sprint(e))
-			}
-			b.params[name] = strings.Join(parts, ",")
-		default:
-			if s, ok := formatNumber(d); ok {
-				b.params[name] = s
-			} else {
-				b.params[name] = fmt.Sprint(d)
-			}
+		if s, ok := parameterString(p.Default); ok {
+			b.params[name] = s
 		}
 	}
 	return b
 }
 
+// parameterString is a literal parameter value as CloudFormation hands it to a template: a
+// string, numbers and booleans as written, a list as "a,b". It reports false for nil.
+func parameterString(v Value) (string, bool) {
+	switch d := v.(type) {
+	case nil:
+		return "", false
+	case string:
+		return d, true
+	case bool:
+		return strconv.FormatBool(d), true
+	case []Value:
+		// A list default is written as a YAML list now and then; CloudFormation wants "a,b".
+		parts := make([]string, 0, len(d))
+		for _, e := range d {
+			parts = append(parts, fmt.Sprint(e))
+		}
+		return strings.Join(parts, ","), true
+	default:
+		if s, ok := formatNumber(d); ok {
+			return s, true
+		}
+		return fmt.Sprint(d), true
+	}
+}
+
 // StackName is the local stack name: the AWS::StackName pseudo parameter.
 func (b *Bindings) StackName() string { return b.stackName }
+
+// StackNameOf is the name of the stack a resource belongs to (Resource.Stack): the stack name for
+// the root template's own resources, the nested stack's name (NestedStackName) for a nested
+// application's. It is "" while the stack name is.
+func (b *Bindings) StackNameOf(stack string) string {
+	if stack == "" || b.stackName == "" {
+		return b.stackName
+	}
+	name := b.stackName
+	for _, app := range strings.Split(stack, ".") {
+		name = NestedStackName(name, app)
+	}
+	return name
+}
 
 // Region is the local region: the AWS::Region pseudo parameter.
 func (b *Bindings) Region() string { return b.region }
@@ -180,7 +202,7 @@ func collectReferences(v Value, seen map[string]bool) {
 	case map[string]Value:
 		if len(x) == 1 {
 			if arg, ok := x["Ref"]; ok {
-				if s, ok := arg.(string); ok && !strings.HasPrefix(s, "AWS::") {
+				if s, ok := arg.(string); ok && !isPseudo(s) {
 					seen[s] = true
 				}
 				return
@@ -215,7 +237,7 @@ func collectReferences(v Value, seen map[string]bool) {
 					}
 				}
 				for _, name := range subVariables(tmpl) {
-					if _, isVar := vars[name]; isVar || strings.HasPrefix(name, "AWS::") {
+					if _, isVar := vars[name]; isVar || isPseudo(name) {
 						continue
 					}
 					id, _, _ := strings.Cut(name, ".")
@@ -228,6 +250,12 @@ func collectReferences(v Value, seen map[string]bool) {
 			collectReferences(e, seen)
 		}
 	}
+}
+
+// isPseudo reports whether name is a pseudo parameter: AWS::Region, or a nested stack's own
+// AWS::StackName written as "<app path>.AWS::StackName" (see LoadApp).
+func isPseudo(name string) bool {
+	return strings.HasPrefix(name, "AWS::") || strings.Contains(name, ".AWS::")
 }
 
 // subVariables lists the ${...} names in a Fn::Sub template, leaving out ${!Literal} escapes.
@@ -399,8 +427,7 @@ func (b *Bindings) lookupRef(name string) (Value, error) {
 		if b.region == "" || b.stackName == "" {
 			return nil, errors.New("no stack is known here")
 		}
-		return fmt.Sprintf("arn:%s:cloudformation:%s:%s:stack/%s/00000000-0000-0000-0000-000000000000",
-			Partition, b.region, AccountID, b.stackName), nil
+		return b.StackID(""), nil
 	case "AWS::AccountId":
 		return AccountID, nil
 	case "AWS::Partition":
@@ -409,6 +436,9 @@ func (b *Bindings) lookupRef(name string) (Value, error) {
 		return URLSuffix, nil
 	case "AWS::NotificationARNs":
 		return []Value{}, nil
+	}
+	if stack, pseudo, ok := strings.Cut(name, ".AWS::"); ok {
+		return b.nestedPseudo(stack, "AWS::"+pseudo)
 	}
 	if p, ok := b.t.Parameters[name]; ok {
 		b.mu.RLock()
@@ -437,6 +467,35 @@ func (b *Bindings) lookupRef(name string) (Value, error) {
 		return nil, fmt.Errorf("resource %s (%s) has no local value", name, r.Type)
 	}
 	return nil, fmt.Errorf("the template declares no parameter or resource %s", name)
+}
+
+// StackID is the AWS::StackId of the stack a resource belongs to (see StackNameOf). The stack's
+// UUID is all zeros: nothing local tells stacks apart by it.
+func (b *Bindings) StackID(stack string) string {
+	return fmt.Sprintf("arn:%s:cloudformation:%s:%s:stack/%s/00000000-0000-0000-0000-000000000000",
+		Partition, b.region, AccountID, b.StackNameOf(stack))
+}
+
+// nestedPseudo resolves a nested stack's AWS::StackName or AWS::StackId, which LoadApp writes as
+// a Ref to "<app path>.AWS::StackName".
+func (b *Bindings) nestedPseudo(stack, pseudo string) (Value, error) {
+	if _, ok := b.t.Apps[stack]; !ok {
+		return nil, fmt.Errorf("the template has no nested application %s", stack)
+	}
+	switch pseudo {
+	case "AWS::StackName":
+		if b.stackName == "" {
+			return nil, errors.New("no stack name is known here")
+		}
+		return b.StackNameOf(stack), nil
+	case "AWS::StackId":
+		if b.region == "" || b.stackName == "" {
+			return nil, errors.New("no stack is known here")
+		}
+		return b.StackID(stack), nil
+	default:
+		return nil, fmt.Errorf("%s is not a pseudo parameter of a nested stack", pseudo)
+	}
 }
 
 func (b *Bindings) getAtt(arg Value, depth int) (Value, error) {

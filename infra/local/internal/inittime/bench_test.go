@@ -53,7 +53,7 @@ func BenchmarkColdStart(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tmpl, err := template.Load(filepath.Join(root, "template.yaml"))
+	tmpl, err := template.LoadApp(filepath.Join(root, "template.yaml"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,9 +14,10 @@ import (
 const StackName = "local"
 
 // Bindings returns bindings for t with params set over the parameters' defaults and every
-// resource given the name, ARN and URL it would have in a stack named StackName, without
-// provisioning anything: enough for a function to read its configuration and build its clients,
-// which is all a cold start does with them.
+// resource given the name, ARN and URL it would have in a stack named StackName (in its nested
+// stack, for a resource of a nested application), without provisioning anything: enough for a
+// function to read its configuration and build its clients, which is all a cold start does with
+// them.
 func Bindings(t *template.Template, params map[string]string) (*template.Bindings, error) {
 	b := template.NewBindings(t, StackName, Region)
 	for name, value := range params {
@@ -33,7 +34,7 @@ func Bindings(t *template.Template, params map[string]string) (*template.Binding
 // setLocalValues records what Ref and the usual Fn::GetAtt attributes of r resolve to, in the
 // shapes AWS gives them. An attribute not set here fails to resolve, naming the resource.
 func setLocalValues(b *template.Bindings, r template.Resource) {
-	name := literal(r.Properties, nameProperty(r.Type), StackName+"-"+r.LogicalID)
+	name := literal(r.Properties, nameProperty(r.Type), b.StackNameOf(r.Stack)+"-"+r.LogicalID)
 	arn := func(service, resource string) string {
 		return fmt.Sprintf("arn:%s:%s:%s:%s:%s", template.Partition, service, Region, template.AccountID, resource)
 	}

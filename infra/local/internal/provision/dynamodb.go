@@ -83,7 +83,7 @@ func (p *provisioner) table(ctx context.Context, r template.Resource) error {
 		return err
 	}
 	if in.TableName == nil {
-		in.TableName = aws.String(p.generatedName(r.LogicalID))
+		in.TableName = aws.String(p.generatedName(r, maxTableName))
 	}
 	name := *in.TableName
 

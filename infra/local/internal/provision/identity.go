@@ -24,7 +24,7 @@ func (p *provisioner) role(_ context.Context, r template.Resource) error {
 	}
 	name := props.RoleName
 	if name == "" {
-		name = p.generatedName(r.LogicalID)
+		name = p.generatedName(r, maxRoleName)
 	}
 	path := props.Path
 	if path == "" {
@@ -50,7 +50,7 @@ func (p *provisioner) logGroup(_ context.Context, r template.Resource) error {
 	}
 	name := props.LogGroupName
 	if name == "" {
-		name = p.generatedName(r.LogicalID)
+		name = p.generatedName(r, maxLogGroupName)
 	}
 	p.bindings.SetRef(r.LogicalID, name)
 	// CloudFormation's Arn of a log group ends in ":*", which covers its log streams.

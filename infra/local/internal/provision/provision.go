@@ -26,6 +26,7 @@ const (
 	typeRole           = "AWS::IAM::Role"
 	typeLogGroup       = "AWS::Logs::LogGroup"
 	typeKMSKey         = "AWS::KMS::Key"
+	typeApplication    = template.TypeApplication
 )
 
 // Clients are the stand-ins' API clients. A client may be nil when the template declares
@@ -59,8 +60,9 @@ type Resources struct {
 	Buckets       map[string]Bucket
 	// FunctionNames maps each function's logical ID to its local function name.
 	FunctionNames map[string]string
-	// RoleNames maps each AWS::IAM::Role's logical ID to its name (nothing is created: the local
-	// IAM enforcement reads the role's policies from the template).
+	// RoleNames maps each AWS::IAM::Role's logical ID to its name, and <function>Role to the name
+	// of the role SAM generates for a function without Role (nothing is created: the local IAM
+	// enforcement reads the role's policies from the template).
 	RoleNames map[string]string
 	// Skipped lists the resources with nothing local behind them, sorted by logical ID,
 	// for the runner to report once.
@@ -175,6 +177,8 @@ func (p *provisioner) handlerFor(typ string) (handler, bool) {
 		return handler{keys: propertyNames(logGroupProperties{}), provision: p.logGroup}, true
 	case typeKMSKey:
 		return handler{provision: p.kmsKey}, true
+	case typeApplication:
+		return handler{provision: p.application}, true
 	default:
 		return handler{}, false
 	}
@@ -183,6 +187,7 @@ func (p *provisioner) handlerFor(typ string) (handler, bool) {
 // provisioner carries one Provision call's inputs and accumulates its result.
 type provisioner struct {
 	clients  Clients
+	t        *template.Template
 	bindings *template.Bindings
 	opts     Options
 	out      *Resources
@@ -198,6 +203,7 @@ func Provision(ctx context.Context, c Clients, t *template.Template, b *template
 	}
 	p := &provisioner{
 		clients:  c,
+		t:        t,
 		bindings: b,
 		opts:     opts,
 		out: &Resources{
@@ -210,20 +216,16 @@ func Provision(ctx context.Context, c Clients, t *template.Template, b *template
 		},
 	}
 
-	var active []template.Resource
+	// A resource's condition is evaluated when its turn comes, not up front: in a nested
+	// application it may depend on what the parent passes, such as a topic the root creates.
+	var active, unsupported []template.Resource
 	for _, r := range sortedResources(t) {
-		if r.Condition != "" {
-			ok, err := b.Condition(r.Condition)
-			if err != nil {
-				return nil, fmt.Errorf("provision %s: %w", r.LogicalID, err)
-			}
-			if !ok {
-				p.skip(r, fmt.Sprintf("condition %s is false", r.Condition))
-				continue
-			}
-		}
 		if _, ok := p.handlerFor(r.Type); !ok {
-			p.skip(r, "no local stand-in for this type")
+			unsupported = append(unsupported, r)
+			continue
+		}
+		if _, flattened := t.Apps[appPath(r)]; r.Type == typeApplication && !flattened {
+			p.skip(r, "its template is not part of the local run (template.LoadApp runs nested applications with a local Location)")
 			continue
 		}
 		active = append(active, r)
@@ -235,9 +237,27 @@ func Provision(ctx context.Context, c Clients, t *template.Template, b *template
 	}
 	bindImplicitHTTPAPI(t, b)
 	for _, r := range ordered {
+		if r.Condition != "" {
+			ok, err := b.Condition(r.Condition)
+			if err != nil {
+				return nil, fmt.Errorf("provision %s: %w", r.LogicalID, err)
+			}
+			if !ok {
+				p.skip(r, fmt.Sprintf("condition %s is false", r.Condition))
+				continue
+			}
+		}
 		h, _ := p.handlerFor(r.Type)
 		if err := h.provision(ctx, r); err != nil {
 			return nil, fmt.Errorf("provision %s (%s): %w", r.LogicalID, r.Type, err)
+		}
+	}
+	for _, r := range unsupported {
+		// Nothing to create either way; the condition only says which reason to report.
+		if ok, err := b.Condition(r.Condition); r.Condition != "" && err == nil && !ok {
+			p.skip(r, fmt.Sprintf("condition %s is false", r.Condition))
+		} else {
+			p.skip(r, "no local stand-in for this type")
 		}
 	}
 	sort.Slice(p.out.Skipped, func(i, j int) bool { return p.out.Skipped[i].LogicalID < p.out.Skipped[j].LogicalID })
@@ -270,6 +290,9 @@ func (p *provisioner) dependencyOrder(rs []template.Resource) ([]template.Resour
 	for _, r := range rs {
 		deps := map[string]bool{}
 		names := append([]string(nil), r.DependsOn...)
+		if r.Condition != "" {
+			names = append(names, conditionReferences(p.t, r.Condition, map[string]bool{})...)
+		}
 		h, _ := p.handlerFor(r.Type)
 		for _, key := range h.keys {
 			if v, ok := r.Properties[key]; ok {
@@ -314,6 +337,43 @@ func (p *provisioner) dependencyOrder(rs []template.Resource) ([]template.Resour
 		return nil, fmt.Errorf("resources refer to each other in a cycle: %s", strings.Join(stuck, ", "))
 	}
 	return out, nil
+}
+
+// conditionReferences returns the names condition name refers to (see template.References),
+// through the conditions it names as well.
+func conditionReferences(t *template.Template, name string, seen map[string]bool) []string {
+	if seen[name] {
+		return nil
+	}
+	seen[name] = true
+	expr := t.Conditions[name]
+	out := template.References(expr)
+	for _, named := range namedConditions(expr) {
+		out = append(out, conditionReferences(t, named, seen)...)
+	}
+	return out
+}
+
+// namedConditions returns the names of the {"Condition": name} in a condition expression.
+func namedConditions(v template.Value) []string {
+	switch x := v.(type) {
+	case []template.Value:
+		var out []string
+		for _, e := range x {
+			out = append(out, namedConditions(e)...)
+		}
+		return out
+	case map[string]template.Value:
+		if name, ok := x["Condition"].(string); ok && len(x) == 1 {
+			return []string{name}
+		}
+		var out []string
+		for _, e := range x {
+			out = append(out, namedConditions(e)...)
+		}
+		return out
+	}
+	return nil
 }
 
 // resolveProps resolves the listed properties of r; absent ones stay absent.
@@ -363,12 +423,6 @@ func propertyNames(v any) []string {
 		names = append(names, t.Field(i).Name)
 	}
 	return names
-}
-
-// generatedName is the name CloudFormation would generate, minus its random suffix:
-// local stacks are one per stand-in, so the stack name alone keeps names apart.
-func (p *provisioner) generatedName(logicalID string) string {
-	return p.bindings.StackName() + "-" + logicalID
 }
 
 // arn builds an ARN in the local account and region.

@@ -35,7 +35,7 @@ func (p *provisioner) bucket(ctx context.Context, r template.Resource) error {
 	name := props.BucketName
 	if name == "" {
 		// Bucket names must be lower case, unlike stack names and logical IDs.
-		name = strings.ToLower(p.generatedName(r.LogicalID))
+		name = strings.ToLower(p.generatedName(r, maxBucketName))
 	}
 	// No CreateBucketConfiguration: the stand-in serves one region whatever the client's is,
 	// and a location constraint it does not expect would only make creation fail.

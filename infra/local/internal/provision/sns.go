@@ -59,9 +59,10 @@ func (p *provisioner) topic(ctx context.Context, r template.Resource) error {
 	}
 	name := props.TopicName
 	if name == "" {
-		name = p.generatedName(r.LogicalID)
 		if props.FifoTopic.b {
-			name += ".fifo"
+			name = p.generatedName(r, maxTopicName-len(".fifo")) + ".fifo"
+		} else {
+			name = p.generatedName(r, maxTopicName)
 		}
 	}
 	attrs := map[string]string{}

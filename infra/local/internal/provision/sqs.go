@@ -53,9 +53,10 @@ func (p *provisioner) queue(ctx context.Context, r template.Resource) error {
 	}
 	name := props.QueueName
 	if name == "" {
-		name = p.generatedName(r.LogicalID)
 		if props.FifoQueue.b {
-			name += ".fifo"
+			name = p.generatedName(r, maxQueueName-len(".fifo")) + ".fifo"
+		} else {
+			name = p.generatedName(r, maxQueueName)
 		}
 	}
 	attrs, err := queueAttributes(props, p.opts.MaxVisibilityTimeout.Seconds())

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/go-serverless/reference/infra/local/template"
 )
@@ -35,12 +36,44 @@ func (p *provisioner) function(_ context.Context, r template.Resource) error {
 	}
 	name := props.FunctionName
 	if name == "" {
-		name = p.generatedName(r.LogicalID)
+		name = p.generatedName(r, maxFunctionName)
 	}
 	p.out.FunctionNames[r.LogicalID] = name
 	p.bindings.SetRef(r.LogicalID, name)
 	p.bindings.SetAtt(r.LogicalID, "Arn", p.arn("lambda", "function:"+name))
+	if role, ok := p.t.WithGlobals(r)["Role"]; !ok || role == nil {
+		p.generatedRole(r)
+	}
 	return nil
+}
+
+// generatedRole names the execution role SAM generates for function r, which states no Role:
+// the resource <function>Role, named as CloudFormation names a role the template names not.
+func (p *provisioner) generatedRole(r template.Resource) {
+	role := template.Resource{LogicalID: r.LogicalID + "Role", Type: typeRole, Stack: r.Stack}
+	if _, declared := p.t.Resources[role.LogicalID]; declared {
+		return
+	}
+	name := p.generatedName(role, maxRoleName)
+	p.out.RoleNames[role.LogicalID] = name
+	p.bindings.SetRef(role.LogicalID, name)
+	p.bindings.SetAtt(role.LogicalID, "Arn", fmt.Sprintf("arn:%s:iam::%s:role/%s", template.Partition, template.AccountID, name))
+}
+
+// application binds a nested application flattened into the template by template.LoadApp: its
+// resources are the template's own, provisioned as they are, so nothing is left to create. Ref of
+// it is its nested stack's ID, as on AWS.
+func (p *provisioner) application(_ context.Context, r template.Resource) error {
+	p.bindings.SetRef(r.LogicalID, p.bindings.StackID(appPath(r)))
+	return nil
+}
+
+// appPath is the path of the nested application r declares (template.App.Path).
+func appPath(r template.Resource) string {
+	if r.Stack == "" {
+		return r.LogicalID
+	}
+	return r.Stack + "." + r.LogicalID
 }
 
 func (p *provisioner) httpAPI(_ context.Context, r template.Resource) error {

@@ -98,10 +98,13 @@ func (ids *identities) load(tmpl *template.Template, b *template.Bindings, funct
 		if err != nil {
 			return fmt.Errorf("function %s: %w", fn.LogicalID, err)
 		}
-		r.role = res.RoleNames[roleID]
-		if r.role == "" {
-			// SAM names the role it generates <LogicalId>Role.
-			r.role = b.StackName() + "-" + fn.LogicalID + "Role"
+		if roleID == "" {
+			// SAM names the role it generates <LogicalId>Role; provisioning named it in the
+			// function's own stack, as CloudFormation would.
+			roleID = fn.LogicalID + "Role"
+		}
+		if r.role = res.RoleNames[roleID]; r.role == "" {
+			return fmt.Errorf("function %s: its role %s has no name: it was not provisioned", fn.LogicalID, roleID)
 		}
 		r.arn = fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", template.Partition, template.AccountID, r.role, r.name)
 		r.roleARN = fmt.Sprintf("arn:%s:iam::%s:role/%s", template.Partition, template.AccountID, r.role)

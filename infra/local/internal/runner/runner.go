@@ -47,7 +47,8 @@ const (
 
 // Config says what to run and where.
 type Config struct {
-	// TemplatePath is template.yaml; function code is found relative to it.
+	// TemplatePath is template.yaml; function code is found relative to it, and the templates of
+	// its nested applications relative to the template that declares each (template.LoadApp).
 	TemplatePath string
 	// CacheDir holds the downloaded stand-ins and the local JWT key (.cache).
 	CacheDir string
@@ -97,8 +98,13 @@ type Outputs struct {
 	Region    string            `json:"region"`
 	StackName string            `json:"stackName"`
 	Endpoints map[string]string `json:"endpoints"`
-	// Stack are the template's Outputs, resolved to local values.
-	Stack           map[string]string `json:"stack"`
+	// Stack are the root template's Outputs, resolved to local values.
+	Stack map[string]string `json:"stack"`
+	// Nested are the Outputs of each nested application, by its path (JobsApp), resolved.
+	Nested map[string]map[string]string `json:"nested"`
+	// FunctionNames are the local name of every function of the application, by logical ID
+	// (unique across the application, nested templates included).
+	FunctionNames   map[string]string `json:"functionNames"`
 	AccessKeyID     string            `json:"accessKeyId"`
 	SecretAccessKey string            `json:"secretAccessKey"`
 	// JWTKeyFile, Issuer and Audience let a client sign tokens the local authorizer accepts.
@@ -124,7 +130,7 @@ func Start(ctx context.Context, cfg Config) (_ *Runner, err error) {
 	if err := paths.Check(); err != nil {
 		return nil, err
 	}
-	tmpl, err := template.Load(cfg.TemplatePath)
+	tmpl, err := template.LoadApp(cfg.TemplatePath)
 	if err != nil {
 		return nil, err
 	}
@@ -320,9 +326,13 @@ func Start(ctx context.Context, cfg Config) (_ *Runner, err error) {
 		}
 	}()
 
+	nested := map[string]map[string]string{}
+	for path, app := range tmpl.Apps {
+		nested[path] = w.outputs(app.Outputs, r.URL)
+	}
 	r.Outputs = Outputs{
 		APIURL: r.URL, Region: cfg.Region, StackName: cfg.StackName, Endpoints: endpoints,
-		Stack:       w.outputs(r.URL),
+		Stack: w.outputs(tmpl.Outputs, r.URL), Nested: nested, FunctionNames: resources.FunctionNames,
 		AccessKeyID: AccessKeyID, SecretAccessKey: SecretAccessKey,
 		JWTKeyFile: filepath.Join(cfg.CacheDir, "local-jwt", "key.pem"), Issuer: jwt.LocalIssuer, Audience: w.audience,
 	}

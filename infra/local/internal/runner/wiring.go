@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,7 +37,8 @@ type wiring struct {
 	region    string
 	sqs       sources.SQSAPI
 	issuer    *jwt.Issuer
-	// audience is what the API's JWT authorizer accepts, once httpAPI has run.
+	// audience is an audience the JWT authorizers accept, once httpAPI has run: the first
+	// audience of the first API (by logical ID) that has one.
 	audience string
 }
 
@@ -62,39 +65,40 @@ func (w *wiring) resolvedEvent(fe functionEvent) (map[string]template.Value, err
 	return p, nil
 }
 
+// The HttpApi resource type, and the logical ID of the API SAM makes for HttpApi events that name none.
+const (
+	typeHTTPAPI     = "AWS::Serverless::HttpApi"
+	implicitHTTPAPI = "ServerlessHttpApi"
+)
+
 type functionEvent struct {
 	fn    template.Function
 	name  string
 	event template.Event
 }
 
-// httpAPI builds the local HttpApi from the functions' HttpApi events and the API's Auth and
-// throttling settings. The JWT authorizer is emulated: tokens must come from the local issuer
+// httpAPI serves every AWS::Serverless::HttpApi of the application on the one local URL, from the
+// functions' HttpApi events: each route with its own API's JWT authorizer, DefaultRouteSettings
+// and RouteSettings; the routes of an API without an authorizer are open. On AWS each API has a
+// host of its own; here they share one, so two routes with the same key, in one API or in two,
+// are an error. The JWT authorizer is emulated: tokens must come from the local issuer
 // (`make token`) instead of Cognito, with the audience the template declares.
 func (w *wiring) httpAPI() (*sources.HTTPAPI, error) {
-	apis := w.tmpl.OfType("AWS::Serverless::HttpApi")
-	if len(apis) > 1 {
-		return nil, fmt.Errorf("the local runner serves one AWS::Serverless::HttpApi; the template declares %d", len(apis))
-	}
 	api := &sources.HTTPAPI{Invoker: w.invoker, Log: w.log, Region: w.region}
-	var props map[string]template.Value
-	if len(apis) == 1 {
-		props = apis[0].Properties
-	}
-	defaultThrottle, err := w.throttleSettings(props["DefaultRouteSettings"])
-	if err != nil {
-		return nil, fmt.Errorf("HttpApi DefaultRouteSettings: %w", err)
-	}
-	routeSettings, _ := props["RouteSettings"].(map[string]template.Value)
-
-	authorizer, err := w.authorizer(props["Auth"])
-	if err != nil {
-		return nil, err
-	}
-	if authorizer != nil {
-		api.Authorizer = authorizer
-	}
+	apis := map[string]*apiSettings{}
+	served := map[string]string{} // route key, path parameters unnamed → "<route key> of <API>"
 	for _, fe := range w.events("HttpApi") {
+		apiID, err := w.apiOf(fe)
+		if err != nil {
+			return nil, err
+		}
+		settings, ok := apis[apiID]
+		if !ok {
+			if settings, err = w.apiSettings(apiID, fe.fn.Stack); err != nil {
+				return nil, err
+			}
+			apis[apiID] = settings
+		}
 		method, err := w.bindings.ResolveString(fe.event.Properties["Method"])
 		if err != nil {
 			return nil, fmt.Errorf("function %s event %s: Method: %w", fe.fn.LogicalID, fe.event.Name, err)
@@ -104,26 +108,111 @@ func (w *wiring) httpAPI() (*sources.HTTPAPI, error) {
 			return nil, fmt.Errorf("function %s event %s: Path: %w", fe.fn.LogicalID, fe.event.Name, err)
 		}
 		route := sources.Route{Method: strings.ToUpper(method), Path: path, Function: fe.name}
+		public := false
 		if auth, ok := fe.event.Properties["Auth"].(map[string]template.Value); ok {
 			name, _ := w.bindings.ResolveString(auth["Authorizer"])
-			route.Public = name == "NONE"
+			public = name == "NONE"
 		}
-		settings := routeSettings[route.Key()]
-		if own, ok := fe.event.Properties["RouteSettings"]; ok {
-			settings = own
+		if settings.authorizer != nil && !public {
+			route.Authorizer = settings.authorizer
 		}
-		if route.Throttle, err = w.throttleSettings(settings); err != nil {
+		own := settings.routeSettings[route.Key()]
+		if v, ok := fe.event.Properties["RouteSettings"]; ok {
+			own = v
+		}
+		if route.Throttle, err = w.throttleSettings(own); err != nil {
 			return nil, fmt.Errorf("route %s: %w", route.Key(), err)
 		}
-		if route.Throttle == nil && defaultThrottle != nil {
-			route.Throttle = sources.NewThrottle(defaultThrottle.Rate, defaultThrottle.Burst)
+		if route.Throttle == nil && settings.throttle != nil {
+			route.Throttle = sources.NewThrottle(settings.throttle.Rate, settings.throttle.Burst)
 		}
+		key := routeKeyShape(route)
+		if other, taken := served[key]; taken {
+			return nil, fmt.Errorf("route %s of %s (function %s) and %s: the local runner serves every HttpApi on one URL, so no two routes may have the same key", route.Key(), apiID, fe.fn.LogicalID, other)
+		}
+		served[key] = fmt.Sprintf("%s of %s (function %s)", route.Key(), apiID, fe.fn.LogicalID)
 		api.Routes = append(api.Routes, route)
+	}
+	for _, id := range slices.Sorted(maps.Keys(apis)) {
+		if a := apis[id]; a.audience != "" {
+			w.audience = a.audience
+			break
+		}
 	}
 	return api, nil
 }
 
-// authorizer returns the verifier for the API's default JWT authorizer, or nil when it has none.
+// apiSettings are what an HttpApi gives each of its routes.
+type apiSettings struct {
+	// authorizer is the API's default authorizer, nil when it has none.
+	authorizer sources.Authorizer
+	// audience is the first audience its authorizer accepts, "" without one.
+	audience string
+	// throttle is its DefaultRouteSettings' limit, nil when there is none.
+	throttle *sources.Throttle
+	// routeSettings are its RouteSettings, by route key, unresolved.
+	routeSettings map[string]template.Value
+}
+
+// apiOf returns the logical ID of the HttpApi an event belongs to: the one its ApiId names, or
+// SAM's implicit ServerlessHttpApi when it names none.
+func (w *wiring) apiOf(fe functionEvent) (string, error) {
+	v, ok := fe.event.Properties["ApiId"]
+	if !ok {
+		return implicitHTTPAPI, nil
+	}
+	m, _ := v.(map[string]template.Value)
+	id, _ := m["Ref"].(string)
+	if r, declared := w.tmpl.Resources[id]; !declared || r.Type != typeHTTPAPI || len(m) != 1 {
+		// As SAM requires: an HttpApi event's API is one of its own template.
+		return "", fmt.Errorf("function %s event %s: ApiId %v is not !Ref of an AWS::Serverless::HttpApi of the template", fe.fn.LogicalID, fe.event.Name, v)
+	}
+	return id, nil
+}
+
+// apiSettings reads the authorizer and throttling of HttpApi id, with SAM's Globals.HttpApi. The
+// implicit API SAM makes for events without ApiId gets the root template's Globals.HttpApi (a
+// nested template's own Globals reach only its declared resources).
+func (w *wiring) apiSettings(id, stack string) (*apiSettings, error) {
+	var props map[string]template.Value
+	if r, declared := w.tmpl.Resources[id]; declared {
+		props = w.tmpl.WithGlobals(r)
+	} else if stack == "" {
+		props = w.tmpl.Globals["HttpApi"]
+	}
+	s := &apiSettings{}
+	var err error
+	if s.throttle, err = w.throttleSettings(props["DefaultRouteSettings"]); err != nil {
+		return nil, fmt.Errorf("HttpApi %s DefaultRouteSettings: %w", id, err)
+	}
+	s.routeSettings, _ = props["RouteSettings"].(map[string]template.Value)
+	verifier, err := w.authorizer(props["Auth"])
+	if err != nil {
+		return nil, fmt.Errorf("HttpApi %s: %w", id, err)
+	}
+	if verifier != nil {
+		s.authorizer = verifier
+		s.audience = verifier.Audiences[0]
+	}
+	return s, nil
+}
+
+// routeKeyShape is a route's key with its path parameters unnamed: two routes of one shape would
+// take the same requests.
+func routeKeyShape(r sources.Route) string {
+	segments := strings.Split(r.Path, "/")
+	for i, seg := range segments {
+		switch {
+		case strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "+}"):
+			segments[i] = "{+}"
+		case strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}"):
+			segments[i] = "{}"
+		}
+	}
+	return r.Method + " " + strings.Join(segments, "/")
+}
+
+// authorizer returns the verifier for an API's default JWT authorizer, or nil when it has none.
 func (w *wiring) authorizer(auth template.Value) (*jwt.Verifier, error) {
 	props, ok := auth.(map[string]template.Value)
 	if !ok {
@@ -137,11 +226,11 @@ func (w *wiring) authorizer(auth template.Value) (*jwt.Verifier, error) {
 	def, _ := authorizers[name].(map[string]template.Value)
 	jwtConfig, ok := def["JwtConfiguration"].(map[string]template.Value)
 	if !ok {
-		return nil, fmt.Errorf("HttpApi authorizer %s: only JWT authorizers are emulated locally", name)
+		return nil, fmt.Errorf("authorizer %s: only JWT authorizers are emulated locally", name)
 	}
 	resolved, err := w.bindings.Resolve(jwtConfig["audience"])
 	if err != nil {
-		return nil, fmt.Errorf("HttpApi authorizer %s audience: %w", name, err)
+		return nil, fmt.Errorf("authorizer %s audience: %w", name, err)
 	}
 	list, _ := resolved.([]template.Value)
 	var audiences []string
@@ -149,9 +238,8 @@ func (w *wiring) authorizer(auth template.Value) (*jwt.Verifier, error) {
 		audiences = append(audiences, fmt.Sprint(a))
 	}
 	if len(audiences) == 0 {
-		return nil, fmt.Errorf("HttpApi authorizer %s declares no audience", name)
+		return nil, fmt.Errorf("authorizer %s declares no audience", name)
 	}
-	w.audience = audiences[0]
 	return &jwt.Verifier{Issuer: jwt.LocalIssuer, Audiences: audiences, Keys: w.issuer.PublicKeys}, nil
 }
 
@@ -421,19 +509,42 @@ func (w *wiring) webPages() sources.WebPages {
 	return pages
 }
 
-// outputs resolves the template's Outputs to local values; ApiUrl is the local API.
-func (w *wiring) outputs(apiURL string) map[string]string {
+// outputs resolves Outputs (the root template's, or a nested application's) to local values,
+// leaving out those whose Condition is false and those that do not resolve locally. An output
+// whose value is an HttpApi's execute-api URL is the local API's URL instead, with the same path:
+// every HttpApi is served there.
+func (w *wiring) outputs(outputs map[string]template.Value, apiURL string) map[string]string {
+	var hosts []string
+	for _, r := range w.tmpl.OfType(typeHTTPAPI) {
+		hosts = append(hosts, r.LogicalID)
+	}
+	hosts = append(hosts, implicitHTTPAPI)
+	for i, id := range hosts {
+		ref, _ := w.bindings.ResolveString(map[string]template.Value{"Ref": id})
+		hosts[i] = "https://" + ref + ".execute-api." + w.region + "." + template.URLSuffix
+	}
 	out := map[string]string{}
-	for name, v := range w.tmpl.Outputs {
+	for name, v := range outputs {
 		props, _ := v.(map[string]template.Value)
+		if c, ok := props["Condition"].(string); ok {
+			if holds, err := w.bindings.Condition(c); err != nil || !holds {
+				w.log.Debug("output left out", "output", name, "condition", c, "error", err)
+				continue
+			}
+		}
 		value, err := w.bindings.ResolveString(props["Value"])
 		if err != nil {
 			w.log.Debug("output does not resolve locally", "output", name, "error", err)
 			continue
 		}
+		for _, host := range hosts {
+			if rest, ok := strings.CutPrefix(value, host); ok && (rest == "" || strings.HasPrefix(rest, "/")) {
+				value = apiURL + rest
+				break
+			}
+		}
 		out[name] = value
 	}
-	out["ApiUrl"] = apiURL
 	return out
 }
 

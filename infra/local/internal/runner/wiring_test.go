@@ -153,7 +153,8 @@ func errorContains(err error, want string) bool {
 // routeView is what a test compares of a route.
 type routeView struct {
 	Key, Function string
-	Public        bool
+	// Guarded is whether the route has an authorizer.
+	Guarded bool
 	// Throttle is "rate/burst", "" for none.
 	Throttle string
 }
@@ -161,7 +162,7 @@ type routeView struct {
 func viewRoutes(routes []sources.Route) []routeView {
 	var out []routeView
 	for _, r := range routes {
-		v := routeView{Key: r.Key(), Function: r.Function, Public: r.Public}
+		v := routeView{Key: r.Key(), Function: r.Function, Guarded: r.Authorizer != nil}
 		if r.Throttle != nil {
 			v.Throttle = fmt.Sprintf("%v/%d", r.Throttle.Rate, r.Throttle.Burst)
 		}
@@ -203,7 +204,7 @@ func TestHTTPAPIRoutes(t *testing.T) {
 		wantErr string
 	}{
 		{
-			name: "implicit API: one route per event, method upper-cased, NONE is public",
+			name: "implicit API: one route per event, method upper-cased, all open without an authorizer",
 			src: workFunction(nil,
 				`Health: {Type: HttpApi, Properties: {Method: get, Path: /health, Auth: {Authorizer: NONE}}}`,
 				`Submit: {Type: HttpApi, Properties: {Method: Post, Path: /jobs, Auth: {Authorizer: UserPoolAuthorizer}}}`,
@@ -212,7 +213,7 @@ func TestHTTPAPIRoutes(t *testing.T) {
 			),
 			want: []routeView{
 				{Key: "ANY /files/{proxy+}", Function: "local-WorkFunction"},
-				{Key: "GET /health", Function: "local-WorkFunction", Public: true},
+				{Key: "GET /health", Function: "local-WorkFunction"},
 				{Key: "POST /jobs", Function: "local-WorkFunction"},
 			},
 		},
@@ -266,9 +267,20 @@ func TestHTTPAPIRoutes(t *testing.T) {
 			wantErr: "route GET /jobs/{jobId}: set both",
 		},
 		{
-			name:    "two HttpApis",
-			src:     jobsAPI(`      StageName: local`, ``) + "  AdminApi: {Type: AWS::Serverless::HttpApi}\n",
-			wantErr: "the template declares 2",
+			name: "two routes with one key",
+			src: jobsAPI(`      StageName: local`, ``) + `  CancelFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: services/jobs
+      Events:
+        Cancel: {Type: HttpApi, Properties: {ApiId: !Ref HttpApi, Method: DELETE, Path: "/jobs/{id}"}}
+`,
+			wantErr: "route DELETE /jobs/{jobId} of HttpApi (function SubmitJobFunction) and DELETE /jobs/{id} of HttpApi (function CancelFunction)",
+		},
+		{
+			name:    "an ApiId that is not an HttpApi of the template",
+			src:     workFunction(nil, `Get: {Type: HttpApi, Properties: {ApiId: !Ref JobsQueue, Method: GET, Path: /x}}`),
+			wantErr: "function WorkFunction event Get: ApiId map[Ref:JobsQueue] is not !Ref of an AWS::Serverless::HttpApi of the template",
 		},
 		{
 			name:    "a Method that does not resolve",
@@ -293,9 +305,6 @@ func TestHTTPAPIRoutes(t *testing.T) {
 			}
 			if got := viewRoutes(api.Routes); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got routes\n%+v\nwant\n%+v", got, tt.want)
-			}
-			if api.Authorizer != nil {
-				t.Errorf("got authorizer %v, want none: the API declares no Auth", api.Authorizer)
 			}
 			if api.Invoker != w.invoker || api.Region != region {
 				t.Errorf("got invoker %v region %q, want the wiring's %v %q", api.Invoker, api.Region, w.invoker, region)
@@ -354,26 +363,26 @@ func TestHTTPAPIAuthorizer(t *testing.T) {
 			auth: `        DefaultAuthorizer: LambdaAuthorizer
         Authorizers:
           LambdaAuthorizer: {FunctionArn: "arn:aws:lambda:us-east-1:000000000000:function:auth"}`,
-			wantErr: "HttpApi authorizer LambdaAuthorizer: only JWT authorizers are emulated locally",
+			wantErr: "HttpApi HttpApi: authorizer LambdaAuthorizer: only JWT authorizers are emulated locally",
 		},
 		{
 			name:    "a DefaultAuthorizer that is not declared",
 			auth:    `        DefaultAuthorizer: Missing`,
-			wantErr: "HttpApi authorizer Missing: only JWT authorizers",
+			wantErr: "HttpApi HttpApi: authorizer Missing: only JWT authorizers",
 		},
 		{
 			name: "a JWT authorizer without audience",
 			auth: `        DefaultAuthorizer: UserPoolAuthorizer
         Authorizers:
           UserPoolAuthorizer: {JwtConfiguration: {issuer: https://example.com}}`,
-			wantErr: "HttpApi authorizer UserPoolAuthorizer declares no audience",
+			wantErr: "HttpApi HttpApi: authorizer UserPoolAuthorizer declares no audience",
 		},
 		{
 			name: "an audience that does not resolve",
 			auth: `        DefaultAuthorizer: UserPoolAuthorizer
         Authorizers:
           UserPoolAuthorizer: {JwtConfiguration: {audience: [!Ref Nowhere]}}`,
-			wantErr: "HttpApi authorizer UserPoolAuthorizer audience",
+			wantErr: "HttpApi HttpApi: authorizer UserPoolAuthorizer audience",
 		},
 	}
 	for _, tt := range tests {
@@ -389,22 +398,23 @@ func TestHTTPAPIAuthorizer(t *testing.T) {
 			if err != nil {
 				return
 			}
+			// Auth.Authorizer NONE leaves a route open.
 			wantRoutes := []routeView{
-				{Key: "GET /health", Function: "local-WorkFunction", Public: true},
-				{Key: "POST /jobs", Function: "local-WorkFunction"},
+				{Key: "GET /health", Function: "local-WorkFunction"},
+				{Key: "POST /jobs", Function: "local-WorkFunction", Guarded: tt.wantAudiences != nil},
 			}
 			if got := viewRoutes(api.Routes); !reflect.DeepEqual(got, wantRoutes) {
 				t.Errorf("got routes %+v, want %+v", got, wantRoutes)
 			}
 			if tt.wantAudiences == nil {
-				if api.Authorizer != nil || w.audience != "" {
-					t.Errorf("got authorizer %v audience %q, want none", api.Authorizer, w.audience)
+				if w.audience != "" {
+					t.Errorf("got audience %q, want none", w.audience)
 				}
 				return
 			}
-			v, ok := api.Authorizer.(*jwt.Verifier)
+			v, ok := api.Routes[1].Authorizer.(*jwt.Verifier)
 			if !ok {
-				t.Fatalf("got authorizer %T, want *jwt.Verifier", api.Authorizer)
+				t.Fatalf("got authorizer %T, want *jwt.Verifier", api.Routes[1].Authorizer)
 			}
 			if v.Issuer != jwt.LocalIssuer || !reflect.DeepEqual(v.Audiences, tt.wantAudiences) {
 				t.Errorf("got issuer %q audiences %q, want %q %q", v.Issuer, v.Audiences, jwt.LocalIssuer, tt.wantAudiences)
@@ -886,7 +896,9 @@ func TestFunctionEnv(t *testing.T) {
 }
 
 func TestOutputs(t *testing.T) {
-	src := workFunction(nil) + `Outputs:
+	src := workFunction(nil) + `  HttpApi: {Type: AWS::Serverless::HttpApi}
+  AdminApi: {Type: AWS::Serverless::HttpApi}
+Outputs:
   QueueArn: {Value: !GetAtt JobsQueue.Arn}
   Stage: {Description: the stage, Value: !Ref Stage}
   Count: {Value: 3}
@@ -894,28 +906,37 @@ func TestOutputs(t *testing.T) {
   DashboardUrl: {Value: !Sub "https://console.aws.amazon.com/cloudwatch/home#dashboards:name=${Dashboard}"}
   ZoneList: {Value: !Split [",", "a,b"]}
   Empty: {Description: no value}
+  ProdOnly: {Condition: IsProd, Value: !Ref Stage}
   ApiUrl: {Value: !Sub "https://${HttpApi}.execute-api.${AWS::Region}.amazonaws.com"}
+  AdminUrl: {Value: !Sub "https://${AdminApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/admin"}
+  ApiHost: {Value: !Sub "${HttpApi}.execute-api.${AWS::Region}.amazonaws.com"}
+  OtherUrl: {Value: "https://abc123.execute-api.us-east-1.amazonaws.com.example.com"}
 `
 	w := testWiring(t, src)
-	// ApiUrl resolves, yet the local URL replaces what it would be in AWS.
+	// Every HttpApi's execute-api URL resolves, yet the local URL replaces what it would be in AWS.
 	w.bindings.SetRef("HttpApi", "abc123")
-	got := w.outputs("http://127.0.0.1:3000")
+	w.bindings.SetRef("AdminApi", "def456")
+	got := w.outputs(w.tmpl.Outputs, "http://127.0.0.1:3000")
 	want := map[string]string{
 		"QueueArn": jobsQueueARN,
 		"Stage":    "dev",
 		"Count":    "3",
 		"Region":   region,
 		"ApiUrl":   "http://127.0.0.1:3000",
+		"AdminUrl": "http://127.0.0.1:3000/admin",
+		"ApiHost":  "abc123.execute-api.us-east-1.amazonaws.com",
+		"OtherUrl": "https://abc123.execute-api.us-east-1.amazonaws.com.example.com",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got\n%v\nwant\n%v", got, want)
 	}
 }
 
-func TestOutputsApiURLWithoutOutputs(t *testing.T) {
-	got := testWiring(t, preamble).outputs("http://127.0.0.1:4000")
-	if want := map[string]string{"ApiUrl": "http://127.0.0.1:4000"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("got %v, want %v", got, want)
+// The outputs are the template's own: no ApiUrl appears that the template does not declare.
+func TestOutputsWithoutOutputs(t *testing.T) {
+	w := testWiring(t, preamble)
+	if got := w.outputs(w.tmpl.Outputs, "http://127.0.0.1:4000"); len(got) != 0 {
+		t.Errorf("got %v, want none", got)
 	}
 }
 

@@ -36,8 +36,9 @@ type Route struct {
 	Method   string // upper case, or ANY
 	Path     string // /jobs/{jobId}, /files/{proxy+}
 	Function string
-	// Public is Auth.Authorizer: NONE on the event: the route skips the authorizer.
-	Public bool
+	// Authorizer verifies the route's bearer tokens: its API's. Nil leaves the route open: its API
+	// has no authorizer, or the event says Auth.Authorizer: NONE.
+	Authorizer Authorizer
 	// Throttle is the route's limit: its RouteSettings entry, else DefaultRouteSettings.
 	Throttle *Throttle
 }
@@ -50,16 +51,17 @@ type Authorizer interface {
 	Verify(token string) (map[string]any, error)
 }
 
-// HTTPAPI serves an HttpApi on localhost: route matching, the JWT authorizer, per-route
+// HTTPAPI serves HTTP APIs on localhost: route matching, each route's JWT authorizer and
 // throttling, and the payload format 2.0 request and response. Answers that API Gateway itself
-// gives (401, 404, 429, 500, 503) have its JSON shape: {"message": "..."}.
+// gives (401, 404, 429, 500, 503) have its JSON shape: {"message": "..."}. The routes of several
+// APIs may share one HTTPAPI as long as no two have the same route key: each route carries its own
+// API's settings.
 type HTTPAPI struct {
-	Routes     []Route
-	Authorizer Authorizer
-	Invoker    Invoker
-	Log        *slog.Logger
-	Region     string
-	Now        func() time.Time
+	Routes  []Route
+	Invoker Invoker
+	Log     *slog.Logger
+	Region  string
+	Now     func() time.Time
 }
 
 // ServeHTTP handles one request.
@@ -70,9 +72,9 @@ func (a *HTTPAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var claims map[string]any
-	if !route.Public && a.Authorizer != nil {
+	if route.Authorizer != nil {
 		var err error
-		claims, err = a.authorize(r)
+		claims, err = authorize(route.Authorizer, r)
 		if err != nil {
 			a.Log.Info("authorizer rejected request", "route", route.Key(), "reason", err)
 			w.Header().Set("www-authenticate", `Bearer error="invalid_token"`)
@@ -129,14 +131,14 @@ func (a *HTTPAPI) now() time.Time {
 	return time.Now()
 }
 
-func (a *HTTPAPI) authorize(r *http.Request) (map[string]any, error) {
+func authorize(auth Authorizer, r *http.Request) (map[string]any, error) {
 	header := r.Header.Get("Authorization")
 	// API Gateway accepts the token with or without the Bearer prefix.
 	token := strings.TrimSpace(strings.TrimPrefix(header, "Bearer "))
 	if token == "" {
 		return nil, errors.New("no token")
 	}
-	return a.Authorizer.Verify(token)
+	return auth.Verify(token)
 }
 
 // match finds the route for method and path: an exact path first, then the one with most literal

@@ -91,18 +91,14 @@ func (f *fakeAuthorizer) Tokens() []string {
 // testNow is the fixed time of every request in these tests.
 var testNow = time.Date(2025, 3, 12, 19, 3, 58, 123_000_000, time.UTC)
 
-func newAPI(routes []Route, inv Invoker, auth Authorizer) *HTTPAPI {
-	api := &HTTPAPI{
+func newAPI(routes []Route, inv Invoker) *HTTPAPI {
+	return &HTTPAPI{
 		Routes:  routes,
 		Invoker: inv,
 		Log:     slog.New(slog.DiscardHandler),
 		Region:  "eu-west-1",
 		Now:     func() time.Time { return testNow },
 	}
-	if auth != nil { // a nil *fakeAuthorizer in the interface would not be nil
-		api.Authorizer = auth
-	}
-	return api
 }
 
 func serve(api *HTTPAPI, r *http.Request) *httptest.ResponseRecorder {
@@ -200,7 +196,7 @@ func TestRouteMatching(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(order.name+"/"+tt.name, func(t *testing.T) {
 				inv := &fakeInvoker{}
-				rec := serve(newAPI(order.routes, inv, nil), httptest.NewRequest(tt.method, tt.path, nil))
+				rec := serve(newAPI(order.routes, inv), httptest.NewRequest(tt.method, tt.path, nil))
 				if rec.Code != http.StatusOK {
 					t.Fatalf("status: got %d, want 200 (body %s)", rec.Code, rec.Body)
 				}
@@ -243,7 +239,7 @@ func TestRouteNotFound(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			inv := &fakeInvoker{}
-			rec := serve(newAPI(routes, inv, nil), httptest.NewRequest(tt.method, tt.path, nil))
+			rec := serve(newAPI(routes, inv), httptest.NewRequest(tt.method, tt.path, nil))
 			wantGatewayError(t, rec, http.StatusNotFound, "Not Found")
 			if n := len(inv.Calls()); n != 0 {
 				t.Errorf("invocations: got %d, want 0", n)
@@ -254,7 +250,7 @@ func TestRouteNotFound(t *testing.T) {
 
 func TestRequestEvent(t *testing.T) {
 	inv := &fakeInvoker{}
-	api := newAPI([]Route{{Method: "POST", Path: "/jobs/{jobId}/runs", Function: "run"}}, inv, nil)
+	api := newAPI([]Route{{Method: "POST", Path: "/jobs/{jobId}/runs", Function: "run"}}, inv)
 	r := httptest.NewRequest("POST", "http://api.example.com/jobs/j%2D1/runs?q=1&q=2&name=a%20b", strings.NewReader(`{"n":1}`))
 	r.RemoteAddr = "192.0.2.10:54321"
 	r.Header.Set("Content-Type", "application/json")
@@ -321,7 +317,7 @@ func TestRequestEvent(t *testing.T) {
 
 func TestRequestEventWithoutQueryOrParams(t *testing.T) {
 	inv := &fakeInvoker{}
-	api := newAPI([]Route{{Method: "GET", Path: "/jobs", Function: "list"}}, inv, nil)
+	api := newAPI([]Route{{Method: "GET", Path: "/jobs", Function: "list"}}, inv)
 	if rec := serve(api, httptest.NewRequest("GET", "/jobs", nil)); rec.Code != http.StatusOK {
 		t.Fatalf("status: got %d, want 200", rec.Code)
 	}
@@ -362,7 +358,7 @@ func TestRequestBodyEncoding(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.contentType, func(t *testing.T) {
 			inv := &fakeInvoker{}
-			api := newAPI([]Route{{Method: "POST", Path: "/upload", Function: "upload"}}, inv, nil)
+			api := newAPI([]Route{{Method: "POST", Path: "/upload", Function: "upload"}}, inv)
 			r := httptest.NewRequest("POST", "/upload", bytes.NewReader(tt.body))
 			if tt.contentType != "" {
 				r.Header.Set("Content-Type", tt.contentType)
@@ -405,7 +401,7 @@ func TestPayloadLimit(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			inv := &fakeInvoker{}
-			api := newAPI([]Route{{Method: "POST", Path: "/upload", Function: "upload"}}, inv, nil)
+			api := newAPI([]Route{{Method: "POST", Path: "/upload", Function: "upload"}}, inv)
 			r := httptest.NewRequest("POST", "/upload", bytes.NewReader(bytes.Repeat([]byte("a"), tt.size)))
 			r.Header.Set("Content-Type", "text/plain")
 			rec := serve(api, r)
@@ -446,16 +442,13 @@ func TestAuthorizer(t *testing.T) {
 		"nums":  "[1 2000000]",
 		"empty": "[]",
 	}
-	routes := []Route{
-		{Method: "GET", Path: "/private", Function: "private"},
-		{Method: "GET", Path: "/public", Function: "public", Public: true},
-	}
 	tests := []struct {
 		name          string
 		path          string
 		authorization string // "" sends no header
 		wantStatus    int
-		wantVerified  []string // tokens the authorizer is asked about
+		wantVerified  []string // tokens the authorizer of /private is asked about
+		wantOther     []string // tokens the authorizer of /other is asked about
 		wantClaims    map[string]string
 	}{
 		{name: "no token", path: "/private", wantStatus: http.StatusUnauthorized},
@@ -465,12 +458,20 @@ func TestAuthorizer(t *testing.T) {
 		{name: "valid token without Bearer prefix", path: "/private", authorization: "good-token", wantStatus: http.StatusOK, wantVerified: []string{"good-token"}, wantClaims: wantClaims},
 		{name: "public route without token", path: "/public", wantStatus: http.StatusOK},
 		{name: "public route ignores a bad token", path: "/public", authorization: "Bearer forged", wantStatus: http.StatusOK},
+		// Routes of two APIs: each route asks its own API's authorizer only.
+		{name: "another API's route with this API's token", path: "/other", authorization: "Bearer good-token", wantStatus: http.StatusUnauthorized, wantOther: []string{"good-token"}},
+		{name: "another API's route with its own token", path: "/other", authorization: "Bearer other-token", wantStatus: http.StatusOK, wantOther: []string{"other-token"}, wantClaims: map[string]string{"sub": "user-2"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			inv := &fakeInvoker{}
 			authorizer := &fakeAuthorizer{valid: auth}
-			api := newAPI(routes, inv, authorizer)
+			other := &fakeAuthorizer{valid: map[string]map[string]any{"other-token": {"sub": "user-2"}}}
+			api := newAPI([]Route{
+				{Method: "GET", Path: "/private", Function: "private", Authorizer: authorizer},
+				{Method: "GET", Path: "/public", Function: "public"},
+				{Method: "GET", Path: "/other", Function: "other", Authorizer: other},
+			}, inv)
 			r := httptest.NewRequest("GET", tt.path, nil)
 			if tt.authorization != "" {
 				r.Header.Set("Authorization", tt.authorization)
@@ -479,6 +480,9 @@ func TestAuthorizer(t *testing.T) {
 
 			if got := authorizer.Tokens(); !slices.Equal(got, tt.wantVerified) {
 				t.Errorf("tokens verified: got %q, want %q", got, tt.wantVerified)
+			}
+			if got := other.Tokens(); !slices.Equal(got, tt.wantOther) {
+				t.Errorf("tokens the other API verified: got %q, want %q", got, tt.wantOther)
 			}
 			calls := inv.Calls()
 			if tt.wantStatus == http.StatusUnauthorized {
@@ -540,7 +544,7 @@ func TestThrottledRoute(t *testing.T) {
 	api := newAPI([]Route{
 		{Method: "GET", Path: "/limited", Function: "limited", Throttle: NewThrottle(1, 2)},
 		{Method: "GET", Path: "/free", Function: "free"},
-	}, inv, nil)
+	}, inv)
 	api.Now = func() time.Time { return now }
 
 	steps := []struct {
@@ -705,7 +709,7 @@ func TestInvokeFailures(t *testing.T) {
 			inv := &fakeInvoker{respond: func(context.Context, string, []byte) (lambdapool.Result, error) {
 				return tt.result, tt.err
 			}}
-			api := newAPI([]Route{{Method: "POST", Path: "/jobs", Function: "submit"}}, inv, nil)
+			api := newAPI([]Route{{Method: "POST", Path: "/jobs", Function: "submit"}}, inv)
 			rec := serve(api, httptest.NewRequest("POST", "/jobs", strings.NewReader("{}")))
 			wantGatewayError(t, rec, tt.wantStatus, tt.wantMessage)
 			if got := rec.Header().Get("X-Leak"); got != "" {
@@ -720,7 +724,7 @@ func TestInvokeFailures(t *testing.T) {
 
 func TestInvokeHasIntegrationTimeout(t *testing.T) {
 	inv := &fakeInvoker{}
-	api := newAPI([]Route{{Method: "GET", Path: "/jobs", Function: "list"}}, inv, nil)
+	api := newAPI([]Route{{Method: "GET", Path: "/jobs", Function: "list"}}, inv)
 	serve(api, httptest.NewRequest("GET", "/jobs", nil))
 	calls := inv.Calls()
 	if len(calls) != 1 {
@@ -808,7 +812,7 @@ func TestResponse(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			inv := &fakeInvoker{respond: answer(tt.payload)}
-			api := newAPI([]Route{{Method: "GET", Path: "/x", Function: "x"}}, inv, nil)
+			api := newAPI([]Route{{Method: "GET", Path: "/x", Function: "x"}}, inv)
 			rec := serve(api, httptest.NewRequest("GET", "/x", nil))
 			if rec.Code != tt.wantStatus {
 				t.Errorf("status: got %d, want %d (body %s)", rec.Code, tt.wantStatus, rec.Body)
@@ -829,7 +833,7 @@ func TestResponse(t *testing.T) {
 // (not only what the handler wrote) is checked, cookies included.
 func TestServeOverHTTP(t *testing.T) {
 	inv := &fakeInvoker{respond: answer(`{"statusCode":200,"cookies":["a=1","b=2"],"body":"ok"}`)}
-	srv := httptest.NewServer(newAPI([]Route{{Method: "GET", Path: "/x", Function: "x"}}, inv, nil))
+	srv := httptest.NewServer(newAPI([]Route{{Method: "GET", Path: "/x", Function: "x"}}, inv))
 	t.Cleanup(srv.Close)
 
 	req, err := http.NewRequestWithContext(t.Context(), "GET", srv.URL+"/x", nil)
