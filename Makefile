@@ -60,8 +60,8 @@ unit: standins ## Unit tests with -race in every module (some start DynamoDB Loc
 	@for m in shared $(SERVICES) infra/local; do echo "== $$m"; (cd $$m && go test -race -count=1 ./...) || exit 1; done
 
 .PHONY: lint
-lint: ## cfn-lint on both templates (zero errors and warnings), the template rules, actionlint and the workflow rules.
-	cfn-lint --non-zero-exit-code warning template.yaml infra/ci/template.yaml
+lint: ## cfn-lint on every template (zero errors and warnings), the template rules, actionlint and the workflow rules.
+	cfn-lint --non-zero-exit-code warning template.yaml $(wildcard services/*/template.yaml) infra/ci/template.yaml
 	cd tests && go test -count=1 ./template/... ./workflows/...
 	cd tests && go tool actionlint ../.github/workflows/*.yml
 
@@ -96,16 +96,35 @@ bench: standins ## Benchmarks (they measure; they assert no times), ending with 
 SAM_BUCKET   ?=
 CFN_ROLE_ARN ?=
 
+# SERVICE=<svc> deploys services/<svc>/template.yaml alone, as the stack go-serverless-<svc>-<STAGE>,
+# whose API accepts the tokens of a user pool that exists already: JWT_ISSUER is the pool's URL
+# (https://cognito-idp.<region>.amazonaws.com/<pool id>), JWT_AUDIENCE its app client ID(s),
+# comma-separated. Without SERVICE, the root template.yaml: the user pool and all six services.
+SERVICE      ?=
+JWT_ISSUER   ?=
+JWT_AUDIENCE ?=
+DEPLOY_STACK  = $(if $(SERVICE),go-serverless-$(SERVICE)-$(STAGE),$(STACK))
+# sam looks for samconfig.toml next to the template it is given; every template shares this one.
+SAM_CONFIG    = --config-file $(ROOT)/samconfig.toml
+SERVICE_USAGE = SERVICE=<one of: $(notdir $(SERVICES))>
+
 .PHONY: deploy
-deploy: ## Build and deploy the stack for STAGE (an ephemeral stack per branch: make deploy STAGE=my-feature).
-	sam build
-	sam deploy --stack-name $(STACK) --parameter-overrides Stage=$(STAGE) --tags project=go-serverless-reference stage=$(STAGE) \
-	  $(if $(SAM_BUCKET),--s3-bucket $(SAM_BUCKET) --s3-prefix $(STACK) --no-resolve-s3) \
+deploy: ## Build and deploy the stack for STAGE (an ephemeral stack per branch: make deploy STAGE=my-feature); SERVICE=<svc>: one service alone.
+ifneq ($(SERVICE),)
+	@[[ -f services/$(SERVICE)/template.yaml && -n "$(JWT_ISSUER)" && -n "$(JWT_AUDIENCE)" ]] || { echo "usage: make deploy $(SERVICE_USAGE) STAGE=<name> JWT_ISSUER=https://cognito-idp.<region>.amazonaws.com/<pool id> JWT_AUDIENCE=<app client id>[,<id>...]"; exit 2; }
+endif
+	sam build $(SAM_CONFIG) $(if $(SERVICE),--template-file services/$(SERVICE)/template.yaml)
+	sam deploy $(SAM_CONFIG) --stack-name $(DEPLOY_STACK) --tags project=go-serverless-reference stage=$(STAGE) \
+	  --parameter-overrides Stage=$(STAGE) $(if $(SERVICE),'JwtIssuer=$(JWT_ISSUER)' 'JwtAudience=$(JWT_AUDIENCE)') \
+	  $(if $(SAM_BUCKET),--s3-bucket $(SAM_BUCKET) --s3-prefix $(DEPLOY_STACK) --no-resolve-s3) \
 	  $(if $(CFN_ROLE_ARN),--role-arn $(CFN_ROLE_ARN))
 
 .PHONY: delete
-delete: ## Delete the stack for STAGE, emptying its buckets first.
-	infra/delete-stack.sh $(STACK)
+delete: ## Delete the stack for STAGE (SERVICE=<svc>: that service's own stack), emptying its buckets first.
+ifneq ($(SERVICE),)
+	@[[ -f services/$(SERVICE)/template.yaml ]] || { echo "usage: make delete $(SERVICE_USAGE) STAGE=<name>"; exit 2; }
+endif
+	infra/delete-stack.sh $(DEPLOY_STACK)
 
 # The stack holding CI's OIDC trust, deploy role and artifact bucket. Not go-serverless-*: the
 # execution role it creates may manage every role and bucket of that name.

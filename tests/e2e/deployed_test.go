@@ -11,19 +11,64 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
-// stackOutputs returns a deployed stack's CloudFormation outputs by key.
-func stackOutputs(ctx context.Context, cfg aws.Config, name string) (map[string]string, error) {
-	out, err := cloudformation.NewFromConfig(cfg).DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
+// deployedStack reads the deployed stack name: its outputs and those of the stacks nested in it,
+// one per service (the root template's AWS::Serverless::Application resources, JobsApp, ...,
+// which CloudFormation deploys as AWS::CloudFormation::Stack). Tokens come from its Cognito
+// user pool.
+func deployedStack(ctx context.Context, name string) (*stack, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("describe stack %s: %w", name, err)
+		return nil, err
+	}
+	cfn := cloudformation.NewFromConfig(cfg)
+	root, err := stackOutputs(ctx, cfn, name)
+	if err != nil {
+		return nil, err
+	}
+	stacks, err := nestedStacks(ctx, cfn, name)
+	if err != nil {
+		return nil, err
+	}
+	nested := map[string]map[string]string{}
+	for app, id := range stacks {
+		if nested[app], err = stackOutputs(ctx, cfn, id); err != nil {
+			return nil, fmt.Errorf("%s of stack %s: %w", app, name, err)
+		}
+	}
+	outputs, err := mergeOutputs(root, nested)
+	if err != nil {
+		return nil, fmt.Errorf("outputs of stack %s: %w", name, err)
+	}
+	users := newCognitoUsers(cfg, outputs["UserPoolId"], outputs["UserPoolClientId"])
+	return &stack{
+		outputs:      outputs,
+		token:        users.token,
+		sqs:          sqs.NewFromConfig(cfg),
+		dynamodb:     dynamodb.NewFromConfig(cfg),
+		s3:           s3.NewFromConfig(cfg),
+		lambda:       lambda.NewFromConfig(cfg),
+		functionName: stackResources{client: cfn, root: name, nested: stacks}.physicalID,
+	}, nil
+}
+
+// stackOutputs returns a deployed stack's CloudFormation outputs by key; stack is its name or ID.
+func stackOutputs(ctx context.Context, client *cloudformation.Client, stack string) (map[string]string, error) {
+	out, err := client.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
+	if err != nil {
+		return nil, fmt.Errorf("describe stack %s: %w", stack, err)
 	}
 	if len(out.Stacks) != 1 {
-		return nil, fmt.Errorf("describe stack %s: %d stacks", name, len(out.Stacks))
+		return nil, fmt.Errorf("describe stack %s: %d stacks", stack, len(out.Stacks))
 	}
 	outputs := map[string]string{}
 	for _, o := range out.Stacks[0].Outputs {
@@ -32,24 +77,46 @@ func stackOutputs(ctx context.Context, cfg aws.Config, name string) (map[string]
 	return outputs, nil
 }
 
-// stackResources finds the physical IDs of a deployed stack's resources.
+// nestedStacks returns the IDs of the stacks nested in the stack name, by the logical ID of the
+// resource that made each.
+func nestedStacks(ctx context.Context, client *cloudformation.Client, name string) (map[string]string, error) {
+	stacks := map[string]string{}
+	pages := cloudformation.NewListStackResourcesPaginator(client, &cloudformation.ListStackResourcesInput{StackName: aws.String(name)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list the resources of stack %s: %w", name, err)
+		}
+		for _, r := range page.StackResourceSummaries {
+			if aws.ToString(r.ResourceType) == "AWS::CloudFormation::Stack" {
+				stacks[aws.ToString(r.LogicalResourceId)] = aws.ToString(r.PhysicalResourceId)
+			}
+		}
+	}
+	return stacks, nil
+}
+
+// stackResources finds the physical IDs of the resources of a deployed stack's nested stacks.
 type stackResources struct {
 	client *cloudformation.Client
-	stack  string
+	root   string
+	// nested are the IDs of the root's nested stacks by logical ID (nestedStacks).
+	nested map[string]string
 }
 
-func newStackResources(cfg aws.Config, stack string) stackResources {
-	return stackResources{client: cloudformation.NewFromConfig(cfg), stack: stack}
-}
-
-// physicalID returns the name CloudFormation gave the resource logicalID (a function's name).
-func (r stackResources) physicalID(t *testing.T, logicalID string) string {
+// physicalID returns the name CloudFormation gave the resource logicalID (a function's name) in
+// the stack nested as app.
+func (r stackResources) physicalID(t *testing.T, app, logicalID string) string {
 	t.Helper()
+	stack, ok := r.nested[app]
+	if !ok {
+		t.Fatalf("stack %s has no nested stack %s", r.root, app)
+	}
 	out, err := r.client.DescribeStackResource(context.Background(), &cloudformation.DescribeStackResourceInput{
-		StackName: aws.String(r.stack), LogicalResourceId: aws.String(logicalID),
+		StackName: aws.String(stack), LogicalResourceId: aws.String(logicalID),
 	})
 	if err != nil {
-		t.Fatalf("describe %s in stack %s: %v", logicalID, r.stack, err)
+		t.Fatalf("describe %s in stack %s (%s of %s): %v", logicalID, stack, app, r.root, err)
 	}
 	return aws.ToString(out.StackResourceDetail.PhysicalResourceId)
 }

@@ -16,6 +16,9 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
+// fanout is the service this file tests: its tests call its API and name its functions through it.
+const fanout service = "Fanout"
+
 // batchView is GET /batches/{id}'s body.
 type batchView struct {
 	BatchID    string     `json:"batchId"`
@@ -63,7 +66,7 @@ func fanoutItems(n, durationMS int) []fanoutItem {
 // submitBatch posts a batch and checks the 202 answer; it returns the batch id.
 func submitBatch(t *testing.T, token, body string) string {
 	t.Helper()
-	r := call(t, http.MethodPost, "/batches", token, body)
+	r := fanout.call(t, http.MethodPost, "/batches", token, body)
 	if r.status != http.StatusAccepted {
 		t.Fatalf("POST /batches = %d %s; want 202", r.status, r.body)
 	}
@@ -87,7 +90,7 @@ func waitForBatch(t *testing.T, token, id string) batchView {
 	var b batchView
 	eventually(t, 90*time.Second, 250*time.Millisecond, func() (bool, string) {
 		b = batchView{}
-		if getAsync(t, token, "/batches/"+id, &b) {
+		if fanout.getAsync(t, token, "/batches/"+id, &b) {
 			return true, ""
 		}
 		if b.Status != "RUNNING" && b.Status != "AGGREGATING" {
@@ -207,7 +210,7 @@ func TestFanoutBadInputIsRejectedAndWritesNothing(t *testing.T) {
 		{"unknown field", `{"items":[{"id":"a","priority":1}]}`, 400, "priority"},
 	}
 	for _, tt := range tests {
-		p := wantProblem(t, call(t, http.MethodPost, "/batches", token, tt.body), tt.status)
+		p := wantProblem(t, fanout.call(t, http.MethodPost, "/batches", token, tt.body), tt.status)
 		if tt.field != "" && (len(p.InvalidParams) == 0 || p.InvalidParams[0].Name != tt.field) {
 			t.Errorf("%s: invalid-params = %+v; want field %q named", tt.name, p.InvalidParams, tt.field)
 		}
@@ -233,8 +236,8 @@ func TestFanoutOtherUsersBatchIsNotFound(t *testing.T) {
 	alice := st.token(t, "alice-fanout-private", nil)
 	id := submitBatch(t, alice, fanoutBody(t, fanoutItems(1, 0)))
 	mallory := st.token(t, "mallory-fanout-private", nil)
-	p := wantProblem(t, call(t, http.MethodGet, "/batches/"+id, mallory, ""), http.StatusNotFound)
-	unknown := wantProblem(t, call(t, http.MethodGet, "/batches/ffffffffffffffffffffffffffffffff", mallory, ""), http.StatusNotFound)
+	p := wantProblem(t, fanout.call(t, http.MethodGet, "/batches/"+id, mallory, ""), http.StatusNotFound)
+	unknown := wantProblem(t, fanout.call(t, http.MethodGet, "/batches/ffffffffffffffffffffffffffffffff", mallory, ""), http.StatusNotFound)
 	if p.Title != unknown.Title || p.Detail != unknown.Detail || p.Type != unknown.Type {
 		t.Errorf("another user's batch answers %+v, an unknown one %+v; want the same answer", p, unknown)
 	}

@@ -26,14 +26,38 @@ func (r response) json(t *testing.T, v any) {
 	}
 }
 
-// call sends one request to the API. token may be empty; headers are added as given.
-func call(t *testing.T, method, path, token, body string, headers ...string) response {
+// service is one service of the app, named as the root template names its parts: the nested
+// application <name>App, whose API's URL is the root's output <name>ApiUrl. Each service's
+// tests declare their own (const jobs service = "Jobs" in jobs_test.go) and reach only that
+// service's API and functions through it, so a fork keeps this harness and one service's file.
+type service string
+
+// url returns the base URL of the service's API, without a trailing slash. Locally every
+// service's API is served on the one URL of the runner.
+func (s service) url(t *testing.T) string {
+	t.Helper()
+	key := string(s) + "ApiUrl"
+	u := st.outputs[key]
+	if u == "" {
+		t.Fatalf("the stack has no output %s, the URL of the %s API", key, s)
+	}
+	return strings.TrimSuffix(u, "/")
+}
+
+// functionName returns the name the function logicalID of the service has in the stack.
+func (s service) functionName(t *testing.T, logicalID string) string {
+	t.Helper()
+	return st.functionName(t, string(s)+"App", logicalID)
+}
+
+// call sends one request to the service's API. token may be empty; headers are added as given.
+func (s service) call(t *testing.T, method, path, token, body string, headers ...string) response {
 	t.Helper()
 	var reader io.Reader
 	if body != "" {
 		reader = strings.NewReader(body)
 	}
-	req, err := http.NewRequest(method, st.apiURL+path, reader)
+	req, err := http.NewRequest(method, s.url(t)+path, reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,9 +85,9 @@ func call(t *testing.T, method, path, token, body string, headers ...string) res
 // getAsync reads an asynchronous resource once and decodes its body into v: true when the
 // answer is 200 (done), false when it is 202 (not yet), which must say when to ask again in
 // Retry-After. Any other status fails the test.
-func getAsync(t *testing.T, token, path string, v any) (done bool) {
+func (s service) getAsync(t *testing.T, token, path string, v any) (done bool) {
 	t.Helper()
-	r := call(t, http.MethodGet, path, token, "")
+	r := s.call(t, http.MethodGet, path, token, "")
 	switch r.status {
 	case http.StatusOK:
 		r.json(t, v)

@@ -25,6 +25,9 @@ import (
 // every 1,000 lines (ImportMaxLinesPerInvocation in infra/local/parameters.json), so a few
 // thousand lines make a chain of several invocations.
 
+// imports is the service this file tests: its tests call its API and name its functions through it.
+const imports service = "Imports"
+
 // importGrant is the answer to POST /imports/uploads.
 type importGrant struct {
 	Key     string            `json:"key"`
@@ -54,7 +57,7 @@ type importView struct {
 // the ETag S3 answered.
 func uploadImportFile(t *testing.T, token, fileName string, body []byte) (key, etag string) {
 	t.Helper()
-	r := call(t, "POST", "/imports/uploads", token, fmt.Sprintf(`{"fileName":%q,"size":%d}`, fileName, len(body)))
+	r := imports.call(t, "POST", "/imports/uploads", token, fmt.Sprintf(`{"fileName":%q,"size":%d}`, fileName, len(body)))
 	if r.status != http.StatusCreated {
 		t.Fatalf("POST /imports/uploads = %d %s; want 201", r.status, r.body)
 	}
@@ -92,7 +95,7 @@ func waitImport(t *testing.T, token, id string) importView {
 	defer logsOnFailure(t, "Import")()
 	var v importView
 	eventually(t, 90*time.Second, 300*time.Millisecond, func() (bool, string) {
-		r := call(t, "GET", "/imports/"+id, token, "")
+		r := imports.call(t, "GET", "/imports/"+id, token, "")
 		if r.status == http.StatusNotFound {
 			return false, "import " + id + " not started" // the notification has not started it yet
 		}
@@ -130,7 +133,7 @@ func TestImportChainsThroughSeveralInvocations(t *testing.T) {
 	key, _ := uploadImportFile(t, token, "orders.csv", body)
 
 	// The notification has started (or is starting) the import; POST names the same one.
-	r := call(t, "POST", "/imports", token, fmt.Sprintf(`{"key":%q}`, key))
+	r := imports.call(t, "POST", "/imports", token, fmt.Sprintf(`{"key":%q}`, key))
 	if r.status != http.StatusAccepted {
 		t.Fatalf("POST /imports = %d %s; want 202", r.status, r.body)
 	}
@@ -141,7 +144,7 @@ func TestImportChainsThroughSeveralInvocations(t *testing.T) {
 	if r.header.Get("Location") != "/imports/"+started.ImportID {
 		t.Errorf("Location = %q; want /imports/%s", r.header.Get("Location"), started.ImportID)
 	}
-	again := call(t, "POST", "/imports", token, fmt.Sprintf(`{"key":%q}`, key))
+	again := imports.call(t, "POST", "/imports", token, fmt.Sprintf(`{"key":%q}`, key))
 	var second struct {
 		ImportID string `json:"importId"`
 	}
@@ -172,7 +175,7 @@ func TestImportChainsThroughSeveralInvocations(t *testing.T) {
 
 	// Nobody else sees it.
 	other := st.token(t, "import-mallory-"+randomHex(4), nil)
-	wantProblem(t, call(t, "GET", "/imports/"+started.ImportID, other, ""), http.StatusNotFound)
+	wantProblem(t, imports.call(t, "GET", "/imports/"+started.ImportID, other, ""), http.StatusNotFound)
 }
 
 func TestImportStartsFromTheS3NotificationAlone(t *testing.T) {
@@ -204,13 +207,13 @@ func TestImportBadRequestsChangeNothing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := wantProblem(t, call(t, "POST", tt.path, token, tt.body), tt.status)
+			p := wantProblem(t, imports.call(t, "POST", tt.path, token, tt.body), tt.status)
 			if len(p.InvalidParams) == 0 || p.InvalidParams[0].Name != tt.param {
 				t.Errorf("invalid-params = %+v; want %s named", p.InvalidParams, tt.param)
 			}
 		})
 	}
-	wantProblem(t, call(t, "GET", "/imports/00000000000000000000000000000000", token, ""), http.StatusNotFound)
+	wantProblem(t, imports.call(t, "GET", "/imports/00000000000000000000000000000000", token, ""), http.StatusNotFound)
 }
 
 // TestImportOfAFileThatIsNotThere asks for an import of a key under the caller's own prefix where
@@ -222,7 +225,7 @@ func TestImportOfAFileThatIsNotThere(t *testing.T) {
 	token := st.token(t, "import-erin-"+randomHex(4), nil)
 	key := "imports/" + subject(t, token) + "/never-uploaded.csv"
 	defer logsOnFailure(t, "CreateImportFunction", key)()
-	p := wantProblem(t, call(t, "POST", "/imports", token, fmt.Sprintf(`{"key":%q}`, key)), http.StatusUnprocessableEntity)
+	p := wantProblem(t, imports.call(t, "POST", "/imports", token, fmt.Sprintf(`{"key":%q}`, key)), http.StatusUnprocessableEntity)
 	if p.Title != "No such file" || len(p.InvalidParams) == 0 || p.InvalidParams[0].Name != "key" {
 		t.Errorf("problem = %+v; want 'No such file' naming the key", p)
 	}
@@ -256,7 +259,7 @@ func TestImportWhoseFileIsDeletedMidChainFailsAtOnce(t *testing.T) {
 	tooSmall := fmt.Sprintf("the import of %d lines (%d bytes) ended before the test could delete its file: make the file bigger", lines, len(body))
 	var running importView
 	eventually(t, 60*time.Second, 50*time.Millisecond, func() (bool, string) {
-		r := call(t, "GET", "/imports/"+id, token, "")
+		r := imports.call(t, "GET", "/imports/"+id, token, "")
 		if r.status == http.StatusNotFound {
 			return false, "import " + id + " not started"
 		}

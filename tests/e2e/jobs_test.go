@@ -18,6 +18,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
+// jobs is the service this file tests: its tests call its API and name its functions through it.
+const jobs service = "Jobs"
+
 // jobView is GET /jobs/{id}'s body.
 type jobView struct {
 	JobID    string   `json:"jobId"`
@@ -33,7 +36,7 @@ type jobView struct {
 // submit posts a job and checks the 202 answer; it returns the job id.
 func submit(t *testing.T, token, body string, headers ...string) string {
 	t.Helper()
-	r := call(t, http.MethodPost, "/jobs", token, body, headers...)
+	r := jobs.call(t, http.MethodPost, "/jobs", token, body, headers...)
 	if r.status != http.StatusAccepted {
 		t.Fatalf("POST /jobs = %d %s; want 202", r.status, r.body)
 	}
@@ -61,7 +64,7 @@ func waitForJob(t *testing.T, token, id string) jobView {
 	// Every 200 ms, faster than Retry-After: the test wants the answer soon.
 	eventually(t, 90*time.Second, 200*time.Millisecond, func() (bool, string) {
 		job = jobView{}
-		if getAsync(t, token, "/jobs/"+id, &job) {
+		if jobs.getAsync(t, token, "/jobs/"+id, &job) {
 			return true, ""
 		}
 		if job.Status != "PENDING" && job.Status != "RUNNING" {
@@ -110,7 +113,7 @@ func TestIdempotentResubmit(t *testing.T) {
 		t.Fatalf("resubmit with the same Idempotency-Key gave job %s, then %s; want the same job", first, second)
 	}
 	// The same key for a different request is refused.
-	wantProblem(t, call(t, http.MethodPost, "/jobs", token, `{"task":"refund"}`, "Idempotency-Key", key), http.StatusUnprocessableEntity)
+	wantProblem(t, jobs.call(t, http.MethodPost, "/jobs", token, `{"task":"refund"}`, "Idempotency-Key", key), http.StatusUnprocessableEntity)
 	// Another user's identical key is their own.
 	other := submit(t, st.token(t, "bob-idem", nil), body, "Idempotency-Key", key)
 	if other == first {
@@ -289,7 +292,7 @@ func TestUnauthorized(t *testing.T) {
 			{http.MethodPost, "/jobs", `{"task":"x"}`},
 			{http.MethodGet, "/jobs/0123456789abcdef0123456789abcdef", ""},
 		} {
-			r := call(t, route.method, route.path, tt.token(), route.body)
+			r := jobs.call(t, route.method, route.path, tt.token(), route.body)
 			if r.status != http.StatusUnauthorized || !strings.Contains(string(r.body), `"Unauthorized"`) {
 				t.Errorf("%s: %s %s = %d %s; want 401 Unauthorized", tt.name, route.method, route.path, r.status, r.body)
 			}
@@ -302,8 +305,8 @@ func TestOtherUsersJobIsNotFound(t *testing.T) {
 	alice := st.token(t, "alice-private", nil)
 	id := submit(t, alice, `{"task":"private"}`)
 	mallory := st.token(t, "mallory-private", nil)
-	p := wantProblem(t, call(t, http.MethodGet, "/jobs/"+id, mallory, ""), http.StatusNotFound)
-	unknown := wantProblem(t, call(t, http.MethodGet, "/jobs/ffffffffffffffffffffffffffffffff", mallory, ""), http.StatusNotFound)
+	p := wantProblem(t, jobs.call(t, http.MethodGet, "/jobs/"+id, mallory, ""), http.StatusNotFound)
+	unknown := wantProblem(t, jobs.call(t, http.MethodGet, "/jobs/ffffffffffffffffffffffffffffffff", mallory, ""), http.StatusNotFound)
 	if p.Title != unknown.Title || p.Detail != unknown.Detail || p.Type != unknown.Type {
 		t.Errorf("another user's job answers %+v, an unknown one %+v; want the same answer (no existence leak)", p, unknown)
 	}
@@ -329,7 +332,7 @@ func TestBadInputIsRejectedAndWritesNothing(t *testing.T) {
 		{"not JSON", `task=x`, "application/x-www-form-urlencoded", 415, ""},
 	}
 	for _, tt := range tests {
-		r := call(t, http.MethodPost, "/jobs", token, tt.body, "Content-Type", tt.contentType)
+		r := jobs.call(t, http.MethodPost, "/jobs", token, tt.body, "Content-Type", tt.contentType)
 		p := wantProblem(t, r, tt.status)
 		if tt.field != "" && (len(p.InvalidParams) == 0 || p.InvalidParams[0].Name != tt.field) {
 			t.Errorf("%s: invalid-params = %+v; want field %q named", tt.name, p.InvalidParams, tt.field)
@@ -356,7 +359,7 @@ func TestCorrelationIDCrossesTheQueue(t *testing.T) {
 	t.Parallel()
 	token := st.token(t, "alice-corr", nil)
 	corr := "e2e-" + randomHex(6)
-	r := call(t, http.MethodPost, "/jobs", token, `{"task":"trace-me"}`, "x-correlation-id", corr)
+	r := jobs.call(t, http.MethodPost, "/jobs", token, `{"task":"trace-me"}`, "x-correlation-id", corr)
 	if r.status != http.StatusAccepted || r.header.Get("x-correlation-id") != corr {
 		t.Fatalf("POST /jobs = %d, x-correlation-id %q; want 202 echoing %q", r.status, r.header.Get("x-correlation-id"), corr)
 	}
@@ -395,7 +398,7 @@ func TestSubmitRouteIsThrottled(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := call(t, http.MethodPost, "/jobs", token, `{}`)
+			r := jobs.call(t, http.MethodPost, "/jobs", token, `{}`)
 			mu.Lock()
 			counts[r.status]++
 			mu.Unlock()

@@ -14,6 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
+// ledger is the service this file tests: its tests call its API and name its functions through it.
+const ledger service = "Ledger"
+
 // ledgerAccount is the body of the ledger's account answers.
 type ledgerAccount struct {
 	AccountID string `json:"accountId"`
@@ -29,7 +32,7 @@ func ledgerUser(name string) string {
 
 func openAccount(t *testing.T, token string, headers ...string) ledgerAccount {
 	t.Helper()
-	r := call(t, http.MethodPost, "/accounts", token, "", headers...)
+	r := ledger.call(t, http.MethodPost, "/accounts", token, "", headers...)
 	if r.status != http.StatusCreated {
 		t.Fatalf("POST /accounts = %d %s; want 201", r.status, r.body)
 	}
@@ -47,12 +50,12 @@ func openAccount(t *testing.T, token string, headers ...string) ledgerAccount {
 // move posts a deposit or withdrawal and returns the raw answer.
 func move(t *testing.T, token, id, kind string, amount int64, headers ...string) response {
 	t.Helper()
-	return call(t, http.MethodPost, "/accounts/"+id+"/"+kind, token, fmt.Sprintf(`{"amount":%d}`, amount), headers...)
+	return ledger.call(t, http.MethodPost, "/accounts/"+id+"/"+kind, token, fmt.Sprintf(`{"amount":%d}`, amount), headers...)
 }
 
 func getAccount(t *testing.T, token, id string) (ledgerAccount, string) {
 	t.Helper()
-	r := call(t, http.MethodGet, "/accounts/"+id, token, "")
+	r := ledger.call(t, http.MethodGet, "/accounts/"+id, token, "")
 	if r.status != http.StatusOK {
 		t.Fatalf("GET /accounts/%s = %d %s; want 200", id, r.status, r.body)
 	}
@@ -67,7 +70,7 @@ func history(t *testing.T, token, id string, pageSize int) []map[string]any {
 	var all []map[string]any
 	path := fmt.Sprintf("/accounts/%s/events?limit=%d", id, pageSize)
 	for path != "" {
-		r := call(t, http.MethodGet, path, token, "")
+		r := ledger.call(t, http.MethodGet, path, token, "")
 		if r.status != http.StatusOK {
 			t.Fatalf("GET %s = %d %s", path, r.status, r.body)
 		}
@@ -171,7 +174,7 @@ func TestLedgerBadInputWritesNothing(t *testing.T) {
 		t.Fatalf("deposit = %d %s", r.status, r.body)
 	}
 	for _, body := range []string{`{"amount":0}`, `{"amount":-1}`, `{"amount":1.5}`, `{"amount":"5"}`, `{}`, `{"amount":5,"to":"x"}`, `not json`, `{"amount":100000001}`} {
-		p := wantProblem(t, call(t, http.MethodPost, "/accounts/"+acct.AccountID+"/withdrawals", token, body), http.StatusBadRequest)
+		p := wantProblem(t, ledger.call(t, http.MethodPost, "/accounts/"+acct.AccountID+"/withdrawals", token, body), http.StatusBadRequest)
 		if len(p.InvalidParams) == 0 && body != `not json` {
 			t.Errorf("%s: problem %+v names no invalid param", body, p)
 		}
@@ -190,10 +193,10 @@ func TestLedgerOtherUsersAccountIsNotFound(t *testing.T) {
 	alice := st.token(t, ledgerUser("alice"), nil)
 	mallory := st.token(t, ledgerUser("mallory"), nil)
 	acct := openAccount(t, alice)
-	wantProblem(t, call(t, http.MethodGet, "/accounts/"+acct.AccountID, mallory, ""), http.StatusNotFound)
-	wantProblem(t, call(t, http.MethodGet, "/accounts/"+acct.AccountID+"/events", mallory, ""), http.StatusNotFound)
+	wantProblem(t, ledger.call(t, http.MethodGet, "/accounts/"+acct.AccountID, mallory, ""), http.StatusNotFound)
+	wantProblem(t, ledger.call(t, http.MethodGet, "/accounts/"+acct.AccountID+"/events", mallory, ""), http.StatusNotFound)
 	wantProblem(t, move(t, mallory, acct.AccountID, "deposits", 5), http.StatusNotFound)
-	wantProblem(t, call(t, http.MethodGet, "/accounts/no-such-account", alice, ""), http.StatusNotFound)
+	wantProblem(t, ledger.call(t, http.MethodGet, "/accounts/no-such-account", alice, ""), http.StatusNotFound)
 	if got, _ := getAccount(t, alice, acct.AccountID); got.Version != 1 {
 		t.Errorf("account = %+v; want untouched at version 1", got)
 	}
@@ -218,7 +221,7 @@ func TestLedgerProjection(t *testing.T) {
 		Accounts []ledgerAccount `json:"accounts"`
 	}
 	eventually(t, 30*time.Second, 200*time.Millisecond, func() (bool, string) {
-		r := call(t, http.MethodGet, "/accounts", token, "")
+		r := ledger.call(t, http.MethodGet, "/accounts", token, "")
 		if r.status != http.StatusOK {
 			t.Fatalf("GET /accounts = %d %s", r.status, r.body)
 		}

@@ -21,6 +21,9 @@ const (
 	pricingV1User   = "pricing-v1-user"
 )
 
+// pricing is the service this file tests: its tests call its API and name its functions through it.
+const pricing service = "Pricing"
+
 type priceAnswer struct {
 	SKU      string `json:"sku"`
 	Quantity int    `json:"quantity"`
@@ -47,7 +50,7 @@ func TestPricingEngineFollowsTheFlag(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for range 3 { // sticky: the same answer every time
-				r := call(t, http.MethodGet, "/prices/TEA-002?quantity=10", tt.token, "")
+				r := pricing.call(t, http.MethodGet, "/prices/TEA-002?quantity=10", tt.token, "")
 				if r.status != http.StatusOK {
 					t.Fatalf("GET /prices/TEA-002 = %d %s; want 200", r.status, r.body)
 				}
@@ -71,19 +74,19 @@ func TestPricingEngineFollowsTheFlag(t *testing.T) {
 
 func TestPricingRefusals(t *testing.T) {
 	token := st.token(t, pricingV1User, map[string]string{"plan": "free"})
-	p := wantProblem(t, call(t, http.MethodGet, "/prices/tea-2", token, ""), http.StatusBadRequest)
+	p := wantProblem(t, pricing.call(t, http.MethodGet, "/prices/tea-2", token, ""), http.StatusBadRequest)
 	if len(p.InvalidParams) != 1 || p.InvalidParams[0].Name != "sku" {
 		t.Errorf("problem %+v; want invalid-params naming sku", p)
 	}
-	r := call(t, http.MethodGet, "/prices/ZZZ-999", token, "")
+	r := pricing.call(t, http.MethodGet, "/prices/ZZZ-999", token, "")
 	wantProblem(t, r, http.StatusNotFound)
 	if r.header.Get("X-Pricing-Engine") == "" {
 		t.Error("a refusal without X-Pricing-Engine")
 	}
-	wantProblem(t, call(t, http.MethodGet, "/prices/TEA-001?quantity=0", token, ""), http.StatusBadRequest)
-	wantProblem(t, call(t, http.MethodPost, "/quotes", token, `{"sku":"TEA-001"}`), http.StatusBadRequest)
-	wantProblem(t, call(t, http.MethodGet, "/quotes/0123456789abcdef0123456789abcdef", token, ""), http.StatusNotFound)
-	if r := call(t, http.MethodGet, "/prices/TEA-001", "", ""); r.status != http.StatusUnauthorized {
+	wantProblem(t, pricing.call(t, http.MethodGet, "/prices/TEA-001?quantity=0", token, ""), http.StatusBadRequest)
+	wantProblem(t, pricing.call(t, http.MethodPost, "/quotes", token, `{"sku":"TEA-001"}`), http.StatusBadRequest)
+	wantProblem(t, pricing.call(t, http.MethodGet, "/quotes/0123456789abcdef0123456789abcdef", token, ""), http.StatusNotFound)
+	if r := pricing.call(t, http.MethodGet, "/prices/TEA-001", "", ""); r.status != http.StatusUnauthorized {
 		t.Errorf("without a token: %d; want 401", r.status)
 	}
 }
@@ -101,7 +104,7 @@ func waitForQuote(t *testing.T, token, id string) quoteAnswer {
 	t.Helper()
 	var q quoteAnswer
 	eventually(t, 60*time.Second, 200*time.Millisecond, func() (bool, string) {
-		r := call(t, http.MethodGet, "/quotes/"+id, token, "")
+		r := pricing.call(t, http.MethodGet, "/quotes/"+id, token, "")
 		if r.status == http.StatusNotFound {
 			return false, "quote " + id + " not priced"
 		}
@@ -134,7 +137,7 @@ func TestPricingQuoteKeepsItsEngine(t *testing.T) {
 		{name: "user outside the rollout", token: v1, engine: "v1", price: 129900},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			r := call(t, http.MethodPost, "/quotes", tt.token, `{"sku":"MUG-001","quantity":100}`)
+			r := pricing.call(t, http.MethodPost, "/quotes", tt.token, `{"sku":"MUG-001","quantity":100}`)
 			var accepted struct {
 				QuoteID string `json:"quoteId"`
 				Engine  string `json:"engine"`
@@ -163,7 +166,7 @@ func TestPricingQuoteKeepsItsEngine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r := call(t, http.MethodGet, "/prices/MUG-001?quantity=100", v1, ""); r.header.Get("X-Pricing-Engine") != "v1" {
+		if r := pricing.call(t, http.MethodGet, "/prices/MUG-001?quantity=100", v1, ""); r.header.Get("X-Pricing-Engine") != "v1" {
 			t.Fatalf("the flag gives %s %q; the test needs a user the flag puts on v1", pricingV1User, r.header.Get("X-Pricing-Engine"))
 		}
 		q := waitForQuote(t, v1, id)

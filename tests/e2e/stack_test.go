@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -30,7 +29,7 @@ import (
 
 // stack is what the tests need to know about the stack under test, local or deployed.
 type stack struct {
-	apiURL  string
+	// outputs are the stack's outputs by key, those of its nested stacks included (mergeOutputs).
 	outputs map[string]string
 	// token returns a valid access token for user, with extra claims.
 	token func(t *testing.T, user string, claims map[string]string) string
@@ -42,8 +41,9 @@ type stack struct {
 	s3           *s3.Client
 	// lambda invokes the stack's functions directly, as their event sources do.
 	lambda *lambda.Client
-	// functionName returns the name a function of the template has in the stack.
-	functionName func(t *testing.T, logicalID string) string
+	// functionName returns the name the function logicalID of the nested application app
+	// (JobsApp, ...) has in the stack.
+	functionName func(t *testing.T, app, logicalID string) string
 	// logs holds every line the functions wrote (local only; nil for a deployed stack).
 	logs *logLines
 	// runnerLog is the local runner's own log file ("" for a deployed stack).
@@ -174,23 +174,26 @@ func localStack() (_ *stack, stop func(), err error) {
 		}
 	}()
 
-	var apiURL string
+	// API_URL says the stack is up; each service's API URL is among the outputs.
 	select {
-	case apiURL = <-ready:
+	case <-ready:
 	case <-r.exited:
 		return nil, nil, r.failure(fmt.Sprintf("the runner exited before it printed API_URL (%v)", r.waitErr))
 	case <-time.After(startTimeout):
 		return nil, nil, r.failure(fmt.Sprintf("the local stack did not print API_URL within %v", startTimeout))
 	}
 
+	// The runner's outputs: the root stack's, each nested application's (by its logical ID in
+	// the root template), and the name it gave each function (by logical ID, unique in the app).
 	var outputs struct {
-		StackName       string            `json:"stackName"`
-		Endpoints       map[string]string `json:"endpoints"`
-		Stack           map[string]string `json:"stack"`
-		Region          string            `json:"region"`
-		AccessKeyID     string            `json:"accessKeyId"`
-		SecretAccessKey string            `json:"secretAccessKey"`
-		JWTKeyFile      string            `json:"jwtKeyFile"`
+		Endpoints       map[string]string            `json:"endpoints"`
+		Stack           map[string]string            `json:"stack"`
+		Nested          map[string]map[string]string `json:"nested"`
+		FunctionNames   map[string]string            `json:"functionNames"`
+		Region          string                       `json:"region"`
+		AccessKeyID     string                       `json:"accessKeyId"`
+		SecretAccessKey string                       `json:"secretAccessKey"`
+		JWTKeyFile      string                       `json:"jwtKeyFile"`
 	}
 	data, err := os.ReadFile(filepath.Join(work, "state", "outputs.json"))
 	if err == nil {
@@ -198,6 +201,10 @@ func localStack() (_ *stack, stop func(), err error) {
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("read runner outputs: %w", err)
+	}
+	merged, err := mergeOutputs(outputs.Stack, outputs.Nested)
+	if err != nil {
+		return nil, nil, fmt.Errorf("runner outputs: %w", err)
 	}
 	awsCfg := aws.Config{Region: outputs.Region, Credentials: credentials.NewStaticCredentialsProvider(outputs.AccessKeyID, outputs.SecretAccessKey, "")}
 	tokenCmd := func(t *testing.T, args ...string) string {
@@ -209,8 +216,7 @@ func localStack() (_ *stack, stop func(), err error) {
 		return strings.TrimSpace(string(out))
 	}
 	return &stack{
-			apiURL:  apiURL,
-			outputs: outputs.Stack,
+			outputs: merged,
 			token: func(t *testing.T, user string, claims map[string]string) string {
 				c, _ := json.Marshal(claims)
 				return tokenCmd(t, "-user", user, "-claims", string(c), "-key", outputs.JWTKeyFile)
@@ -234,10 +240,17 @@ func localStack() (_ *stack, stop func(), err error) {
 			s3: s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(outputs.Endpoints["s3"]) }),
 			// The runner's Lambda Invoke API, which its functions also call.
 			lambda: lambda.NewFromConfig(awsCfg, func(o *lambda.Options) { o.BaseEndpoint = aws.String(outputs.Endpoints["lambda"]) }),
-			// The runner names each function <stack>-<LogicalId>.
-			functionName: func(_ *testing.T, logicalID string) string { return outputs.StackName + "-" + logicalID },
-			logs:         logs,
-			runnerLog:    r.logPath,
+			// Logical IDs are unique across the app, so the runner's names need no app to find.
+			functionName: func(t *testing.T, _, logicalID string) string {
+				t.Helper()
+				name := outputs.FunctionNames[logicalID]
+				if name == "" {
+					t.Fatalf("the runner's outputs.json names no function %s", logicalID)
+				}
+				return name
+			},
+			logs:      logs,
+			runnerLog: r.logPath,
 		}, func() {
 			select {
 			case <-r.exited: // a runner that died mid-run fails every test after it: say why
@@ -352,29 +365,6 @@ func logTail(path string, n int) string {
 	}
 	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
-// deployedStack reads a deployed stack's outputs; tokens come from its Cognito user pool.
-func deployedStack(ctx context.Context, name string) (*stack, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, err
-	}
-	outputs, err := stackOutputs(ctx, cfg, name)
-	if err != nil {
-		return nil, err
-	}
-	users := newCognitoUsers(cfg, outputs["UserPoolId"], outputs["UserPoolClientId"])
-	return &stack{
-		apiURL:       strings.TrimSuffix(outputs["ApiUrl"], "/"),
-		outputs:      outputs,
-		token:        users.token,
-		sqs:          sqs.NewFromConfig(cfg),
-		dynamodb:     dynamodb.NewFromConfig(cfg),
-		s3:           s3.NewFromConfig(cfg),
-		lambda:       lambda.NewFromConfig(cfg),
-		functionName: newStackResources(cfg, name).physicalID,
-	}, nil
 }
 
 // subject returns the sub claim of an access token the test was given: the caller as the API

@@ -33,6 +33,9 @@ import (
 // The uploads pattern end to end: a signed PUT straight to S3, S3's notification, the verifier,
 // and the owner's download. Local and deployed alike, except where a test says requireLocal.
 
+// uploads is the service this file tests: its tests call its API and name its functions through it.
+const uploads service = "Uploads"
+
 // uploadGrant is the answer to POST /uploads.
 type uploadGrant struct {
 	UploadID  string            `json:"uploadId"`
@@ -59,7 +62,7 @@ func sha256Base64(body []byte) string {
 func declare(t *testing.T, token, fileName, contentType string, body []byte, extra string) uploadGrant {
 	t.Helper()
 	req := fmt.Sprintf(`{"fileName":%q,"contentType":%q,"size":%d,"sha256":%q%s}`, fileName, contentType, len(body), sha256Base64(body), extra)
-	r := call(t, "POST", "/uploads", token, req)
+	r := uploads.call(t, "POST", "/uploads", token, req)
 	if r.status != http.StatusCreated {
 		t.Fatalf("POST /uploads = %d %s; want 201", r.status, r.body)
 	}
@@ -96,7 +99,7 @@ func put(t *testing.T, g uploadGrant, body []byte, edit func(*http.Request)) (in
 // getUpload reads an upload's status as token's user.
 func getUpload(t *testing.T, token, id string) (int, uploadStatus) {
 	t.Helper()
-	r := call(t, "GET", "/uploads/"+id, token, "")
+	r := uploads.call(t, "GET", "/uploads/"+id, token, "")
 	var s uploadStatus
 	if r.status == http.StatusOK {
 		r.json(t, &s)
@@ -178,7 +181,7 @@ func TestUploadLargerThanLambdaPayloadBecomesAvailable(t *testing.T) {
 		t.Fatalf("upload = %+v; want AVAILABLE with the declared size", s)
 	}
 
-	r := call(t, "GET", "/uploads/"+g.UploadID+"/download", token, "")
+	r := uploads.call(t, "GET", "/uploads/"+g.UploadID+"/download", token, "")
 	if r.status != http.StatusOK {
 		t.Fatalf("download = %d %s; want 200", r.status, r.body)
 	}
@@ -204,8 +207,8 @@ func TestUploadLargerThanLambdaPayloadBecomesAvailable(t *testing.T) {
 	if code, _ := getUpload(t, other, g.UploadID); code != http.StatusNotFound {
 		t.Errorf("another user's GET = %d; want 404", code)
 	}
-	wantProblem(t, call(t, "GET", "/uploads/"+g.UploadID+"/download", other, ""), http.StatusNotFound)
-	wantProblem(t, call(t, "GET", "/uploads/00000000000000000000000000000000", token, ""), http.StatusNotFound)
+	wantProblem(t, uploads.call(t, "GET", "/uploads/"+g.UploadID+"/download", other, ""), http.StatusNotFound)
+	wantProblem(t, uploads.call(t, "GET", "/uploads/00000000000000000000000000000000", token, ""), http.StatusNotFound)
 }
 
 func TestUploadS3RefusesWhatWasNotSigned(t *testing.T) {
@@ -270,7 +273,7 @@ func TestUploadS3RefusesWhatWasNotSigned(t *testing.T) {
 	if objectExists(t, expired) {
 		t.Error("the PUT with an expired URL left an object in the bucket")
 	}
-	wantProblem(t, call(t, "GET", "/uploads/"+expired.UploadID+"/download", token, ""), http.StatusConflict)
+	wantProblem(t, uploads.call(t, "GET", "/uploads/"+expired.UploadID+"/download", token, ""), http.StatusConflict)
 }
 
 func TestUploadThatLiesAboutItsTypeIsRejected(t *testing.T) {
@@ -284,7 +287,7 @@ func TestUploadThatLiesAboutItsTypeIsRejected(t *testing.T) {
 	if s.Status != "REJECTED" || !strings.Contains(s.Reason, "image/png") {
 		t.Fatalf("upload = %+v; want REJECTED because the content is not image/png", s)
 	}
-	wantProblem(t, call(t, "GET", "/uploads/"+g.UploadID+"/download", token, ""), http.StatusConflict)
+	wantProblem(t, uploads.call(t, "GET", "/uploads/"+g.UploadID+"/download", token, ""), http.StatusConflict)
 	// The verifier deletes a rejected object before it records REJECTED: it is gone already.
 	if objectExists(t, g) {
 		t.Errorf("the REJECTED upload %s is still in the bucket; want it deleted", g.UploadID)
@@ -315,7 +318,7 @@ func TestUploadThatLiesAboutItsTypeIsRejected(t *testing.T) {
 func TestUploadVerifierRetriedAfterItDeletedARejectedObject(t *testing.T) {
 	token := st.token(t, "uploader-retried", nil)
 	bucket := st.outputs["UploadsBucketName"]
-	function := st.functionName(t, "VerifyUploadFunction")
+	function := uploads.functionName(t, "VerifyUploadFunction")
 	defer logsOnFailure(t, "VerifyUploadFunction")()
 
 	body := []byte("plain text, and not for the first time, pretending to be a PNG\n")
@@ -446,13 +449,13 @@ func TestUploadBadRequestsAreRefusedBeforeSigning(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := wantProblem(t, call(t, "POST", "/uploads", token, tt.body), http.StatusBadRequest)
+			p := wantProblem(t, uploads.call(t, "POST", "/uploads", token, tt.body), http.StatusBadRequest)
 			if len(p.InvalidParams) == 0 || p.InvalidParams[0].Name != tt.param {
 				t.Errorf("invalid-params = %+v; want %s named", p.InvalidParams, tt.param)
 			}
 		})
 	}
-	if r := call(t, "POST", "/uploads", "", `{}`); r.status != http.StatusUnauthorized {
+	if r := uploads.call(t, "POST", "/uploads", "", `{}`); r.status != http.StatusUnauthorized {
 		t.Errorf("without a token: %d; want 401", r.status)
 	}
 	if st.logs == nil {
@@ -524,7 +527,7 @@ func TestUploadWebPageInHeadlessChromium(t *testing.T) {
 	cmd := exec.Command(node, filepath.Join("testdata", "uploads_page.cjs"))
 	cmd.Env = append(os.Environ(),
 		"NODE_PATH="+modules,
-		"PAGE_URL="+st.apiURL+"/.web/uploads/",
+		"PAGE_URL="+uploads.url(t)+"/.web/uploads/",
 		"TOKEN="+st.token(t, "uploader-browser", nil),
 		"CASES="+casesFile,
 		"CHROMIUM="+chromium,

@@ -7,4 +7,8 @@
 // ARTIFACTS_DIR in the environment naming a new empty folder. The folder must then hold exactly
 // one file, bootstrap: an executable, statically linked ELF for aarch64. `make build` runs these
 // tests with SAMBUILD_OUT=bin, which keeps each artifact at bin/<LogicalId>/bootstrap.
+//
+// Like sam build, it builds the functions of every nested application (AWS::Serverless::Application
+// with a local Location) too, each CodeUri read relative to the template that declares it: the
+// templates are read with the local runner's loader, infra/local/template.LoadApp.
 package sambuild

@@ -17,8 +17,8 @@ import (
 // projectTemplate is the template whose functions are built.
 const projectTemplate = "../../template.yaml"
 
-// TestSAMBuild builds every function in template.yaml as SAM CLI's makefile builder would and
-// checks each artifact. With SAMBUILD_OUT set, artifacts go to $SAMBUILD_OUT/<LogicalId>; otherwise
+// TestSAMBuild builds every function of the application, those of its nested templates included,
+// as SAM CLI's makefile builder would and checks each artifact. With SAMBUILD_OUT set, artifacts go to $SAMBUILD_OUT/<LogicalId>; otherwise
 // to temporary folders.
 func TestSAMBuild(t *testing.T) {
 	tmpl, fns := functions(t, projectTemplate)
@@ -68,6 +68,25 @@ func TestSAMBuildFromAScratchCopy(t *testing.T) {
 	}
 	if err := checkArtifacts(artifacts); err != nil {
 		t.Fatalf("%s: %v", fn.LogicalID, err)
+	}
+}
+
+// TestSAMBuildFindsTheCodeOfANestedTemplate shows where a function of a nested application is
+// built: in its CodeUri read from the nested template's folder, as sam build reads it.
+func TestSAMBuildFindsTheCodeOfANestedTemplate(t *testing.T) {
+	tmpl, fns := functions(t, filepath.Join("testdata", "nested", "template.yaml"))
+	if len(fns) != 1 {
+		t.Fatalf("fixture has %d functions; want 1", len(fns))
+	}
+	want, err := filepath.Abs(filepath.Join("..", "..", "services", "jobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := filepath.Join(tmpl.Dir, fns[0].CodeURI); got != want {
+		t.Errorf("SubmitJobFunction is built in %s; want %s", got, want)
+	}
+	if err := deployable(tmpl, fns[0]); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -140,10 +159,11 @@ func TestCheckArtifactsRefusesWhatLambdaCannotRun(t *testing.T) {
 	}
 }
 
-// functions loads a template and returns its functions.
+// functions loads a template with its nested applications, as sam build reads them, and returns
+// every function: their CodeUri is relative to tmpl.Dir.
 func functions(t *testing.T, path string) (*template.Template, []template.Function) {
 	t.Helper()
-	tmpl, err := template.Load(path)
+	tmpl, err := template.LoadApp(path)
 	if err != nil {
 		t.Fatalf("load %s: %v", path, err)
 	}

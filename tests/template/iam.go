@@ -309,11 +309,23 @@ func tableStreams(t *template.Template, tmpl string, s statement) bool {
 
 // namesParameter reports whether v refers to a template parameter: an ARN built from a parameter
 // (an SSM parameter's name, say) names one thing created outside the stack, such as a SecureString
-// CloudFormation cannot create.
+// CloudFormation cannot create. In the flattened form a nested template's parameter that the root
+// does not pass is its default, written as a Fn::Sub variable bound to that literal
+// (template.LoadApp); there, and only there (each file is checked as written too), such a
+// literal without a wildcard counts as the parameter it was.
 func namesParameter(t *template.Template, v template.Value) bool {
 	for _, ref := range template.References(v) {
 		if _, ok := t.Parameters[ref]; ok {
 			return true
+		}
+	}
+	if name, arg, ok := intrinsic(v); ok && name == "Fn::Sub" && len(t.Apps) > 0 {
+		if l := asList(arg); len(l) == 2 {
+			for _, bound := range asMap(l[1]) {
+				if s, ok := bound.(string); ok && s != "" && !strings.Contains(s, "*") {
+					return true
+				}
+			}
 		}
 	}
 	return false

@@ -523,33 +523,66 @@ func checkNoFnJoin(t *template.Template) []string {
 	return out
 }
 
-// checkOutputsForTests: the outputs the end-to-end tests read from a deployed stack: ApiUrl,
-// UserPoolId, UserPoolClientId, and a !Ref output for every table, queue, topic and bucket.
+// checkOutputsForTests: the end-to-end tests find everything through outputs, each in the outputs
+// of the template that declares it (a nested application's own, in the flattened form): an HttpApi
+// through ApiUrl, the user pool and client through UserPoolId and UserPoolClientId, every DynamoDB
+// table, SQS queue, SNS topic and S3 bucket through an output whose Value is its !Ref. In the
+// flattened form, each nested application's API is re-exported by a root output too (the
+// <Svc>ApiUrl the tests read on AWS, where a nested stack's outputs are not the root's).
 func checkOutputsForTests(t *template.Template) []string {
 	var out []string
-	value := func(name string) (template.Value, bool) { return lookup(t.Outputs[name], "Value") }
-
-	if v, ok := value("ApiUrl"); !ok {
-		out = append(out, "ApiUrl: no output of that name (the end-to-end tests read the API's URL from it)")
-	} else if len(resourcesIn(t, v, typeHTTPAPI)) == 0 {
-		out = append(out, fmt.Sprintf("ApiUrl: Value %s refers to no declared %s", show(v), typeHTTPAPI))
+	outputsOf := func(stack string) map[string]template.Value {
+		if stack == "" {
+			return t.Outputs
+		}
+		return t.Apps[stack].Outputs
 	}
-	for _, w := range []struct{ output, typ string }{{"UserPoolId", typeUserPool}, {"UserPoolClientId", typePoolClient}} {
-		v, ok := value(w.output)
-		if !ok {
-			out = append(out, fmt.Sprintf("%s: no output of that name (the end-to-end tests sign in with it)", w.output))
+	value := func(stack, name string) (template.Value, bool) { return lookup(outputsOf(stack)[name], "Value") }
+
+	apis := map[string][]string{} // stack → its HttpApis
+	for _, api := range t.OfType(typeHTTPAPI) {
+		apis[api.Stack] = append(apis[api.Stack], api.LogicalID)
+	}
+	for _, stack := range sortedKeys(apis) {
+		if v, ok := value(stack, "ApiUrl"); !ok {
+			out = append(out, "ApiUrl: no output of that name (the end-to-end tests read the API's URL from it)")
+		} else if !containsAny(resourcesIn(t, v, typeHTTPAPI), apis[stack]) {
+			out = append(out, fmt.Sprintf("ApiUrl: Value %s refers to no declared %s", show(v), typeHTTPAPI))
+		}
+		if stack == "" {
 			continue
 		}
-		if id, isRef := refOf(v); !isRef || t.Resources[id].Type != w.typ {
-			out = append(out, fmt.Sprintf("%s: Value %s is not !Ref of a declared %s", w.output, show(v), w.typ))
+		reexported := false
+		for _, o := range t.Outputs {
+			v, _ := lookup(o, "Value")
+			reexported = reexported || containsAny(resourcesIn(t, v, typeHTTPAPI), apis[stack])
+		}
+		if !reexported {
+			out = append(out, fmt.Sprintf("%s: no root output re-exports its API's URL (!GetAtt %s.Outputs.ApiUrl)", stack, stack))
+		}
+	}
+	for _, w := range []struct{ output, typ string }{{"UserPoolId", typeUserPool}, {"UserPoolClientId", typePoolClient}} {
+		for _, r := range t.OfType(w.typ) {
+			v, ok := value(r.Stack, w.output)
+			if !ok {
+				out = append(out, fmt.Sprintf("%s: no output of that name (the end-to-end tests sign in with it)", w.output))
+				continue
+			}
+			if id, isRef := refOf(v); !isRef || t.Resources[id].Type != w.typ {
+				out = append(out, fmt.Sprintf("%s: Value %s is not !Ref of a declared %s", w.output, show(v), w.typ))
+			}
 		}
 	}
 
 	exported := map[string]bool{}
-	for name := range t.Outputs {
-		v, _ := value(name)
-		if id, ok := refOf(v); ok {
-			exported[id] = true
+	for _, stack := range append([]string{""}, sortedKeys(t.Apps)...) {
+		for name := range outputsOf(stack) {
+			v, _ := value(stack, name)
+			for _, id := range outputRefs(v) {
+				if t.Resources[id].Stack == stack {
+					exported[id] = true
+				}
+			}
 		}
 	}
 	for _, typ := range []string{typeTable, typeQueue, typeTopic, typeBucket} {
@@ -562,20 +595,73 @@ func checkOutputsForTests(t *template.Template) []string {
 	return out
 }
 
-// checkStackTags: every function carries the project and stage tags (Globals.Function.Tags, stage
-// from the Stage parameter), so costs and resources can be told apart per stage.
+// outputRefs lists the resources an output's Value is the !Ref of: itself, or a branch of its
+// Fn::If (a resource made only on a condition, such as a service's own alarm topic, is output as
+// !If [Condition, !Ref Resource, <what is used instead>]).
+func outputRefs(v template.Value) []string {
+	if id, ok := refOf(v); ok {
+		return []string{id}
+	}
+	name, arg, ok := intrinsic(v)
+	if !ok || name != "Fn::If" {
+		return nil
+	}
+	branches := asList(arg)
+	if len(branches) != 3 {
+		return nil
+	}
+	var out []string
+	for _, branch := range branches[1:] {
+		out = append(out, outputRefs(branch)...)
+	}
+	return out
+}
+
+// containsAny reports whether list holds any of want.
+func containsAny(list, want []string) bool {
+	return slices.ContainsFunc(want, func(w string) bool { return slices.Contains(list, w) })
+}
+
+// checkStackTags: every function carries the project and stage tags, so costs and resources can
+// be told apart per stage. A template's own functions take them from Globals.Function.Tags (stage
+// from the Stage parameter); a nested application is passed the stage (Stage: !Ref Stage), or its
+// stack would be tagged with its own template's default; in the flattened form each nested
+// function's tags are checked as its template merged them.
 func checkStackTags(t *template.Template) []string {
 	var out []string
 	if _, ok := t.Parameters["Stage"]; !ok {
 		out = append(out, "Parameters: no Stage parameter")
 	}
-	tags, _ := lookup(t.Globals["Function"], "Tags")
+	fns, _ := functionsOf(t)
+	own := slices.ContainsFunc(fns, func(f template.Function) bool { return f.Stack == "" })
+	if own {
+		tags, _ := lookup(t.Globals["Function"], "Tags")
+		out = append(out, tagProblems("Globals.Function.Tags", tags)...)
+	}
+	for _, f := range fns {
+		if f.Stack != "" {
+			tags, _ := lookup(f.Properties, "Tags")
+			out = append(out, tagProblems(f.LogicalID+".Tags", tags)...)
+		}
+	}
+	for _, app := range t.OfType(template.TypeApplication) {
+		stage, _ := lookup(app.Properties, "Parameters", "Stage")
+		if name, ok := refOf(stage); !ok || name != "Stage" {
+			out = append(out, fmt.Sprintf("%s: Parameters.Stage is %s, want !Ref Stage (else its stack is tagged with its template's default stage)", app.LogicalID, show(stage)))
+		}
+	}
+	return out
+}
+
+// tagProblems checks one Tags mapping for the project tag and stage: !Ref Stage.
+func tagProblems(where string, tags template.Value) []string {
+	var out []string
 	if v, _ := lookup(tags, "project"); isEmpty(v) {
-		out = append(out, "Globals.Function.Tags: no project tag")
+		out = append(out, where+": no project tag")
 	}
 	stage, _ := lookup(tags, "stage")
 	if name, ok := refOf(stage); !ok || name != "Stage" {
-		out = append(out, fmt.Sprintf("Globals.Function.Tags: stage is %s, want !Ref Stage", show(stage)))
+		out = append(out, fmt.Sprintf("%s: stage is %s, want !Ref Stage", where, show(stage)))
 	}
 	return out
 }

@@ -8,8 +8,46 @@ import (
 	"github.com/go-serverless/reference/infra/local/template"
 )
 
-// projectTemplate is the template the rules are for.
+// projectTemplate is the root template the rules are for; projectTemplates lists it with every
+// service's own template.
 const projectTemplate = "../../template.yaml"
+
+// projectTemplates are the templates every rule holds for: each file as written (the root, and
+// each services/*/template.yaml, which deploys alone too) and the root with its nested
+// applications flattened into it (template.LoadApp, as the local runner reads it), where the
+// rules see the whole application at once: a role of one service naming another's table, an
+// output the root re-exports. The rules about what SAM's transform makes run on each file: the
+// transform runs per template, nested or not.
+func projectTemplates(t *testing.T) []projectFile {
+	t.Helper()
+	services, err := filepath.Glob("../../services/*/template.yaml")
+	if err != nil || len(services) == 0 {
+		t.Fatalf("list services/*/template.yaml: %v (found %d)", err, len(services))
+	}
+	files := []projectFile{{path: projectTemplate, tmpl: load(t, projectTemplate)}}
+	for _, path := range services {
+		files = append(files, projectFile{path: path, tmpl: load(t, path)})
+	}
+	nested, err := template.LoadApp(projectTemplate)
+	if err != nil {
+		t.Fatalf("load %s with its nested applications: %v", projectTemplate, err)
+	}
+	return append(files, projectFile{path: projectTemplate, nested: true, tmpl: nested})
+}
+
+// projectFile is one of projectTemplates.
+type projectFile struct {
+	path   string
+	nested bool
+	tmpl   *template.Template
+}
+
+func (f projectFile) String() string {
+	if f.nested {
+		return f.path + " (nested applications flattened)"
+	}
+	return f.path
+}
 
 // offence is a violation a fixture must produce: a line that starts with "<id>: " (the logical ID
 // at fault, or the output, parameter or Globals section) and mentions about.
@@ -62,9 +100,14 @@ var sameFault = map[string]string{
 func testRule(t *testing.T, name, fixture string, want ...offence) {
 	t.Helper()
 	r := ruleNamed(t, name)
-	t.Run("project template", func(t *testing.T) {
-		if got := violations(t, r, projectTemplate, load(t, projectTemplate)); len(got) != 0 {
-			t.Errorf("%s: got violations of %s, want none:\n%s", projectTemplate, name, strings.Join(got, "\n"))
+	t.Run("project templates", func(t *testing.T) {
+		for _, f := range projectTemplates(t) {
+			if f.nested && r.checkTransformed != nil {
+				continue
+			}
+			if got := violations(t, r, f.path, f.tmpl); len(got) != 0 {
+				t.Errorf("%s: got violations of %s, want none:\n%s", f, name, strings.Join(got, "\n"))
+			}
 		}
 	})
 	testFixture(t, name, fixture, want...)

@@ -33,7 +33,7 @@ type transformResult struct {
 
 // transformed returns what SAM's transform makes of the template at path, as CloudFormation
 // receives it. The first call transforms, in one run of the translator, every template the tests
-// read (the project's and testdata/*.yaml); later calls read the result. The translator must be
+// read (the project's, its services' and testdata/*.yaml); later calls read the result. The translator must be
 // installed: CI installs cfn-lint, so its absence fails the test rather than skipping it.
 func transformed(t *testing.T, path string) *template.Template {
 	t.Helper()
@@ -49,7 +49,12 @@ func transformed(t *testing.T, path string) *template.Template {
 			if err != nil {
 				t.Fatalf("list fixtures: %v", err)
 			}
+			services, err := filepath.Glob("../../services/*/template.yaml")
+			if err != nil {
+				t.Fatalf("list service templates: %v", err)
+			}
 			paths = append(paths, projectTemplate)
+			paths = append(paths, services...)
 			paths = append(paths, fixtures...)
 			slices.Sort(paths)
 			paths = slices.Compact(paths)
