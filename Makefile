@@ -182,3 +182,22 @@ $(CACHE)/browser/.installed: tests/browser/package.json tests/browser/package-lo
 .PHONY: clean
 clean: ## Remove build output (keeps the downloaded stand-ins).
 	rm -rf bin .aws-sam $(CACHE)/runner $(CACHE)/functions
+
+##@ Forking
+
+# A fork is this repository pruned to one service, a repository of its own (FORKING.md). Its
+# Makefile is this one without this section. MODULE is the fork's Go module path.
+MODULE ?= example.com/$(SERVICE)
+
+.PHONY: fork
+fork: ## Write one service as a standalone repository: make fork SERVICE=jobs DEST=../jobs [MODULE=example.com/jobs].
+	@[[ -n "$(SERVICE)" && -n "$(DEST)" ]] || { echo "usage: make fork SERVICE=<one of: $(notdir $(SERVICES))> DEST=<new folder> [MODULE=<go module path>]"; exit 2; }
+	@cd infra/local && go build -o $(CACHE)/fork ./cmd/fork
+	@$(CACHE)/fork -repo $(ROOT) -module '$(MODULE)' '$(SERVICE)' '$(abspath $(DEST))'
+
+# Each fork runs in a temporary folder with nothing of this repository but the stand-ins, linked
+# into its .cache. SERVICES names them, as in `make fork-check SERVICES="jobs ledger"`.
+.PHONY: fork-check
+fork-check: standins ## Fork each of SERVICES (default all) into a temporary folder and run the fork's own make test.
+	@cd infra/local && go build -o $(CACHE)/fork ./cmd/fork
+	@$(CACHE)/fork -repo $(ROOT) -check $(notdir $(SERVICES))
