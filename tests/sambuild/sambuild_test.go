@@ -91,14 +91,22 @@ func TestSAMBuildFindsTheCodeOfANestedTemplate(t *testing.T) {
 }
 
 // TestSAMBuildNamesAFunctionWithoutItsPackage shows the build failing, with the logical ID named,
-// for a function whose <CodeUri>/cmd/<name> folder does not exist.
+// for a function whose <CodeUri>/cmd/<name> folder does not exist. Its CodeUri is a real service
+// folder, whichever comes first in services/ (a fork has only its own).
 func TestSAMBuildNamesAFunctionWithoutItsPackage(t *testing.T) {
-	tmpl, fns := functions(t, filepath.Join("testdata", "missing-cmd.yaml"))
+	_, fns := functions(t, filepath.Join("testdata", "missing-cmd.yaml"))
 	if len(fns) != 1 {
 		t.Fatalf("fixture has %d functions; want 1", len(fns))
 	}
-	codeDir := filepath.Join(tmpl.Dir, fns[0].CodeURI)
-	err := samBuild(codeDir, codeDir, fns[0].LogicalID, t.TempDir())
+	makefiles, err := filepath.Glob(filepath.Join("..", "..", "services", "*", "Makefile"))
+	if err != nil || len(makefiles) == 0 {
+		t.Fatalf("no service Makefile in ../../services: %v", err)
+	}
+	codeDir, err := filepath.Abs(filepath.Dir(makefiles[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = samBuild(codeDir, codeDir, fns[0].LogicalID, t.TempDir())
 	if err == nil || !strings.Contains(err.Error(), "NoSuchThingFunction: no main package") {
 		t.Fatalf("build of NoSuchThingFunction: %v; want a failure naming it and its missing package", err)
 	}

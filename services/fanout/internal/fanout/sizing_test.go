@@ -1,7 +1,6 @@
 package fanout
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -111,17 +110,13 @@ func TestSizingMatchesTemplate(t *testing.T) {
 	}
 }
 
-// templatePaths reads ../../../../template.yaml into the scalar values of its mappings by path
+// templatePaths reads the service's template (../../template.yaml) into the scalar values of its mappings by path
 // ("Resources/FanoutTasksQueue/Properties/VisibilityTimeout" → "!FindInMap [...]"), as written,
 // comments dropped. It reads just enough YAML for the block mappings these tests look at: the
-// entries of block lists are kept under "-", and flow collections are values. It skips the test
-// when the service was forked without the repository's template.
+// entries of block lists are kept under "-", and flow collections are values.
 func templatePaths(t *testing.T) map[string]string {
 	t.Helper()
-	raw, err := os.ReadFile("../../../../template.yaml")
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skip("no template.yaml four levels up: this service was forked without the repository's template")
-	}
+	raw, err := os.ReadFile("../../template.yaml")
 	if err != nil {
 		t.Fatalf("read the template: %v", err)
 	}
