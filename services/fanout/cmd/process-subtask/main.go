@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -13,6 +14,7 @@ import (
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/coldstart"
 	"github.com/go-serverless/reference/shared/envvar"
+	"github.com/go-serverless/reference/shared/metrics"
 )
 
 func main() {
@@ -26,13 +28,15 @@ func main() {
 		// Recording per execution environment); the function's Timeout fits a full batch of the
 		// longest items that way (see fanout.WorkerTimeout).
 		margin := budget.Budget{Margin: fanout.WorkerMargin}
-		return handlers.Process{
+		m := metrics.New(os.Stdout, fanout.Namespace, metrics.Dimension{Name: "Service", Value: "fanout"})
+		return metrics.Flushed(m, d.Log, handlers.Process{
 			Subtasks: fanout.Worker{
 				Joiner: fanout.Joiner{
 					Results: fanout.DynamoStore{DB: dynamodb.NewFromConfig(d.AWS), Table: env["FANOUT_TABLE"], Calls: budget.Calls{Budget: margin}},
 					Sink:    fanout.SQSSinkQueue{SQS: sqs.NewFromConfig(d.AWS), URL: env["SINK_QUEUE_URL"], Calls: budget.Calls{Budget: margin}},
 					Now:     time.Now,
 					Log:     d.Log,
+					Metrics: m,
 				},
 				Work:      fanout.Simulate,
 				Budget:    margin,
@@ -43,6 +47,6 @@ func main() {
 			Budget:      margin,
 			Concurrency: fanout.WorkerConcurrency,
 			Log:         d.Log,
-		}.Handle, nil
+		}.Handle), nil
 	})
 }

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -14,6 +15,7 @@ import (
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/coldstart"
 	"github.com/go-serverless/reference/shared/envvar"
+	"github.com/go-serverless/reference/shared/metrics"
 )
 
 func main() {
@@ -27,13 +29,15 @@ func main() {
 			return nil, err
 		}
 		margin := budget.Budget{Margin: time.Second}
-		return handlers.RecordFailure{
+		m := metrics.New(os.Stdout, fanout.Namespace, metrics.Dimension{Name: "Service", Value: "fanout"})
+		return metrics.Flushed(m, d.Log, handlers.RecordFailure{
 			Subtasks: fanout.FailureRecorder{
 				Joiner: fanout.Joiner{
 					Results: fanout.DynamoStore{DB: dynamodb.NewFromConfig(d.AWS), Table: env["FANOUT_TABLE"], Calls: budget.Calls{Budget: margin}},
 					Sink:    fanout.SQSSinkQueue{SQS: sqs.NewFromConfig(d.AWS), URL: env["SINK_QUEUE_URL"], Calls: budget.Calls{Budget: margin}},
 					Now:     time.Now,
 					Log:     d.Log,
+					Metrics: m,
 				},
 				MaxAttempts: maxAttempts,
 				Now:         time.Now,
@@ -41,6 +45,6 @@ func main() {
 			Correlation: d.Correlation,
 			Budget:      margin,
 			Log:         d.Log,
-		}.Handle, nil
+		}.Handle), nil
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-serverless/reference/shared/clock"
+	"github.com/go-serverless/reference/shared/metrics"
 )
 
 // ResultReader is the part of the store the sink uses.
@@ -25,6 +26,8 @@ type Aggregator struct {
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 	Log *slog.Logger
+	// Metrics records the duration of each batch this sink finishes; nil records nothing.
+	Metrics Metrics
 }
 
 // Aggregate aggregates batch id if it is AGGREGATING, and does nothing otherwise: a second request
@@ -68,13 +71,17 @@ func (a Aggregator) Aggregate(ctx context.Context, id string) error {
 	if result.Failed > 0 {
 		status = StatusCompletedWithErrors
 	}
-	err = a.Results.Finish(ctx, id, status, result, clock.Now(a.Now).UTC())
+	now := clock.Now(a.Now).UTC()
+	err = a.Results.Finish(ctx, id, status, result, now)
 	if errors.Is(err, ErrConflict) {
 		a.Log.InfoContext(ctx, "batch finished by another sink run", "batchId", id)
 		return nil
 	}
 	if err != nil {
 		return err
+	}
+	if a.Metrics != nil {
+		a.Metrics.Add(MetricBatchDuration, metrics.Milliseconds, float64(now.Sub(b.StartedAt).Milliseconds()))
 	}
 	a.Log.InfoContext(ctx, "batch aggregated", "batchId", id, "status", status,
 		"succeeded", result.Succeeded, "failed", result.Failed)

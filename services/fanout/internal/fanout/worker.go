@@ -38,6 +38,8 @@ type Joiner struct {
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 	Log *slog.Logger
+	// Metrics counts the results joined and the failed among them; nil records nothing.
+	Metrics Metrics
 }
 
 // Join records r for the batch and, when r completed the batch, sends the batch to the sink.
@@ -50,6 +52,9 @@ type Joiner struct {
 // transaction that takes remaining from 1 to 0 is one, and its condition lets only one commit.
 func (j Joiner) Join(ctx context.Context, batchID string, r SubtaskResult) error {
 	last, err := j.Results.Record(ctx, batchID, r)
+	if err == nil {
+		countJoined(j.Metrics, r)
+	}
 	switch {
 	case err == nil && last:
 		j.Log.InfoContext(ctx, "last subtask recorded; triggering the sink", "batchId", batchID, "itemId", r.ItemID)
@@ -75,6 +80,7 @@ func (j Joiner) JoinAll(ctx context.Context, batchID string, results []SubtaskRe
 	if err := j.Results.RecordAll(ctx, batchID, results); err != nil {
 		return err
 	}
+	countJoined(j.Metrics, results...)
 	j.Log.DebugContext(ctx, "subtasks recorded together", "batchId", batchID, "count", len(results))
 	return nil
 }

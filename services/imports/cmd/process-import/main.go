@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -15,6 +16,7 @@ import (
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/coldstart"
 	"github.com/go-serverless/reference/shared/envvar"
+	"github.com/go-serverless/reference/shared/metrics"
 )
 
 func main() {
@@ -39,7 +41,8 @@ func main() {
 		// Calls to DynamoDB end 2 s before the invocation would; the hand-over (one Invoke) has
 		// the same 2 s: a batch starts only if it and the hand-over fit.
 		margin := budget.Budget{Margin: 2 * time.Second}
-		return handlers.Process{
+		m := metrics.New(os.Stdout, imports.Namespace, metrics.Dimension{Name: "Service", Value: "imports"})
+		return metrics.FlushedErr(m, d.Log, handlers.Process{
 			Imports: imports.Processor{
 				Store: imports.DynamoStore{
 					DB:           dynamodb.NewFromConfig(d.AWS),
@@ -54,9 +57,10 @@ func main() {
 				MaxDepth:   maxDepth,
 				Now:        time.Now,
 				Log:        d.Log,
+				Metrics:    m,
 			},
 			Correlation: d.Correlation,
 			Log:         d.Log,
-		}.Handle, nil
+		}.Handle), nil
 	})
 }

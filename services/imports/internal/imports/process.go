@@ -94,6 +94,8 @@ type Processor struct {
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 	Log *slog.Logger
+	// Metrics counts hops and the lines imported and rejected; nil records nothing.
+	Metrics Metrics
 }
 
 // Process runs one link of the chain. It returns an error only for failures worth retrying
@@ -126,6 +128,7 @@ func (p Processor) Process(ctx context.Context, link Link) error {
 	if err != nil {
 		return err
 	}
+	add(p.Metrics, MetricHops, 1)
 	log.DebugContext(ctx, "resuming import", "offset", imp.Offset, "line", imp.Line, "size", imp.Size)
 	return p.run(ctx, log, imp, link)
 }
@@ -269,6 +272,8 @@ func (p Processor) importBatch(ctx context.Context, log *slog.Logger, imp Import
 	if err != nil {
 		return false, err
 	}
+	add(p.Metrics, MetricLinesImported, float64(cp.Accepted))
+	add(p.Metrics, MetricLinesRejected, float64(cp.Rejected))
 	if eof {
 		log.InfoContext(ctx, "import succeeded", "lines", lines.line, "bytes", lines.offset)
 	}

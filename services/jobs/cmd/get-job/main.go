@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -12,6 +13,7 @@ import (
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/coldstart"
 	"github.com/go-serverless/reference/shared/envvar"
+	"github.com/go-serverless/reference/shared/metrics"
 )
 
 func main() {
@@ -24,10 +26,11 @@ func main() {
 			DB: dynamodb.NewFromConfig(d.AWS), Table: env["JOBS_TABLE"],
 			Calls: budget.Calls{Budget: budget.Budget{Margin: 500 * time.Millisecond}},
 		}
-		return handlers.Get{
-			Jobs:        jobs.Reader{Jobs: store, Now: time.Now},
+		m := metrics.New(os.Stdout, jobs.Namespace, metrics.Dimension{Name: "Service", Value: "jobs"})
+		return metrics.Flushed(m, d.Log, handlers.Get{
+			Jobs:        jobs.Reader{Jobs: store, Now: time.Now, Metrics: m},
 			Correlation: d.Correlation,
 			Log:         d.Log,
-		}.Handle, nil
+		}.Handle), nil
 	})
 }

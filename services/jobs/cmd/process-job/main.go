@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -13,6 +14,7 @@ import (
 	"github.com/go-serverless/reference/shared/coldstart"
 	"github.com/go-serverless/reference/shared/envvar"
 	"github.com/go-serverless/reference/shared/idempotency"
+	"github.com/go-serverless/reference/shared/metrics"
 )
 
 func main() {
@@ -30,7 +32,8 @@ func main() {
 		// record a failure and release a claim.
 		margin := budget.Budget{Margin: 2 * time.Second}
 		calls := budget.Calls{Budget: margin}
-		return handlers.Process{
+		m := metrics.New(os.Stdout, jobs.Namespace, metrics.Dimension{Name: "Service", Value: "jobs"})
+		return metrics.Flushed(m, d.Log, handlers.Process{
 			Jobs: jobs.Processor{
 				Jobs:        jobs.DynamoStore{DB: db, Table: env["JOBS_TABLE"], Calls: calls},
 				Runs:        idempotency.New(db, env["IDEMPOTENCY_TABLE"], idempotency.WithCalls(calls)),
@@ -39,10 +42,11 @@ func main() {
 				Budget:      margin,
 				Now:         time.Now,
 				Log:         d.Log,
+				Metrics:     m,
 			},
 			Correlation: d.Correlation,
 			Budget:      margin,
 			Log:         d.Log,
-		}.Handle, nil
+		}.Handle), nil
 	})
 }

@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -14,6 +15,7 @@ import (
 	"github.com/go-serverless/reference/shared/coldstart"
 	"github.com/go-serverless/reference/shared/envvar"
 	"github.com/go-serverless/reference/shared/idempotency"
+	"github.com/go-serverless/reference/shared/metrics"
 )
 
 // jobRetention is how long a job record is kept after submission (the table's TTL).
@@ -33,19 +35,21 @@ func main() {
 		// Every AWS call ends half a second before the invocation would, leaving time to answer
 		// 500 (and release the Idempotency-Key) instead of being killed mid-request.
 		calls := budget.Calls{Budget: budget.Budget{Margin: 500 * time.Millisecond}}
-		return handlers.Submit{
+		m := metrics.New(os.Stdout, jobs.Namespace, metrics.Dimension{Name: "Service", Value: "jobs"})
+		return metrics.Flushed(m, d.Log, handlers.Submit{
 			Jobs: jobs.Submitter{
 				Jobs:      jobs.DynamoStore{DB: db, Table: env["JOBS_TABLE"], Calls: calls},
 				Queue:     jobs.SQSQueue{SQS: sqs.NewFromConfig(d.AWS), URL: env["JOBS_QUEUE_URL"], Calls: calls},
 				Deadline:  time.Duration(deadline) * time.Second,
 				Retention: jobRetention,
 				Now:       time.Now,
+				Metrics:   m,
 			},
 			// Keys are remembered as long as the jobs they name, so a key is never reused for a
 			// different job while that job can still be read.
 			Idempotency: idempotency.New(db, env["IDEMPOTENCY_TABLE"], idempotency.WithTTL(jobRetention), idempotency.WithCalls(calls)),
 			Correlation: d.Correlation,
 			Log:         d.Log,
-		}.Handle, nil
+		}.Handle), nil
 	})
 }

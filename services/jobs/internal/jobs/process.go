@@ -48,6 +48,8 @@ type Processor struct {
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 	Log *slog.Logger
+	// Metrics counts the jobs finished, by status; nil records nothing.
+	Metrics Metrics
 }
 
 // Process runs the job named by task; attempt is the message's receive count (1 on first delivery).
@@ -87,7 +89,7 @@ func (p Processor) run(ctx context.Context, id string, attempt int) error {
 		return nil
 	}
 	if now := clock.Now(p.Now); job.PastDeadline(now) {
-		return ignoreConflict(p.Jobs.TimeOut(ctx, id, now))
+		return p.finished(MetricTimedOut, p.Jobs.TimeOut(ctx, id, now))
 	}
 
 	job, err = p.Jobs.Start(ctx, id, clock.Now(p.Now))
@@ -105,7 +107,7 @@ func (p Processor) run(ctx context.Context, id string, attempt int) error {
 	switch {
 	case workErr == nil:
 		p.Log.InfoContext(ctx, "job succeeded", "jobId", id)
-		return ignoreConflict(p.Jobs.Finish(ctx, id, StatusSucceeded, &result, nil, clock.Now(p.Now)))
+		return p.finished(MetricSucceeded, p.Jobs.Finish(ctx, id, StatusSucceeded, &result, nil, clock.Now(p.Now)))
 	case errors.Is(workErr, budget.ErrBudgetExhausted):
 		// The invocation ran out of time, not the job out of chances: never FAILED for that. The
 		// message comes back; if it never fits, the job ends TIMED_OUT at its deadline.
@@ -113,12 +115,12 @@ func (p Processor) run(ctx context.Context, id string, attempt int) error {
 	case errors.Is(workErr, ErrTaskFailed):
 		p.Log.InfoContext(ctx, "job failed", "jobId", id, "error", workErr)
 		failure := &Failure{Reason: "task failed", Detail: workErr.Error()}
-		return ignoreConflict(p.Jobs.Finish(ctx, id, StatusFailed, nil, failure, clock.Now(p.Now)))
+		return p.finished(MetricFailed, p.Jobs.Finish(ctx, id, StatusFailed, nil, failure, clock.Now(p.Now)))
 	case attempt >= p.MaxAttempts:
 		// Mark the job before the message goes to the dead-letter queue, so its owner sees FAILED
 		// instead of waiting for the deadline. The error is returned so that the message does go there.
 		failure := &Failure{Reason: "retries exhausted", Detail: fmt.Sprintf("the job failed on each of its %d attempts", attempt)}
-		if err := p.Jobs.Finish(ctx, id, StatusFailed, nil, failure, clock.Now(p.Now)); ignoreConflict(err) != nil {
+		if err := p.finished(MetricFailed, p.Jobs.Finish(ctx, id, StatusFailed, nil, failure, clock.Now(p.Now))); err != nil {
 			return errors.Join(workErr, err)
 		}
 		return workErr
@@ -146,6 +148,15 @@ func (p Processor) getSoon(ctx context.Context, id string) (Job, error) {
 		}
 		wait *= 2
 	}
+}
+
+// finished counts metric when the write err of a final status succeeded (not when another writer
+// got there first: that writer counted it) and returns err as ignoreConflict does.
+func (p Processor) finished(metric string, err error) error {
+	if err == nil {
+		count(p.Metrics, metric)
+	}
+	return ignoreConflict(err)
 }
 
 // ignoreConflict treats a lost conditional write as done: another writer already moved the job on.

@@ -19,6 +19,8 @@ type Reader struct {
 	Jobs JobReader
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Metrics counts the jobs this reader times out; nil records nothing.
+	Metrics Metrics
 }
 
 // Get returns the job with id if owner owns it, and ErrNotFound otherwise: another caller's job
@@ -36,8 +38,12 @@ func (r Reader) Get(ctx context.Context, owner, id string) (Job, error) {
 		return Job{}, ErrNotFound
 	}
 	if now := clock.Now(r.Now); job.PastDeadline(now) {
-		if err := r.Jobs.TimeOut(ctx, id, now); err != nil && !errors.Is(err, ErrConflict) {
+		err := r.Jobs.TimeOut(ctx, id, now)
+		if err != nil && !errors.Is(err, ErrConflict) {
 			return Job{}, err
+		}
+		if err == nil {
+			count(r.Metrics, MetricTimedOut)
 		}
 		// Read again: TIMED_OUT, or whatever the worker wrote if it got there first.
 		return r.Jobs.Get(ctx, id)

@@ -33,6 +33,8 @@ type Submitter struct {
 	Retention time.Duration
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Metrics counts the jobs submitted; nil records nothing.
+	Metrics Metrics
 }
 
 // Submit records a PENDING job owned by owner and queues it. The two calls run concurrently: the
@@ -92,5 +94,6 @@ func (s Submitter) Submit(ctx context.Context, owner string, in Input, idempoten
 		// finds no job, retries, and the message ends in the dead-letter queue (and its alarm).
 		return Job{}, fmt.Errorf("submit job %s: %w", id, err)
 	}
+	count(s.Metrics, MetricSubmitted)
 	return job, nil
 }

@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -12,6 +13,7 @@ import (
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/coldstart"
 	"github.com/go-serverless/reference/shared/envvar"
+	"github.com/go-serverless/reference/shared/metrics"
 )
 
 func main() {
@@ -20,15 +22,17 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
-		return handlers.API{
+		m := metrics.New(os.Stdout, ledger.Namespace, metrics.Dimension{Name: "Service", Value: "ledger"})
+		return metrics.Flushed(m, d.Log, handlers.API{
 			Accounts: ledger.Ledger{
 				Store: ledger.DynamoStore{
 					DB: dynamodb.NewFromConfig(d.AWS), EventsTable: env["EVENTS_TABLE"], SnapshotsTable: env["SNAPSHOTS_TABLE"],
 					Calls: budget.Calls{Budget: budget.Budget{Margin: 500 * time.Millisecond}},
 				},
+				Metrics: m,
 			},
 			Correlation: d.Correlation,
 			Log:         d.Log,
-		}.Get, nil
+		}.Get), nil
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	crand "crypto/rand"
 	"math/rand/v2"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -14,6 +15,7 @@ import (
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/coldstart"
 	"github.com/go-serverless/reference/shared/envvar"
+	"github.com/go-serverless/reference/shared/metrics"
 )
 
 func main() {
@@ -34,7 +36,8 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
-		return handlers.API{
+		m := metrics.New(os.Stdout, ledger.Namespace, metrics.Dimension{Name: "Service", Value: "ledger"})
+		return metrics.Flushed(m, d.Log, handlers.API{
 			Accounts: ledger.Ledger{
 				Store: ledger.DynamoStore{
 					DB: dynamodb.NewFromConfig(d.AWS), EventsTable: env["EVENTS_TABLE"],
@@ -49,11 +52,12 @@ func main() {
 				ReceiptTTL:    24 * time.Hour,
 				Now:           time.Now,
 				// Command IDs: 26 random base32 characters, so two commands never share one.
-				NewID: crand.Text,
+				NewID:   crand.Text,
+				Metrics: m,
 			},
 			MaxAmount:   int64(maxAmount),
 			Correlation: d.Correlation,
 			Log:         d.Log,
-		}.Move, nil
+		}.Move), nil
 	})
 }

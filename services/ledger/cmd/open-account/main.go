@@ -4,6 +4,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -13,6 +14,7 @@ import (
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/coldstart"
 	"github.com/go-serverless/reference/shared/envvar"
+	"github.com/go-serverless/reference/shared/metrics"
 )
 
 func main() {
@@ -25,7 +27,8 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
-		return handlers.API{
+		m := metrics.New(os.Stdout, ledger.Namespace, metrics.Dimension{Name: "Service", Value: "ledger"})
+		return metrics.Flushed(m, d.Log, handlers.API{
 			Accounts: ledger.Ledger{
 				Store: ledger.DynamoStore{
 					DB: dynamodb.NewFromConfig(d.AWS), EventsTable: env["EVENTS_TABLE"],
@@ -36,10 +39,11 @@ func main() {
 				ReceiptTTL:    24 * time.Hour,
 				Now:           time.Now,
 				// 26 random base32 characters: 130 bits, unguessable, safe in a URL path.
-				NewID: rand.Text,
+				NewID:   rand.Text,
+				Metrics: m,
 			},
 			Correlation: d.Correlation,
 			Log:         d.Log,
-		}.Open, nil
+		}.Open), nil
 	})
 }

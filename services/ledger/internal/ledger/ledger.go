@@ -99,6 +99,8 @@ type Ledger struct {
 	// NewID returns a new random ID for an account or a command: at most 32 characters of
 	// [A-Za-z0-9] (crypto/rand.Text's 26 in production), so a write token fits in 36.
 	NewID func() string
+	// Metrics counts appends, lost races, retries and the items read per rebuild; nil records nothing.
+	Metrics Metrics
 }
 
 // Open opens an account owned by owner.
@@ -121,6 +123,7 @@ func (l Ledger) Open(ctx context.Context, owner string, req Request) (Result, er
 	if err != nil {
 		return Result{}, fmt.Errorf("open account: %w", err)
 	}
+	add(l.Metrics, MetricEventsAppended, 1)
 	return Result{Account: acct}, nil
 }
 
@@ -155,11 +158,15 @@ func (l Ledger) Move(ctx context.Context, owner, accountID string, kind EventTyp
 		err = l.Store.Append(ctx, l.write(e, next, receiptID, req, now, attempt))
 		switch {
 		case err == nil:
+			add(l.Metrics, MetricEventsAppended, 1)
 			return Result{Account: next}, nil
 		case errors.Is(err, ErrDuplicateCommand):
 			return l.replayAfterRace(ctx, receiptID, req)
 		case !errors.Is(err, ErrVersionConflict):
 			return Result{}, fmt.Errorf("append version %d to account %s: %w", e.Version, accountID, err)
+		}
+		add(l.Metrics, MetricAppendConflicts, 1)
+		switch {
 		case req.IfMatch != 0:
 			return Result{}, fmt.Errorf("account %s moved past version %d: %w", accountID, req.IfMatch, ErrPreconditionFailed)
 		case attempt >= l.MaxAttempts:
@@ -168,6 +175,7 @@ func (l Ledger) Move(ctx context.Context, owner, accountID string, kind EventTyp
 		if err := l.Sleep(ctx, l.Backoff(attempt)); err != nil {
 			return Result{}, fmt.Errorf("wait to retry account %s: %w", accountID, err)
 		}
+		add(l.Metrics, MetricAppendRetries, 1)
 	}
 }
 
@@ -177,6 +185,7 @@ func (l Ledger) Get(ctx context.Context, owner, accountID string) (Account, erro
 	if err != nil {
 		return Account{}, err
 	}
+	add(l.Metrics, MetricItemsReadPerRebuild, float64(loaded.ItemsRead))
 	if loaded.Account.Owner != owner {
 		return Account{}, ErrNotFound
 	}

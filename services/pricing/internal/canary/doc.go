@@ -3,6 +3,5 @@
 //
 // EMF is a JSON log line that CloudWatch Logs turns into metrics without an API call, so a
 // function can emit per-engine metrics at no extra latency and alarms can compare v2 with v1
-// (Latency and Errors, dimensioned by Service and Engine). The encoder is a few lines of
-// encoding/json rather than a dependency.
+// (Latency and Errors, dimensioned by Service and Engine). The lines are written by shared/metrics.
 package canary

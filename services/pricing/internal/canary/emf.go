@@ -1,21 +1,28 @@
 package canary
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"sync"
 	"time"
 
 	"github.com/go-serverless/reference/services/pricing/internal/pricing"
-	"github.com/go-serverless/reference/shared/clock"
+	"github.com/go-serverless/reference/shared/metrics"
 )
 
 // Namespace is the CloudWatch namespace of the pricing metrics.
 const Namespace = "GoServerless/Pricing"
 
+// The metrics of one request, dimensioned by Service and Engine.
+const (
+	MetricLatency  = "Latency"
+	MetricErrors   = "Errors"
+	MetricRequests = "Requests"
+)
+
 // Recorder writes one EMF line per request to W (the function's stdout, which Lambda sends to
-// its log group). Make one with NewRecorder; the zero value has no lock and is not usable.
+// its log group), through shared/metrics. Make one with NewRecorder; the zero value has no lock
+// and is not usable.
 type Recorder struct {
 	W       io.Writer
 	Service string
@@ -40,65 +47,28 @@ type Sample struct {
 	Failed bool
 }
 
-type emfMetric struct {
-	Name string `json:"Name"`
-	Unit string `json:"Unit"`
-}
-
-type emfDirective struct {
-	Namespace  string      `json:"Namespace"`
-	Dimensions [][]string  `json:"Dimensions"`
-	Metrics    []emfMetric `json:"Metrics"`
-}
-
-type emfMetadata struct {
-	Timestamp         int64          `json:"Timestamp"`
-	CloudWatchMetrics []emfDirective `json:"CloudWatchMetrics"`
-}
-
-type emfLine struct {
-	AWS      emfMetadata `json:"_aws"`
-	Service  string      `json:"Service"`
-	Engine   string      `json:"Engine"`
-	Route    string      `json:"Route,omitempty"`
-	Latency  float64     `json:"Latency"`
-	Errors   int         `json:"Errors"`
-	Requests int         `json:"Requests"`
-}
-
-var directive = []emfDirective{{
-	Namespace:  Namespace,
-	Dimensions: [][]string{{"Service", "Engine"}},
-	Metrics: []emfMetric{
-		{Name: "Latency", Unit: "Milliseconds"},
-		{Name: "Errors", Unit: "Count"},
-		{Name: "Requests", Unit: "Count"},
-	},
-}}
-
-// Record writes s as one EMF line.
+// Record writes s as one EMF line. The engine is a dimension, so each sample gets a collector of
+// its own: one request, one line, whatever else the invocation records.
 func (r Recorder) Record(s Sample) error {
-	line := emfLine{
-		AWS:      emfMetadata{Timestamp: clock.Now(r.Now).UnixMilli(), CloudWatchMetrics: directive},
-		Service:  r.Service,
-		Engine:   string(s.Engine),
-		Route:    s.Route,
-		Latency:  float64(s.Latency.Microseconds()) / 1000,
-		Requests: 1,
-	}
+	c := metrics.New(r.W, Namespace,
+		metrics.Dimension{Name: "Service", Value: r.Service},
+		metrics.Dimension{Name: "Engine", Value: string(s.Engine)})
+	c.Now = r.Now
+	c.Add(MetricLatency, metrics.Milliseconds, float64(s.Latency.Microseconds())/1000)
+	errs := 0.0
 	if s.Failed {
-		line.Errors = 1
+		errs = 1
 	}
-	b, err := json.Marshal(line)
-	if err != nil {
-		return fmt.Errorf("encode emf line: %w", err)
+	c.Add(MetricErrors, metrics.Count, errs)
+	c.Add(MetricRequests, metrics.Count, 1)
+	if s.Route != "" {
+		c.Property("Route", s.Route)
 	}
-	b = append(b, '\n')
-	// One Write per line, under a lock, so lines from concurrent requests never interleave.
+	// One line at a time, so lines from concurrent requests never interleave whatever W is.
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, err := r.W.Write(b); err != nil {
-		return fmt.Errorf("write emf line: %w", err)
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("record %s sample: %w", s.Engine, err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -13,6 +14,7 @@ import (
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/coldstart"
 	"github.com/go-serverless/reference/shared/envvar"
+	"github.com/go-serverless/reference/shared/metrics"
 )
 
 func main() {
@@ -26,7 +28,8 @@ func main() {
 		calls := budget.Calls{Budget: budget.Budget{Margin: time.Second}}
 		client := s3.NewFromConfig(d.AWS)
 		store := uploads.DynamoStore{DB: dynamodb.NewFromConfig(d.AWS), Table: env["UPLOADS_TABLE"], Calls: calls}
-		return handlers.Verify{
+		m := metrics.New(os.Stdout, uploads.Namespace, metrics.Dimension{Name: "Service", Value: "uploads"})
+		return metrics.FlushedErr(m, d.Log, handlers.Verify{
 			// The bucket comes from the S3 record (see handlers.Verify for why it is not configured).
 			ForBucket: func(bucket string) handlers.ObjectVerifier {
 				return uploads.Verifier{
@@ -34,10 +37,11 @@ func main() {
 					Objects: uploads.S3Objects{S3: client, Bucket: bucket, Calls: calls},
 					Now:     time.Now,
 					Log:     d.Log,
+					Metrics: m,
 				}
 			},
 			Correlation: d.Correlation,
 			Log:         d.Log,
-		}.Handle, nil
+		}.Handle), nil
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-serverless/reference/shared/clock"
+	"github.com/go-serverless/reference/shared/metrics"
 )
 
 // ObjectInfo is what HEAD tells about an object.
@@ -57,6 +58,8 @@ type Verifier struct {
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 	Log *slog.Logger
+	// Metrics counts the uploads accepted and rejected; nil records nothing.
+	Metrics Metrics
 }
 
 // Verify decides an upload from its object: AVAILABLE when size, type and checksum are as
@@ -192,10 +195,17 @@ func (v Verifier) checkContent(ctx context.Context, u Upload) (string, error) {
 func (v Verifier) finish(ctx context.Context, id string, status Status, reason string) error {
 	err := v.Store.Finish(ctx, id, status, reason, clock.Now(v.Now).UTC())
 	if errors.Is(err, ErrConflict) {
-		return nil
+		return nil // another verification decided first, and counted it
 	}
 	if err != nil {
 		return fmt.Errorf("mark upload %s %s: %w", id, status, err)
+	}
+	if v.Metrics != nil {
+		metric := MetricAccepted
+		if status == StatusRejected {
+			metric = MetricRejected
+		}
+		v.Metrics.Add(metric, metrics.Count, 1)
 	}
 	return nil
 }
