@@ -1,7 +1,7 @@
 // Package logging builds the structured logger every function uses: JSON
 // through aws-lambda-go's lambdacontext handler (which adds requestId), plus
-// the chain's correlationId on every line and DEBUG lines only for chains the
-// edge sampled (see package correlation).
+// the chain's correlationId and the invocation's X-Ray traceId on every line
+// and DEBUG lines only for chains the edge sampled (see package correlation).
 //
 // Sampling whole chains, rather than switching DEBUG on for a function,
 // keeps the cost of debug logs proportional to the sample rate while still
@@ -19,13 +19,25 @@
 // chains, and sampled chains log from DEBUG up.
 //
 // Keys are camelCase across the repository: requestId (from lambdacontext),
-// correlationId and debugSampled (from here).
+// correlationId, debugSampled and traceId (from here).
+//
+// # Trace ID
+//
+// traceId is the Root of the invocation's X-Ray trace header
+// ("1-5759e988-bd862e3fe1be46a994272793"), which aws-lambda-go puts in the
+// invocation's context under "x-amzn-trace-id" (from the Runtime API's
+// Lambda-Runtime-Trace-Id). It is read from the context, not from the
+// _X_AMZN_TRACE_ID variable, which is one per process. With it a log line
+// leads to its trace in X-Ray, and a trace to its log lines; correlationId
+// stays the key that spans the whole chain, since a trace may be cut where a
+// hop does not pass the trace header on.
 package logging
 
 import (
 	"context"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
@@ -36,7 +48,12 @@ import (
 const (
 	KeyCorrelationID = "correlationId"
 	KeyDebugSampled  = "debugSampled"
+	KeyTraceID       = "traceId"
 )
+
+// traceHeaderKey is the context key under which aws-lambda-go stores the
+// invocation's trace header: a plain string, as aws-lambda-go writes it.
+const traceHeaderKey = "x-amzn-trace-id"
 
 // New returns the logger for a Lambda function: JSON (when the function's
 // log format is JSON) through lambdacontext, gated at the level named by the
@@ -48,7 +65,7 @@ func New() *slog.Logger {
 
 // NewHandler wraps inner so that records at level or above are handled, plus
 // records from DEBUG up when the context's chain is debug-sampled, and every
-// record carries the context's correlation ID.
+// record carries the context's correlation ID and trace ID.
 //
 // The returned handler is the only level gate: slog asks the outermost
 // handler whether a level is enabled and then hands the record to inner,
@@ -71,8 +88,8 @@ func (h *handler) Enabled(ctx context.Context, l slog.Level) bool {
 	return ids.DebugSampled && l >= slog.LevelDebug
 }
 
-// Handle adds the correlation attributes from ctx and passes r on. Like
-// lambdacontext's requestId, they are record attributes, so on a logger
+// Handle adds the correlation and trace attributes from ctx and passes r on.
+// Like lambdacontext's requestId, they are record attributes, so on a logger
 // derived with WithGroup they appear inside the group.
 func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 	if ids, ok := correlation.FromContext(ctx); ok {
@@ -81,7 +98,23 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 			r.AddAttrs(slog.Bool(KeyDebugSampled, true))
 		}
 	}
+	if id := traceRoot(ctx); id != "" {
+		r.AddAttrs(slog.String(KeyTraceID, id))
+	}
 	return h.inner.Handle(ctx, r)
+}
+
+// traceRoot returns the Root field of the trace header in ctx
+// ("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"),
+// or "" when ctx has none or the header has no Root.
+func traceRoot(ctx context.Context) string {
+	header, _ := ctx.Value(traceHeaderKey).(string)
+	for field := range strings.SplitSeq(header, ";") {
+		if root, ok := strings.CutPrefix(strings.TrimSpace(field), "Root="); ok {
+			return root
+		}
+	}
+	return ""
 }
 
 // WithAttrs returns a handler with the same gating whose records carry attrs.

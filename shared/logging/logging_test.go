@@ -154,3 +154,46 @@ func TestNew(t *testing.T) {
 		t.Error("DEBUG not enabled for a sampled chain")
 	}
 }
+
+// withTraceHeader returns ctx carrying header the way aws-lambda-go stores the invocation's
+// Lambda-Runtime-Trace-Id: under the plain string key "x-amzn-trace-id".
+func withTraceHeader(ctx context.Context, header string) context.Context {
+	return context.WithValue(ctx, "x-amzn-trace-id", header) //nolint:staticcheck // aws-lambda-go's own key
+}
+
+func TestTraceAttribute(t *testing.T) {
+	ids := correlation.IDs{CorrelationID: "abc"}
+	tests := []struct {
+		name   string
+		ctx    context.Context
+		wantID any
+	}{
+		{"root first", withTraceHeader(context.Background(), "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"), "1-5759e988-bd862e3fe1be46a994272793"},
+		{"root later", withTraceHeader(context.Background(), "Parent=53995c3f42cd8ad8; Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0"), "1-5759e988-bd862e3fe1be46a994272793"},
+		{"next to correlation", withTraceHeader(correlation.NewContext(context.Background(), ids), "Root=1-00000001-000000000000000000000002"), "1-00000001-000000000000000000000002"},
+		{"no root", withTraceHeader(context.Background(), "Parent=53995c3f42cd8ad8;Sampled=0"), nil},
+		{"empty header", withTraceHeader(context.Background(), ""), nil},
+		{"no header", context.Background(), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			log, buf := capture(slog.LevelInfo)
+			log.InfoContext(tt.ctx, "hello")
+			got := lines(t, buf)
+			if len(got) != 1 {
+				t.Fatalf("got %d lines, want 1", len(got))
+			}
+			if got[0][KeyTraceID] != tt.wantID {
+				t.Errorf("%s = %v, want %v (line %v)", KeyTraceID, got[0][KeyTraceID], tt.wantID, got[0])
+			}
+		})
+	}
+	// Both ids on one line: the trace leads to the logs of one invocation, the correlation ID to
+	// those of the whole chain.
+	log, buf := capture(slog.LevelInfo)
+	log.With("jobId", "j1").InfoContext(withTraceHeader(correlation.NewContext(context.Background(), ids), "Root=1-00000001-000000000000000000000002"), "both")
+	got := lines(t, buf)
+	if got[0][KeyCorrelationID] != "abc" || got[0][KeyTraceID] != "1-00000001-000000000000000000000002" {
+		t.Errorf("line = %v, want correlationId abc and traceId 1-00000001-000000000000000000000002", got[0])
+	}
+}

@@ -238,6 +238,9 @@ func resourceProblems(t *template.Template, id string, s statement) []string {
 	}
 	for _, r := range s.resources() {
 		if lit, ok := r.(string); ok {
+			if lit == "*" && writesTraces(s) {
+				continue // X-Ray has no resource-level permissions: see writesTraces
+			}
 			if strings.Contains(lit, "*") {
 				out = append(out, fmt.Sprintf("%s: %s Resource %q is a wildcard; name the resource", id, s.where, lit))
 			} else {

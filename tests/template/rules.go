@@ -43,6 +43,11 @@ func allRules() []rule {
 		{name: "StackTags", check: checkStackTags},
 		{name: "LogGroupsExpire", check: checkLogGroupsExpire},
 		{name: "RetrySettingsAreWrittenOnce", check: checkRetrySettingsAreWrittenOnce},
+		{name: "FunctionsAreAlarmed", check: checkFunctionsAreAlarmed},
+		{name: "APIsAreAlarmed", check: checkAPIsAreAlarmed},
+		{name: "QueuesAreAlarmed", check: checkQueuesAreAlarmed},
+		{name: "StreamsAreAlarmed", check: checkStreamsAreAlarmed},
+		{name: "FunctionsAreTraced", check: checkFunctionsAreTraced},
 	}
 }
 
@@ -436,7 +441,9 @@ func checkAsyncFunctionsHaveFailureDestinations(t *template.Template) []string {
 
 // checkDeadLetterQueuesAreAlarmed: every dead-letter queue (a RedrivePolicy target, or a function's
 // DeadLetterQueue or OnFailure queue) has an alarm on ApproximateNumberOfMessagesVisible for that
-// queue with AlarmActions: a failed message nobody hears of is a lost message.
+// queue with AlarmActions: a failed message nobody hears of is a lost message. The alarm has the
+// settings README.md's "Operating it" table lists: deadLetterAlarm, or, for a dead-letter queue
+// that feeds a function and whose messages are expected (for a while), drainedDeadLetterAlarm.
 func checkDeadLetterQueuesAreAlarmed(t *template.Template) []string {
 	fns, out := functionsOf(t)
 	dlqs := map[string]string{} // queue → what makes it a dead-letter queue
@@ -457,6 +464,7 @@ func checkDeadLetterQueuesAreAlarmed(t *template.Template) []string {
 		}
 	}
 
+	drainedQueues, _ := queueConsumers(t)
 	for _, q := range sortedKeys(dlqs) {
 		var watching, alerting []string
 		for _, a := range t.OfType(typeAlarm) {
@@ -466,6 +474,10 @@ func checkDeadLetterQueuesAreAlarmed(t *template.Template) []string {
 			watching = append(watching, a.LogicalID)
 			if actions, ok := a.Properties["AlarmActions"]; ok && !isEmpty(actions) {
 				alerting = append(alerting, a.LogicalID)
+				if _, drained := drainedQueues[q]; drained && len(settingsProblems(t, q, a, drainedDeadLetterAlarm)) == 0 {
+					continue
+				}
+				out = append(out, settingsProblems(t, q, a, deadLetterAlarm)...)
 			}
 		}
 		switch {

@@ -212,6 +212,7 @@ func TestPoliciesAreLeastPrivilege(t *testing.T) {
 		offence{"WorkExtraPolicy", `Action "s3:*" is a wildcard`},
 		offence{"WorkExtraPolicy", `Resource "*" is a wildcard`},
 		offence{"NotifyUploadsPolicy", `Action "s3:Get*" is a wildcard`},
+		offence{"ProjectRole", `Resource "*" is a wildcard`},
 		offence{"AlarmTopicPolicy", "allows cloudwatch.amazonaws.com without an aws:SourceArn"},
 		offence{"QueuesPolicy", `allows Principal "*"`},
 	)
@@ -300,6 +301,12 @@ func TestDeadLetterQueuesAreAlarmed(t *testing.T) {
 		offence{"WorkDeadLetterQueue", "RedrivePolicy target of WorkQueue) has no AWS::CloudWatch::Alarm"},
 		offence{"NotifyFailureQueue", "is watched by NotifyFailureQueueAlarm, which has no AlarmActions"},
 	)
+	// The settings README.md's "Operating it" table lists for a dead-letter queue's alarm.
+	testFixture(t, "DeadLetterQueuesAreAlarmed", "dead-letter-alarm-settings.yaml",
+		offence{"NotifyFailureQueue", `alarm NotifyFailureQueueAlarm has statistic "Average", want Maximum`},
+		offence{"NotifyFailureQueue", "alarm NotifyFailureQueueAlarm has Period 300, want 60"},
+		offence{"NotifyFailureQueue", "alarm NotifyFailureQueueAlarm has TreatMissingData null, want notBreaching"},
+	)
 }
 
 func TestNoFnJoin(t *testing.T) {
@@ -338,5 +345,13 @@ func TestRetrySettingsAreWrittenOnce(t *testing.T) {
 		offence{"WorkFunction", "MAX_RECEIVE_COUNT is 3, not !FindInMap"},
 		offence{"WorkQueue", "VisibilityTimeout is 60, not !FindInMap [Work, Queue, VisibilityTimeout], which WorkFunction's WORK_QUEUE_VISIBILITY_TIMEOUT_SECONDS reads"},
 		offence{"NotifyFunction", "MAX_RECEIVE_COUNT is !FindInMap [Work, Notify, MaxReceiveCount], which no queue's RedrivePolicy.maxReceiveCount reads"},
+	)
+}
+
+func TestFunctionsAreTraced(t *testing.T) {
+	testRule(t, "FunctionsAreTraced", "untraced.yaml",
+		offence{"WorkFunction", `Tracing is "PassThrough", not Active`},
+		offence{"NotifyRole", `grants NotifyFunction no xray:PutTraceSegments on "*"`},
+		offence{"NotifyRole", `grants NotifyFunction no xray:PutTelemetryRecords on "*"`},
 	)
 }
