@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -383,6 +384,10 @@ func TestCorrelationIDCrossesTheQueue(t *testing.T) {
 	if line["requestId"] == nil {
 		t.Error("worker log line has no requestId")
 	}
+	// And the invocation's X-Ray trace id (the Root of the Lambda-Runtime-Trace-Id header).
+	if id, _ := line["traceId"].(string); !regexp.MustCompile(`^1-[0-9a-f]{8}-[0-9a-f]{24}$`).MatchString(id) {
+		t.Errorf("worker log traceId = %v; want the Root of a trace header, 1-<8 hex>-<24 hex>", line["traceId"])
+	}
 }
 
 // TestSubmitRouteIsThrottled is not parallel: it empties the route's token bucket, so it runs
@@ -412,4 +417,35 @@ func TestSubmitRouteIsThrottled(t *testing.T) {
 		t.Errorf("answers %v; want only 400 (bad body) and 429", counts)
 	}
 	time.Sleep(2500 * time.Millisecond) // 20 tokens at 10/s: full again for the tests that follow
+}
+
+// TestOpsPageShowsJobsInvocations drives a job through the API, then reads the runner's ops page
+// (/.web/ops/, local only) in headless Chromium: every function the job went through shows its
+// invocations, in a table a screen reader can navigate. Skipped without a browser, like the
+// uploads page test, unless E2E_REQUIRE_BROWSER=1.
+func TestOpsPageShowsJobsInvocations(t *testing.T) {
+	requireLocal(t)
+	t.Parallel()
+	token := st.token(t, "ops-page", nil)
+	waitForJob(t, token, submit(t, token, `{"task":"resize-image","durationMs":50}`)) // submit, process, get
+	functions := []string{jobs.functionName(t, "SubmitJobFunction"), jobs.functionName(t, "ProcessJobFunction"), jobs.functionName(t, "GetJobFunction")}
+
+	page := readOpsPage(t, jobs.url(t), "ops-jobs", functions...)
+	for _, name := range functions {
+		row, ok := page.Functions[name]
+		if !ok || row.Header != "row" || len(row.Cells) < 6 || row.Cells[0] == "0" {
+			t.Errorf("ops page row of %s = %+v; want a row header and invocations > 0", name, row)
+		}
+	}
+	if want := []string{"Functions", "Queues", "Metrics (embedded metric format)"}; fmt.Sprint(page.Captions) != fmt.Sprint(want) {
+		t.Errorf("ops page captions = %q; want %q", page.Captions, want)
+	}
+	queue := st.outputs["JobsQueueUrl"]
+	queue = queue[strings.LastIndexByte(queue, '/')+1:]
+	if row := page.Queues[queue]; len(row.Cells) < 3 || row.Cells[2] == "0" {
+		t.Errorf("ops page row of queue %s = %+v; want messages received > 0", queue, row)
+	}
+	if !strings.HasPrefix(page.Status, "Live") || !page.Refreshed {
+		t.Errorf("ops page status = %q, refreshed by itself: %v; want it live and refreshing", page.Status, page.Refreshed)
+	}
 }

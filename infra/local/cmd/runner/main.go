@@ -1,7 +1,8 @@
 // Command runner runs the whole application locally, driven by template.yaml: `make run`.
 //
 // It prints API_URL=http://127.0.0.1:<port> on a line of its own once everything is ready,
-// serves until interrupted (Ctrl-C, SIGTERM), then stops everything it started.
+// serves until interrupted (Ctrl-C, SIGTERM), then stops everything it started and prints what
+// it saw (invocations, errors, durations, queues, EMF metrics) as the page at /.web/ops/ shows it.
 package main
 
 import (
@@ -100,7 +101,8 @@ func run() error {
 	<-ctx.Done()
 	log.Info("stopping")
 	r.Stop()
-	return nil
+	// What the run saw, as the page at /.web/ops/ showed it, for a last look before deploying.
+	return r.Ops.Snapshot().WriteTable(os.Stdout)
 }
 
 // addParameterFile adds the overrides in path (a JSON object of strings) to params, keeping any

@@ -50,6 +50,8 @@ type env struct {
 	state envState
 	// served reports whether the runtime has called /next at least once, i.e. finished init.
 	served bool
+	// used reports whether an invocation was delivered to it: the first one is a cold start.
+	used bool
 	// cur is the invocation delivered and not answered yet.
 	cur *invocation
 	// answered is the invocation answered last, until the runtime calls /next again.

@@ -87,6 +87,17 @@ type Options struct {
 	InitTimeout time.Duration
 	// Credentials are given to every function without its own; empty fields are left unset.
 	Credentials Credentials
+	// Observer is told of every invocation and throttle, to count them; nil tells no one.
+	Observer Observer
+}
+
+// Observer is told what Lambda's CloudWatch metrics count: each invocation that reached a
+// function (its duration from delivery to answer, whether it was the first of a new execution
+// environment, whether it failed) and each invocation refused at the concurrency limit. It is
+// called with the pool's lock held, so it must return quickly and never call the pool.
+type Observer interface {
+	Invoked(function string, d time.Duration, cold, failed bool)
+	Throttled(function string)
 }
 
 // Result is the outcome of an invocation that reached the function.
@@ -129,6 +140,7 @@ type Pool struct {
 	sample      time.Duration
 	creds       Credentials
 	logs        *logSink
+	observer    Observer
 	now         func() time.Time
 
 	mu        sync.Mutex
@@ -157,6 +169,9 @@ type invocation struct {
 	payload []byte
 	// env is the environment it was delivered to; nil while queued. Guarded by Pool.mu.
 	env *env
+	// delivered is when env took it, and cold whether it was env's first. Guarded by Pool.mu.
+	delivered time.Time
+	cold      bool
 	// finished, result and err are set once, under Pool.mu, before done is closed.
 	finished bool
 	result   Result
@@ -178,6 +193,7 @@ func New(opts Options) *Pool {
 		sample:      defaultMemorySamplePeriod,
 		creds:       opts.Credentials,
 		logs:        newLogSink(opts.Logs),
+		observer:    opts.Observer,
 		now:         time.Now,
 		functions:   make(map[string]*function),
 	}
@@ -257,6 +273,9 @@ func (p *Pool) Invoke(ctx context.Context, name string, payload []byte) (Result,
 		return Result{}, fmt.Errorf("invoke %s: %d bytes: %w", name, len(payload), ErrRequestTooLarge)
 	}
 	if fn.inflight >= fn.limit {
+		if p.observer != nil {
+			p.observer.Throttled(name)
+		}
 		p.mu.Unlock()
 		return Result{}, fmt.Errorf("invoke %s: %w", name, ErrThrottled)
 	}
@@ -379,6 +398,15 @@ func (p *Pool) finishLocked(fn *function, inv *invocation, res Result, err error
 	inv.err = err
 	fn.inflight--
 	close(inv.done)
+	// An invocation counts once it reached an environment, or when it failed for the function's
+	// own reasons before that (its environment failed to initialise), as Lambda counts them.
+	if p.observer != nil && (inv.env != nil || res.Err != nil) {
+		var d time.Duration
+		if inv.env != nil {
+			d = p.now().Sub(inv.delivered)
+		}
+		p.observer.Invoked(fn.cfg.Name, d, inv.cold, res.Err != nil || err != nil)
+	}
 }
 
 // failOldestLocked fails the oldest queued invocation, if any. An environment that dies before

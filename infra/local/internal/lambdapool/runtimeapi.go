@@ -102,6 +102,8 @@ func (p *Pool) next(w http.ResponseWriter, r *http.Request, e *env) {
 			e.cur = inv
 			e.state = stateBusy
 			now := p.now()
+			inv.delivered, inv.cold = now, !e.used
+			e.used = true
 			deadline := now.Add(fn.cfg.Timeout)
 			p.wg.Add(1)
 			go p.watch(e, inv)

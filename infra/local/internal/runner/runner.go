@@ -32,6 +32,7 @@ import (
 
 	"github.com/go-serverless/reference/infra/local/internal/jwt"
 	"github.com/go-serverless/reference/infra/local/internal/lambdapool"
+	"github.com/go-serverless/reference/infra/local/internal/ops"
 	"github.com/go-serverless/reference/infra/local/internal/provision"
 	"github.com/go-serverless/reference/infra/local/internal/sources"
 	"github.com/go-serverless/reference/infra/local/internal/standins"
@@ -74,6 +75,9 @@ type Config struct {
 type Runner struct {
 	// URL is the HTTP API's base URL.
 	URL string
+	// Ops collects what the runner sees (invocations, queues, EMF metrics), served at
+	// /.web/ops/ and printed by cmd/runner when it stops.
+	Ops *ops.Collector
 	// Outputs is what the stack exposes to tests and tools; it is also written to StateDir/outputs.json.
 	Outputs Outputs
 
@@ -115,7 +119,7 @@ type Outputs struct {
 
 // Start brings the stack up. On error everything already started is stopped again.
 func Start(ctx context.Context, cfg Config) (_ *Runner, err error) {
-	r := &Runner{log: cfg.Log}
+	r := &Runner{log: cfg.Log, Ops: ops.New(nil)}
 	defer func() {
 		if err != nil {
 			r.Stop()
@@ -222,8 +226,9 @@ func Start(ctx context.Context, cfg Config) (_ *Runner, err error) {
 		// Stands in for the account's unreserved concurrency (1,000 by default): high enough that
 		// only ReservedConcurrentExecutions throttles locally, low enough for one machine.
 		DefaultConcurrency: 50,
-		Logs:               cfg.FunctionLogs,
+		Logs:               functionLogs(cfg.FunctionLogs, r.Ops),
 		Credentials:        lambdapool.Credentials{AccessKeyID: AccessKeyID, SecretAccessKey: SecretAccessKey},
+		Observer:           r.Ops,
 	})
 	for _, fn := range functions {
 		env, err := functionEnv(bindings, fn, functionEndpoints)
@@ -263,6 +268,9 @@ func Start(ctx context.Context, cfg Config) (_ *Runner, err error) {
 	if err != nil {
 		listener.Close()
 		return nil, err
+	}
+	for _, m := range mappings {
+		m.Observer = r.Ops
 	}
 	// DynamoDB Local serves DynamoDB Streams on its DynamoDB endpoint.
 	streams := dynamodbstreams.NewFromConfig(awsCfg, func(o *dynamodbstreams.Options) { o.BaseEndpoint = aws.String(endpoints["dynamodb"]) })
@@ -315,8 +323,18 @@ func Start(ctx context.Context, cfg Config) (_ *Runner, err error) {
 			m.Run(sourcesCtx)
 		}()
 	}
+	queueURLs := map[string]string{}
+	for _, q := range resources.Queues {
+		queueURLs[q.Name] = q.URL
+	}
+	r.sources.Add(1)
+	go func() {
+		defer r.sources.Done()
+		r.Ops.PollQueues(sourcesCtx, clients.SQS.(*sqs.Client), queueURLs, 2*time.Second)
+	}()
 	mux := http.NewServeMux()
 	mux.Handle("/.well-known/", issuer.Handler())
+	mux.Handle(ops.PagePath, r.Ops.Handler())
 	mux.Handle(sources.WebPagesPath, w.webPages())
 	mux.Handle("/", api)
 	r.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
@@ -425,6 +443,15 @@ func (r *Runner) Stop() {
 	if r.invokeAPI != nil {
 		_ = r.invokeAPI.Close()
 	}
+}
+
+// functionLogs is where the functions' output goes: to logs (the terminal), and to the collector,
+// which reads the metrics of its EMF lines.
+func functionLogs(logs io.Writer, c *ops.Collector) io.Writer {
+	if logs == nil {
+		return c
+	}
+	return io.MultiWriter(logs, c)
 }
 
 // credentialsOf returns a function's own keys when IAM is enforced, nil (the pool's keys) when not.

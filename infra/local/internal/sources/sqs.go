@@ -46,6 +46,15 @@ type SQSMapping struct {
 	// ReportBatchItemFailures is FunctionResponseTypes [ReportBatchItemFailures]: the function's
 	// answer lists the failed messages and only those stay on the queue.
 	ReportBatchItemFailures bool
+	// Observer, when set, is told of every batch received (the runner's ops page).
+	Observer QueueObserver
+}
+
+// QueueObserver is told of each batch an SQS mapping receives: the queue's ARN, the number of
+// messages and the age of the oldest one, which is what SQS's ApproximateAgeOfOldestMessage
+// metric shows for a queue its consumer keeps up with.
+type QueueObserver interface {
+	QueueReceived(queue string, messages int, oldest time.Duration)
 }
 
 // Run polls until ctx ends. Each of Concurrency pollers receives, invokes and deletes in a loop.
@@ -71,6 +80,9 @@ func (m *SQSMapping) pollOnce(ctx context.Context) error {
 	batch, err := m.gather(ctx)
 	if err != nil || len(batch) == 0 {
 		return err
+	}
+	if m.Observer != nil {
+		m.Observer.QueueReceived(m.QueueARN, len(batch), oldestAge(batch, time.Now()))
 	}
 	event := events.SQSEvent{Records: make([]events.SQSMessage, len(batch))}
 	for i, msg := range batch {
@@ -249,4 +261,17 @@ func messageIDs(batch []types.Message) []string {
 		ids[i] = aws.ToString(msg.MessageId)
 	}
 	return ids
+}
+
+// oldestAge is the age at now of the oldest message in batch, from SQS's SentTimestamp.
+func oldestAge(batch []types.Message, now time.Time) time.Duration {
+	var oldest time.Duration
+	for _, msg := range batch {
+		ms, err := strconv.ParseInt(msg.Attributes[string(types.MessageSystemAttributeNameSentTimestamp)], 10, 64)
+		if err != nil {
+			continue
+		}
+		oldest = max(oldest, now.Sub(time.UnixMilli(ms)))
+	}
+	return oldest
 }
