@@ -6,23 +6,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/go-serverless/reference/shared/metrics"
+	"github.com/go-serverless/reference/shared/metrics/metricstest"
 )
-
-// fakeMetrics sums what is added, by metric name.
-type fakeMetrics struct {
-	mu   sync.Mutex
-	sums map[string]float64
-}
-
-func (f *fakeMetrics) Add(name string, _ metrics.Unit, v float64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.sums == nil {
-		f.sums = map[string]float64{}
-	}
-	f.sums[name] += v
-}
 
 func TestChainCountsLinesAndHops(t *testing.T) {
 	store, objects := newMemStore(), newMemObjects()
@@ -30,7 +15,7 @@ func TestChainCountsLinesAndHops(t *testing.T) {
 	body += strings.Repeat("not json\n", 10)
 	obj := objects.put("bucket", "imports/alice/orders.ndjson", []byte(body))
 	c := newChain(t, store, objects)
-	m := &fakeMetrics{}
+	m := &metricstest.Recorder{}
 	c.proc.Metrics = m
 	imp := c.start(store, obj)
 	c.drain()
@@ -45,8 +30,8 @@ func TestChainCountsLinesAndHops(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]float64{MetricLinesImported: 390, MetricLinesRejected: 10, MetricHops: float64(c.runs - 1)}
-	if !maps.Equal(m.sums, want) {
-		t.Errorf("metrics = %v; want %v", m.sums, want)
+	if !maps.Equal(m.Sums(), want) {
+		t.Errorf("metrics = %v; want %v", m.Sums(), want)
 	}
 }
 
@@ -55,7 +40,7 @@ func TestDuplicatedLinksCountLinesOnce(t *testing.T) {
 	body, _ := ordersFile(200)
 	obj := objects.put("bucket", "imports/alice/orders.ndjson", []byte(body))
 	c := newChain(t, store, objects)
-	m := &fakeMetrics{}
+	m := &metricstest.Recorder{}
 	c.proc.Metrics = m
 	c.start(store, obj)
 	var wg sync.WaitGroup
@@ -74,7 +59,7 @@ func TestDuplicatedLinksCountLinesOnce(t *testing.T) {
 		}
 		wg.Wait()
 	}
-	if got := m.sums[MetricLinesImported]; got != 200 {
+	if got := m.Sums()[MetricLinesImported]; got != 200 {
 		t.Errorf("%s = %v; want 200 however often a link is delivered", MetricLinesImported, got)
 	}
 }

@@ -4,27 +4,11 @@ import (
 	"context"
 	"errors"
 	"maps"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-serverless/reference/shared/metrics"
+	"github.com/go-serverless/reference/shared/metrics/metricstest"
 )
-
-// fakeMetrics sums what is added, by metric name.
-type fakeMetrics struct {
-	mu   sync.Mutex
-	sums map[string]float64
-}
-
-func (f *fakeMetrics) Add(name string, _ metrics.Unit, v float64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.sums == nil {
-		f.sums = map[string]float64{}
-	}
-	f.sums[name] += v
-}
 
 func TestProcessCountsEachFinishedJobOnce(t *testing.T) {
 	fail := func(context.Context, Input) (Result, error) { return Result{}, errors.New("downstream unavailable") }
@@ -46,7 +30,7 @@ func TestProcessCountsEachFinishedJobOnce(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newProcessor(t, tt.job(), tt.work)
-			m := &fakeMetrics{sums: map[string]float64{}}
+			m := &metricstest.Recorder{}
 			f.p.Metrics = m
 			if tt.rival {
 				f.store.beforeFinish = func(s *memStore) {
@@ -60,15 +44,15 @@ func TestProcessCountsEachFinishedJobOnce(t *testing.T) {
 			for attempt := 1; attempt <= tt.attempts; attempt++ {
 				f.p.Process(context.Background(), Task{JobID: jobID}, attempt)
 			}
-			if !maps.Equal(m.sums, tt.want) {
-				t.Errorf("metrics = %v; want %v", m.sums, tt.want)
+			if !maps.Equal(m.Sums(), tt.want) {
+				t.Errorf("metrics = %v; want %v", m.Sums(), tt.want)
 			}
 		})
 	}
 }
 
 func TestSubmitAndPollCount(t *testing.T) {
-	m := &fakeMetrics{}
+	m := &metricstest.Recorder{}
 	s := newSubmitter(newMemStore(), &fakeQueue{})
 	s.Metrics = m
 	if _, err := s.Submit(context.Background(), "alice", Input{Task: "resize", DurationMS: 10}, "", ""); err != nil {
@@ -81,7 +65,7 @@ func TestSubmitAndPollCount(t *testing.T) {
 	r := Reader{Jobs: newMemStore(job), Now: func() time.Time { return t0.Add(time.Second) }, Metrics: m}
 	r.Get(context.Background(), "alice", jobID)
 	r.Get(context.Background(), "alice", jobID) // already TIMED_OUT: not counted again
-	if want := map[string]float64{MetricSubmitted: 1, MetricTimedOut: 1}; !maps.Equal(m.sums, want) {
-		t.Errorf("metrics = %v; want %v", m.sums, want)
+	if want := map[string]float64{MetricSubmitted: 1, MetricTimedOut: 1}; !maps.Equal(m.Sums(), want) {
+		t.Errorf("metrics = %v; want %v", m.Sums(), want)
 	}
 }

@@ -4,33 +4,15 @@ import (
 	"context"
 	"errors"
 	"maps"
-	"sync"
 	"testing"
 
-	"github.com/go-serverless/reference/shared/metrics"
+	"github.com/go-serverless/reference/shared/metrics/metricstest"
 )
-
-// fakeMetrics sums what is added, by metric name, and counts the values of each.
-type fakeMetrics struct {
-	mu     sync.Mutex
-	sums   map[string]float64
-	counts map[string]int
-}
-
-func (f *fakeMetrics) Add(name string, _ metrics.Unit, v float64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.sums == nil {
-		f.sums, f.counts = map[string]float64{}, map[string]int{}
-	}
-	f.sums[name] += v
-	f.counts[name]++
-}
 
 func TestLedgerCountsAppendsConflictsRetriesAndReads(t *testing.T) {
 	store := newMemStore()
 	l := newLedger(store, nil)
-	m := &fakeMetrics{}
+	m := &metricstest.Recorder{}
 	l.Metrics = m
 	id := openWith(t, l, 100) // 1 append (open), 1 read of 1 event, 1 append (deposit)
 
@@ -50,10 +32,10 @@ func TestLedgerCountsAppendsConflictsRetriesAndReads(t *testing.T) {
 		// 1 read of 1 event, 3 reads of 2, then (the snapshot at version 3) 4 reads of 1.
 		MetricItemsReadPerRebuild: 1 + 3*2 + 4*1,
 	}
-	if !maps.Equal(m.sums, want) {
-		t.Errorf("metrics = %v; want %v", m.sums, want)
+	if !maps.Equal(m.Sums(), want) {
+		t.Errorf("metrics = %v; want %v", m.Sums(), want)
 	}
-	if n := m.counts[MetricItemsReadPerRebuild]; n != 8 {
+	if n := m.Values(MetricItemsReadPerRebuild); n != 8 {
 		t.Errorf("%d rebuilds recorded; want 8 (one value per read)", n)
 	}
 }

@@ -3,26 +3,10 @@ package uploads
 import (
 	"context"
 	"maps"
-	"sync"
 	"testing"
 
-	"github.com/go-serverless/reference/shared/metrics"
+	"github.com/go-serverless/reference/shared/metrics/metricstest"
 )
-
-// fakeMetrics sums what is added, by metric name.
-type fakeMetrics struct {
-	mu   sync.Mutex
-	sums map[string]float64
-}
-
-func (f *fakeMetrics) Add(name string, _ metrics.Unit, v float64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.sums == nil {
-		f.sums = map[string]float64{}
-	}
-	f.sums[name] += v
-}
 
 func TestVerifyCountsEachDecisionOnce(t *testing.T) {
 	tests := []struct {
@@ -38,7 +22,7 @@ func TestVerifyCountsEachDecisionOnce(t *testing.T) {
 			u := pendingUpload(tt.body)
 			var calls []string
 			objects := newMemObjects(&calls)
-			m := &fakeMetrics{}
+			m := &metricstest.Recorder{}
 			v := Verifier{Store: newMemStore(u), Objects: objects, Now: fixedNow, Log: quietLog(), Metrics: m}
 			for range 2 { // the notification, then a duplicate of it after the client's retried PUT
 				objects.put(u.Key, "image/png", tt.body)
@@ -46,8 +30,8 @@ func TestVerifyCountsEachDecisionOnce(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if !maps.Equal(m.sums, tt.want) {
-				t.Errorf("metrics = %v; want %v", m.sums, tt.want)
+			if !maps.Equal(m.Sums(), tt.want) {
+				t.Errorf("metrics = %v; want %v", m.Sums(), tt.want)
 			}
 		})
 	}
