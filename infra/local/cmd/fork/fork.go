@@ -5,8 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path"
@@ -123,11 +127,9 @@ func forkFiles(repo, service string) (files []string, pageTest bool, err error) 
 	if err != nil {
 		return nil, false, err
 	}
-	own, err := os.ReadFile(filepath.Join(repo, "tests", "e2e", service+"_test.go"))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if pageTest, err = drivesAPage(repo, service, files); err != nil {
 		return nil, false, err
 	}
-	pageTest = bytes.Contains(own, []byte("playwright"))
 	files = slices.DeleteFunc(files, func(f string) bool {
 		switch {
 		case strings.HasPrefix(f, "tests/e2e/testdata/"):
@@ -138,6 +140,55 @@ func forkFiles(repo, service string) (files []string, pageTest bool, err error) 
 		return false
 	})
 	return files, pageTest, nil
+}
+
+// drivesAPage reports whether tests/e2e/<service>_test.go drives a page in the headless browser:
+// it names playwright, or calls browser or a function of the kept end-to-end files that calls
+// browser (readOpsPage). Then the fork keeps tests/browser and the Makefile's browser target.
+func drivesAPage(repo, service string, files []string) (bool, error) {
+	ownFile := filepath.Join(repo, "tests", "e2e", service+"_test.go")
+	own, err := os.ReadFile(ownFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil || bytes.Contains(own, []byte("playwright")) {
+		return err == nil, err
+	}
+	pageHelpers := map[string]bool{"browser": true}
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if dir, name := path.Split(f); dir != "tests/e2e/" || !strings.HasSuffix(name, ".go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, filepath.Join(repo, f), nil, parser.SkipObjectResolution)
+		if err != nil {
+			return false, err
+		}
+		for _, d := range file.Decls {
+			if fn, ok := d.(*ast.FuncDecl); ok && fn.Body != nil && calls(fn.Body, "browser") {
+				pageHelpers[fn.Name.Name] = true
+			}
+		}
+	}
+	file, err := parser.ParseFile(fset, ownFile, own, parser.SkipObjectResolution)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(slices.Collect(maps.Keys(pageHelpers)), func(name string) bool { return calls(file, name) }), nil
+}
+
+// calls reports whether n contains a call of the function name (a plain identifier).
+func calls(n ast.Node, name string) bool {
+	found := false
+	ast.Inspect(n, func(n ast.Node) bool {
+		if c, ok := n.(*ast.CallExpr); ok {
+			if id, ok := c.Fun.(*ast.Ident); ok && id.Name == name {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
 }
 
 // trimModules takes out of the fork at root the shared packages nothing in it imports, and then

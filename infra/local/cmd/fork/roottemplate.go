@@ -102,7 +102,7 @@ func pruneRootTemplate(src []byte, service string) (prunedRoot, error) {
 		}
 	}
 
-	out := cutEntries(src, top, removed)
+	out := describeFork(cutEntries(src, top, removed), service)
 	var declared []string
 	for _, e := range entries {
 		if e.section == parameters && !removed[e.key] {
@@ -424,4 +424,47 @@ func checkPruned(src []byte) error {
 		return fmt.Errorf("pruned template declares no resources")
 	}
 	return nil
+}
+
+// describeFork rewrites what a fork's root template says of itself, which upstream names all the
+// services: the first paragraph of its opening comment and its top-level Description (added
+// after Transform when there is none). Everything else stays as written.
+func describeFork(text []byte, service string) []byte {
+	lines := strings.SplitAfter(string(text), "\n")
+	var out []string
+	i := 0
+	if i < len(lines) && isComment(lines[i]) {
+		for i < len(lines) && isComment(lines[i]) && strings.TrimSpace(lines[i]) != "#" {
+			i++ // the first paragraph of the opening comment
+		}
+		out = append(out,
+			"# The application as one stack per stage: the user pool whose tokens its API accepts, the alarm\n",
+			"# topic, and the "+service+" service, a nested stack made from services/"+service+"/template.yaml.\n",
+			"# Forked from "+upstreamURL+" (FORKING.md says what to rename).\n")
+	}
+	description := []string{
+		"Description: >\n",
+		"  The " + service + " service, forked from the Go serverless reference application: its user pool,\n",
+		"  its alarm topic and the service as a nested application, one stack per stage. Deploy with\n",
+		"  `make deploy STAGE=<name>`.\n",
+	}
+	written := false
+	for ; i < len(lines); i++ {
+		line := lines[i]
+		switch {
+		case strings.HasPrefix(line, "Description:"):
+			for i+1 < len(lines) && strings.HasPrefix(lines[i+1], " ") {
+				i++ // the folded value's lines
+			}
+			out, written = append(out, description...), true
+		case strings.HasPrefix(line, "Transform:") && !strings.Contains(string(text), "\nDescription:"):
+			out, written = append(append(out, line), description...), true
+		default:
+			out = append(out, line)
+		}
+	}
+	if !written {
+		out = append(out, description...)
+	}
+	return []byte(strings.Join(out, ""))
 }

@@ -1,0 +1,3 @@
+package e2e
+
+// Drives the page through playwright-core, inline.
