@@ -182,25 +182,27 @@ func encode(namespace string, dims []Dimension, at time.Time, order []string, un
 }
 
 // Flushed returns h wrapped so that c is flushed once after every invocation, whether h
-// succeeded or not. A failed flush is logged, never turned into a failed invocation: losing a
-// metric must not make Lambda retry work that was done.
+// succeeded, failed or panicked (the flush is deferred: aws-lambda-go ends the process after a
+// panic, and the invocation's values would be lost). A failed flush is logged, never turned into
+// a failed invocation: losing a metric must not make Lambda retry work that was done.
 func Flushed[In, Out any](c *Collector, log *slog.Logger, h func(context.Context, In) (Out, error)) func(context.Context, In) (Out, error) {
 	return func(ctx context.Context, in In) (Out, error) {
-		out, err := h(ctx, in)
-		if fErr := c.Flush(); fErr != nil {
-			log.ErrorContext(ctx, "flush metrics", "error", fErr)
-		}
-		return out, err
+		defer flush(ctx, c, log)
+		return h(ctx, in)
 	}
 }
 
 // FlushedErr is Flushed for handlers that return only an error (S3 notifications, async invokes).
 func FlushedErr[In any](c *Collector, log *slog.Logger, h func(context.Context, In) error) func(context.Context, In) error {
 	return func(ctx context.Context, in In) error {
-		err := h(ctx, in)
-		if fErr := c.Flush(); fErr != nil {
-			log.ErrorContext(ctx, "flush metrics", "error", fErr)
-		}
-		return err
+		defer flush(ctx, c, log)
+		return h(ctx, in)
+	}
+}
+
+// flush flushes c, logging a failure.
+func flush(ctx context.Context, c *Collector, log *slog.Logger) {
+	if err := c.Flush(); err != nil {
+		log.ErrorContext(ctx, "flush metrics", "error", err)
 	}
 }

@@ -260,3 +260,33 @@ func TestFlushedFlushesOncePerInvocationEvenOnError(t *testing.T) {
 		t.Errorf("FlushedErr: err %v, %d lines; want boom and 1 line", err, len(lines(&buf)))
 	}
 }
+
+// TestFlushedFlushesAPanickedInvocation: the values a handler added before it panicked are
+// written, and the panic goes on to the runtime (which reports it and ends the process).
+func TestFlushedFlushesAPanickedInvocation(t *testing.T) {
+	var buf bytes.Buffer
+	c := New(&buf, "GoServerless/Test", Dimension{"Service", "test"})
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	for name, call := range map[string]func(){
+		"Flushed": func() {
+			_, _ = Flushed(c, log, func(context.Context, int) (int, error) { c.Count("Invocations"); panic("boom") })(context.Background(), 1)
+		},
+		"FlushedErr": func() {
+			_ = FlushedErr(c, log, func(context.Context, int) error { c.Count("Invocations"); panic("boom") })(context.Background(), 1)
+		},
+	} {
+		buf.Reset()
+		func() {
+			defer func() {
+				if r := recover(); r != "boom" {
+					t.Errorf("%s: recovered %v; want the handler's panic", name, r)
+				}
+			}()
+			call()
+		}()
+		got := lines(&buf)
+		if len(got) != 1 || validateEMF(t, got[0])["Invocations"] != float64(1) {
+			t.Errorf("%s: %d lines after a panic; want one with Invocations 1:\n%s", name, len(got), buf.String())
+		}
+	}
+}
