@@ -24,27 +24,36 @@ func (m metric) String() string {
 }
 
 // matches reports whether namespace, name and dimensions (an alarm's, or one MetricStat.Metric's)
-// are those of m.
+// are those of m. The dimensions must be the ones AWS publishes the metric with: m's, and for an
+// HTTP API also Stage $default (the stage SAM creates). Any other dimension, or another stage,
+// names a metric that is never published, and an alarm on it would never fire.
 func (m metric) matches(namespace, name string, dimensions template.Value) bool {
 	if namespace != m.namespace || name != m.name {
 		return false
 	}
+	found := false
 	for _, d := range asList(dimensions) {
-		if stringAt(d, "Name") != m.dimension {
-			continue
-		}
-		v, _ := lookup(d, "Value")
-		if m.attr == "" {
-			if id, ok := refOf(v); ok && id == m.id {
-				return true
-			}
-			continue
-		}
-		if id, attr, ok := getAttOf(v); ok && id == m.id && attr == m.attr {
-			return true
+		switch dn := stringAt(d, "Name"); {
+		case dn == m.dimension:
+			v, _ := lookup(d, "Value")
+			found = found || m.refersTo(v)
+		case dn == "Stage" && m.namespace == "AWS/ApiGateway" && stringAt(d, "Value") == "$default":
+			// APIsAreAlarmed reports an API alarm without it.
+		default:
+			return false
 		}
 	}
-	return false
+	return found
+}
+
+// refersTo reports whether v is !Ref m.id (or !GetAtt m.id.attr when m has an attr).
+func (m metric) refersTo(v template.Value) bool {
+	if m.attr == "" {
+		id, ok := refOf(v)
+		return ok && id == m.id
+	}
+	id, attr, ok := getAttOf(v)
+	return ok && id == m.id && attr == m.attr
 }
 
 // watches reports whether alarm a watches m: as its own metric, or as a MetricStat of its metric

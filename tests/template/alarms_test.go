@@ -5,6 +5,7 @@ import "testing"
 func TestFunctionsAreAlarmed(t *testing.T) {
 	testRule(t, "FunctionsAreAlarmed", "function-without-alarms.yaml",
 		offence{"HelloFunction", "function has no AWS::CloudWatch::Alarm on the rate IF(<Invocations id> > 0"},
+		offence{"HelloFunction", "function has no AWS::CloudWatch::Alarm on AWS/Lambda Throttles with dimension FunctionName !Ref HelloFunction"},
 		offence{"WorkFunction", "function has no AWS::CloudWatch::Alarm on the rate"},
 		offence{"WorkFunction", "is watched by WorkThrottlesAlarm, which does not set TreatMissingData"},
 		offence{"NotifyFunction", "function invoked asynchronously has no AWS::CloudWatch::Alarm on AWS/Lambda AsyncEventAge"},
