@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -85,8 +86,20 @@ func runTests(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: the runner refused %d AWS calls a function's role does not allow (they would fail on AWS too):\n%s\n", len(denied), strings.Join(denied, "\n"))
 		return 1
 	}
+	// The runner prints what it saw (the ops page's numbers) when it stops, as `make run` does:
+	// the suite's run, for a reader of its output, and a failure if the table is missing.
+	stop()
+	table := s.logs.from(opsTableHeader)
+	if len(table) == 0 {
+		fmt.Fprintf(os.Stderr, "e2e: the runner printed no %q table when it stopped\n", opsTableHeader)
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "e2e: the local runner's signals for this run:\n%s\n", strings.Join(table, "\n"))
 	return code
 }
+
+// opsTableHeader starts the table the runner prints when it stops (infra/local/internal/ops).
+const opsTableHeader = "Signals seen locally from "
 
 // iamDenials returns the runner's "IAM denied" log lines.
 func iamDenials(logPath string) []string {
@@ -251,7 +264,7 @@ func localStack() (_ *stack, stop func(), err error) {
 			},
 			logs:      logs,
 			runnerLog: r.logPath,
-		}, func() {
+		}, sync.OnceFunc(func() {
 			select {
 			case <-r.exited: // a runner that died mid-run fails every test after it: say why
 				fmt.Fprintln(os.Stderr, "e2e:", r.failure(fmt.Sprintf("the runner exited while the tests ran (%v)", r.waitErr)))
@@ -259,7 +272,7 @@ func localStack() (_ *stack, stop func(), err error) {
 			}
 			r.stop()
 			removeWork()
-		}, nil
+		}), nil
 }
 
 // runnerProcess is the running local stack.
@@ -268,6 +281,8 @@ type runnerProcess struct {
 	// exited is closed once the runner has exited; waitErr is then how it exited.
 	exited  chan struct{}
 	waitErr error
+	// drained is closed once everything the runner wrote to its standard output has been read.
+	drained chan struct{}
 	// stop ends the runner and everything in its process group; calling it again does nothing.
 	stop func()
 }
@@ -298,7 +313,9 @@ func startRunner(path, work string, logs *logLines, ready chan<- string, args ..
 		return nil, fmt.Errorf("start the runner: %w", err)
 	}
 
+	drained := make(chan struct{})
 	go func() {
+		defer close(drained)
 		defer stdout.Close()
 		// A bufio.Reader, not a Scanner: a Scanner stops at its first over-long line, and a
 		// runner whose stdout nobody drains blocks on its next write.
@@ -321,7 +338,7 @@ func startRunner(path, work string, logs *logLines, ready chan<- string, args ..
 		}
 	}()
 
-	r := &runnerProcess{logPath: logPath, exited: make(chan struct{})}
+	r := &runnerProcess{logPath: logPath, exited: make(chan struct{}), drained: drained}
 	go func() {
 		r.waitErr = cmd.Wait()
 		close(r.exited)
@@ -338,6 +355,13 @@ func startRunner(path, work string, logs *logLines, ready chan<- string, args ..
 		}
 		signalGroup(pgid, syscall.SIGKILL)
 		<-r.exited
+		// What the runner printed last (its table on stop) is read before stop returns, unless
+		// a process it left behind still holds its standard output.
+		select {
+		case <-r.drained:
+		case <-time.After(stopGrace):
+			fmt.Fprintln(os.Stderr, "e2e: the runner's standard output was still open after it exited")
+		}
 	})
 	return r, nil
 }
@@ -442,6 +466,18 @@ func (l *logLines) add(line string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.lines = append(l.lines, line)
+}
+
+// from returns the lines from the first one that starts with prefix to the last line.
+func (l *logLines) from(prefix string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, line := range l.lines {
+		if strings.HasPrefix(line, prefix) {
+			return slices.Clone(l.lines[i:])
+		}
+	}
+	return nil
 }
 
 // matching returns the lines that contain every one of parts.
