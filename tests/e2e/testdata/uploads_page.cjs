@@ -34,6 +34,10 @@ async function main() {
       await page.waitForFunction(
         () => !["—", "SIGNING", "UPLOADING", "PENDING"].includes(document.getElementById("state").textContent),
         null, { timeout: 60000 });
+      // The page asks for the download link after it shows AVAILABLE: wait for the link too.
+      if ((await page.textContent("#state")) === "AVAILABLE") {
+        await page.waitForSelector("#download:not([hidden])", { timeout: 30000 });
+      }
       results[c.name] = {
         states: await page.evaluate(() => window.states),
         log: await page.textContent("#log"),
