@@ -559,3 +559,48 @@ func TestUploadWebPageInHeadlessChromium(t *testing.T) {
 		t.Errorf("fake.png states = %v, log %q, download %q; want REJECTED for its content and no link", faked.States, faked.Log, faked.Download)
 	}
 }
+
+// TestUploadListShowsTheCallersOwn: GET /uploads lists the caller's uploads, newest first, with
+// their states as the verifier decided them, and never another user's.
+func TestUploadListShowsTheCallersOwn(t *testing.T) {
+	token := st.token(t, "uploader-list-"+randomHex(4), nil)
+	other := st.token(t, "uploader-list-other-"+randomHex(4), nil)
+	good := pngBody(1024)
+	first := declare(t, token, "first.png", "image/png", good, "")
+	if code, body := put(t, first, good, nil); code != http.StatusOK {
+		t.Fatalf("PUT = %d %s", code, body)
+	}
+	waitVerified(t, token, first.UploadID)
+	time.Sleep(1100 * time.Millisecond) // createdAt orders the list to the second
+	fake := []byte("not a picture\n")
+	second := declare(t, token, "second.png", "image/png", fake, "")
+	if code, body := put(t, second, fake, nil); code != http.StatusOK {
+		t.Fatalf("PUT = %d %s", code, body)
+	}
+	waitVerified(t, token, second.UploadID)
+	declare(t, other, "theirs.png", "image/png", good, "")
+
+	type listed struct {
+		Uploads []struct {
+			UploadID string `json:"uploadId"`
+			Status   string `json:"status"`
+			FileName string `json:"fileName"`
+			Reason   string `json:"reason"`
+		} `json:"uploads"`
+	}
+	var l listed
+	// The index trails the table by a moment: wait for both decisions to show.
+	eventually(t, 10*time.Second, 200*time.Millisecond, func() (bool, string) {
+		r := uploads.call(t, "GET", "/uploads", token, "")
+		if r.status != http.StatusOK {
+			t.Fatalf("GET /uploads = %d %s; want 200", r.status, r.body)
+		}
+		l = listed{}
+		r.json(t, &l)
+		return len(l.Uploads) == 2 && l.Uploads[0].Status == "REJECTED" && l.Uploads[1].Status == "AVAILABLE", fmt.Sprintf("list %+v", l)
+	})
+	if l.Uploads[0].UploadID != second.UploadID || l.Uploads[0].FileName != "second.png" || l.Uploads[0].Reason == "" || l.Uploads[1].UploadID != first.UploadID {
+		t.Errorf("list = %+v; want second.png (REJECTED, with its reason), then first.png", l)
+	}
+	wantProblem(t, uploads.call(t, "GET", "/uploads?limit=5", token, ""), http.StatusBadRequest)
+}
