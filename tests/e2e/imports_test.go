@@ -411,8 +411,9 @@ func TestImportWebPageInHeadlessChromium(t *testing.T) {
 			Label string `json:"label"`
 			Retry bool   `json:"retry"`
 		} `json:"hops"`
-		Rejects     [][]string `json:"rejects"`
-		TokenShared bool       `json:"tokenShared"`
+		Rejects       [][]string `json:"rejects"`
+		TokenShared   bool       `json:"tokenShared"`
+		WithoutRunner string     `json:"withoutRunner"`
 	}
 	runPageScript(t, "imports_page.cjs", &page,
 		"PAGE_URL="+st.pagesURL,
@@ -451,6 +452,9 @@ func TestImportWebPageInHeadlessChromium(t *testing.T) {
 	}
 	if fmt.Sprint(rejected) != "[10 1500 2400 19999]" {
 		t.Errorf("rejects shown for lines %v; want 10, 1500, 2400 and 19999", rejected)
+	}
+	if !strings.Contains(page.WithoutRunner, "paste one instead") {
+		t.Errorf("where /.web/token answers 404 the page said %q; want it to ask for a pasted token", page.WithoutRunner)
 	}
 	if !page.TokenShared {
 		t.Errorf("the uploads page, opened next in the tab, did not have the minted token")

@@ -480,8 +480,8 @@ func TestUploadBadRequestsAreRefusedBeforeSigning(t *testing.T) {
 // /.web/uploads/ in Debian's Chromium through playwright-core (see browser): a 20 MB file, over
 // three times Lambda's payload limit, goes to S3 with the progress bar reaching 100% and ends
 // AVAILABLE with a download link; a text file posing as a PNG ends REJECTED; a file whose bytes
-// change on the way is refused by S3, and the page says so in words with S3's code underneath;
-// the recent uploads list shows all three.
+// change on the way, and one sent after its link expired, are refused by S3, and the page says
+// why in words with S3's code underneath; the recent uploads list shows all four.
 func TestUploadWebPageInHeadlessChromium(t *testing.T) {
 	requireLocal(t) // the page is served by the local runner
 	dir := t.TempDir()
@@ -490,6 +490,7 @@ func TestUploadWebPageInHeadlessChromium(t *testing.T) {
 		"large.png":    pngBody(size),
 		"fake.png":     []byte("plain text, not a picture\n"),
 		"tampered.txt": []byte("hello, world\n"),
+		"late.txt":     []byte("sent after its link expired\n"),
 	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), body, 0o644); err != nil {
@@ -500,6 +501,7 @@ func TestUploadWebPageInHeadlessChromium(t *testing.T) {
 	cases, _ := json.Marshal([]map[string]any{
 		{"name": "fake.png", "type": "image/png", "path": filepath.Join(dir, "fake.png")},
 		{"name": "tampered.txt", "type": "text/plain", "path": filepath.Join(dir, "tampered.txt"), "tamper": true},
+		{"name": "late.txt", "type": "text/plain", "path": filepath.Join(dir, "late.txt"), "late": true},
 		{"name": "large.png", "type": "image/png", "path": filepath.Join(dir, "large.png")},
 	})
 	casesFile := filepath.Join(dir, "cases.json")
@@ -549,7 +551,13 @@ func TestUploadWebPageInHeadlessChromium(t *testing.T) {
 		t.Errorf("tampered.txt states = %v, problem %q; want REFUSED, said in words with S3's BadDigest underneath", tampered.States, tampered.Problem)
 	}
 
-	want := map[string]string{"large.png": "AVAILABLE", "fake.png": "REJECTED", "tampered.txt": "PENDING"}
+	late := results.Cases["late.txt"]
+	if len(late.States) == 0 || late.States[len(late.States)-1] != "REFUSED" ||
+		!strings.Contains(late.Problem, "link has expired") || !strings.Contains(late.Problem, "S3: 403") {
+		t.Errorf("late.txt states = %v, problem %q; want REFUSED, said in words with S3's 403 underneath", late.States, late.Problem)
+	}
+
+	want := map[string]string{"large.png": "AVAILABLE", "fake.png": "REJECTED", "tampered.txt": "PENDING", "late.txt": "PENDING"}
 	got := map[string]string{}
 	for _, r := range results.Recent {
 		status, _, _ := strings.Cut(r.Status, ":")

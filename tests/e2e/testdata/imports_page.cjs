@@ -7,9 +7,10 @@
 //   FILE        the file to import
 //   SCREENSHOT  where to save a screenshot of the page once the import has ended
 //   CHROMIUM    the browser (default /usr/bin/chromium)
-// It prints one JSON object: every status the page showed, what its progress bars, counters,
-// chain strip and rejects table showed at the end, and whether the uploads page, opened next in
-// the same tab, had the minted token already.
+// It prints one JSON object: what the mint button said where no runner mints tokens (the answer
+// faked to a 404), every status the page showed, what its progress bars, counters, chain strip
+// and rejects table showed at the end, and whether the uploads page, opened next in the same tab,
+// had the minted token already.
 "use strict";
 const { chromium } = require("playwright-core");
 
@@ -34,6 +35,12 @@ async function main() {
       new MutationObserver(() => window.marks.push(hops.querySelectorAll("li:not(.rest)").length))
         .observe(hops, { childList: true });
     });
+    // Where no runner serves /.web/token (a deployed site), the button says to paste a token.
+    await page.route("**/.web/token", (route) => route.fulfill({ status: 404, body: "404 page not found" }));
+    await page.click("#mint");
+    await page.waitForSelector("#problem:not([hidden])");
+    const withoutRunner = await page.textContent("#problem");
+    await page.unroute("**/.web/token");
     await page.fill("#user", process.env.USER);
     await page.click("#mint");
     await page.waitForFunction(() => document.getElementById("token").value.length > 0, null, { timeout: 10000 });
@@ -66,6 +73,7 @@ async function main() {
     // The token is kept for the tab: the next page opened in it has it.
     await page.goto(new URL("../uploads/", page.url()).href);
     result.tokenShared = (await page.inputValue("#token")) === token;
+    result.withoutRunner = withoutRunner;
     process.stdout.write(JSON.stringify(result));
   } finally {
     await browser.close();

@@ -3,9 +3,10 @@
 // Run by TestUploadWebPageInHeadlessChromium (tests/e2e/uploads_test.go):
 //   PAGE_URL    the page
 //   TOKEN       an access token
-//   CASES       a JSON file: [{"name": "...", "type": "...", "path": "...", "tamper": false}]; a case
-//               with tamper has the browser's PUT to S3 changed on its way (one byte of the body,
-//               same length), as a file changed while it is being sent would be
+//   CASES       a JSON file: [{"name": "...", "type": "...", "path": "...", "tamper": false, "late": false}];
+//               a case with tamper has the browser's PUT to S3 changed on its way (one byte of the
+//               body, same length), as a file changed while it is being sent would be; one with late
+//               asks for a link valid 1 s and sends the PUT 2.5 s after it was signed
 //   SCREENSHOT  where to save a screenshot of the page after the last case
 //   CHROMIUM    the browser (default /usr/bin/chromium)
 // It prints one JSON object: for each case, the states the page showed, its progress bar and
@@ -36,6 +37,18 @@ async function main() {
           return route.continue({ postData: body });
         });
       }
+      if (c.late) {
+        // The page asks for a link valid 1 s (expiresInSeconds), and its PUT leaves 2.5 s later.
+        await page.route((url) => url.pathname === "/uploads", (route) => {
+          const req = route.request();
+          if (req.method() !== "POST") return route.continue();
+          return route.continue({ postData: JSON.stringify({ ...req.postDataJSON(), expiresInSeconds: 1 }) });
+        });
+        await page.route((url) => url.searchParams.has("X-Amz-Signature"), async (route) => {
+          if (route.request().method() === "PUT") await new Promise((resolve) => setTimeout(resolve, 2500));
+          return route.continue();
+        });
+      }
       await page.goto(process.env.PAGE_URL);
       // Record every status the page shows, to see it change.
       await page.evaluate(() => {
@@ -62,11 +75,11 @@ async function main() {
     }
     // The list is read from an index DynamoDB updates a moment after the table: wait until it
     // shows every case's final status (the page refreshes it after each upload is decided).
-    // A tampered case's upload stays PENDING (S3 stored nothing); every other one is decided.
+    // A tampered or late case's upload stays PENDING (S3 stored nothing); every other one is decided.
     await page.waitForFunction((cases) => {
       const rows = [...document.querySelectorAll("#recent tr")];
       return cases.every((c) => rows.some((r) => r.cells[0].textContent === c.name &&
-        (c.tamper || !r.cells[2].textContent.startsWith("PENDING"))));
+        (c.tamper || c.late || !r.cells[2].textContent.startsWith("PENDING"))));
     }, cases, { timeout: 15000, polling: 250 }).catch(() => {});
     results.recent = await page.evaluate(() => [...document.querySelectorAll("#recent tr")].map((r) => ({
       file: r.cells[0].textContent, status: r.cells[2] ? r.cells[2].textContent : "", download: !!r.querySelector("button"),
