@@ -107,7 +107,7 @@ func writeFork(o options) (err error) {
 }
 
 // forkFiles returns the repository files a fork of service keeps, and whether the service has a
-// page test (so the fork keeps tests/browser). The other services' folders and end-to-end tests
+// page test of its own (so the fork keeps tests/browser; the harness's index test skips without it). The other services' folders and end-to-end tests
 // go; of tests/e2e/testdata, what the end-to-end tests left do not name goes too.
 func forkFiles(repo, service string) (files []string, pageTest bool, err error) {
 	all, err := repositoryFiles(repo)
@@ -127,7 +127,8 @@ func forkFiles(repo, service string) (files []string, pageTest bool, err error) 
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, false, err
 	}
-	pageTest = bytes.Contains(own, []byte("playwright"))
+	// A page test drives a page in the browser through the harness's runPageScript.
+	pageTest = bytes.Contains(own, []byte("runPageScript(")) || bytes.Contains(own, []byte("playwright"))
 	files = slices.DeleteFunc(files, func(f string) bool {
 		switch {
 		case strings.HasPrefix(f, "tests/e2e/testdata/"):
