@@ -71,9 +71,9 @@ var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
     <li><a href="{{.Path}}">{{.Title}}</a> <code>{{.Path}}</code></li>
 {{- end}}
   </ul>
-  <p>Each page asks for an access token: paste one from <code>make -s token USER=alice</code>, or
-    let the page mint one for a user name (a button that works under <code>make run</code> only).
-    The token is kept for this browser tab, so every page here uses it.</p>
+  <p>A service's page asks for an access token: paste one from <code>make -s token USER=alice</code>,
+    or let the page mint one for a user name (a button that works under <code>make run</code> only).
+    The token is kept for this browser tab, so every page opened in it uses it.</p>
 </body>
 </html>
 `))

@@ -2,6 +2,7 @@ package sources
 
 import (
 	"encoding/json"
+	"mime"
 	"net"
 	"net/http"
 	"regexp"
@@ -72,7 +73,7 @@ func (m TokenMinter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusForbidden, "Tokens are minted only for this origin's own pages.")
 		return
 	}
-	if r.Header.Get("Content-Type") != "application/json" {
+	if mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mediaType != "application/json" {
 		writeProblem(w, http.StatusUnsupportedMediaType, `Send {"user": "<name>"} as application/json.`)
 		return
 	}

@@ -25,6 +25,8 @@ func TestTokenMinter(t *testing.T) {
 		want                                                int
 	}{
 		{name: "same-origin page", method: "POST", host: "127.0.0.1:3000", origin: "http://127.0.0.1:3000", site: "same-origin", contentType: ctJSON, body: `{"user":"alice"}`, want: 200},
+		{name: "JSON with a charset", method: "POST", host: "[::1]:3000", contentType: "application/json; charset=utf-8", body: `{"user":"bob"}`, want: 200},
+		{name: "no Content-Type", method: "POST", host: "127.0.0.1:3000", body: `{"user":"alice"}`, want: 415},
 		{name: "localhost, no Origin (curl)", method: "POST", host: "localhost:3000", contentType: ctJSON, body: `{"user":"a.b-c_1"}`, want: 200},
 		{name: "GET", method: "GET", host: "127.0.0.1:3000", want: 405},
 		{name: "another site's page", method: "POST", host: "127.0.0.1:3000", origin: "https://evil.example", site: "cross-site", contentType: ctJSON, body: `{"user":"alice"}`, want: 403},
