@@ -479,9 +479,10 @@ func TestUploadBadRequestsAreRefusedBeforeSigning(t *testing.T) {
 // TestUploadWebPageInHeadlessChromium drives the static page the runner serves at
 // /.web/uploads/ in Debian's Chromium through playwright-core (see browser): a 20 MB file, over
 // three times Lambda's payload limit, goes to S3 with the progress bar reaching 100% and ends
-// AVAILABLE with a download link; a text file posing as a PNG ends REJECTED; a file whose bytes
-// change on the way, and one sent after its link expired, are refused by S3, and the page says
-// why in words with S3's code underneath; the recent uploads list shows all four.
+// AVAILABLE with a download link; a text file posing as a PNG, dropped on the page, ends
+// REJECTED; a file whose bytes change on the way, and one sent after its link expired, are
+// refused by S3, and the page says why in words with S3's code underneath; the recent uploads
+// list shows all four.
 func TestUploadWebPageInHeadlessChromium(t *testing.T) {
 	requireLocal(t) // the page is served by the local runner
 	dir := t.TempDir()
@@ -499,7 +500,7 @@ func TestUploadWebPageInHeadlessChromium(t *testing.T) {
 	}
 	// The large file last: the screenshot is taken after it, with the whole list.
 	cases, _ := json.Marshal([]map[string]any{
-		{"name": "fake.png", "type": "image/png", "path": filepath.Join(dir, "fake.png")},
+		{"name": "fake.png", "type": "image/png", "path": filepath.Join(dir, "fake.png"), "drop": true},
 		{"name": "tampered.txt", "type": "text/plain", "path": filepath.Join(dir, "tampered.txt"), "tamper": true},
 		{"name": "late.txt", "type": "text/plain", "path": filepath.Join(dir, "late.txt"), "late": true},
 		{"name": "large.png", "type": "image/png", "path": filepath.Join(dir, "large.png")},

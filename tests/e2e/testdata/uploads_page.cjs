@@ -3,8 +3,8 @@
 // Run by TestUploadWebPageInHeadlessChromium (tests/e2e/uploads_test.go):
 //   PAGE_URL    the page
 //   TOKEN       an access token
-//   CASES       a JSON file: [{"name": "...", "type": "...", "path": "...", "tamper": false, "late": false}];
-//               a case with tamper has the browser's PUT to S3 changed on its way (one byte of the
+//   CASES       a JSON file: [{"name": "...", "type": "...", "path": "...", "drop": false, "tamper": false,
+//               "late": false}]; a case with drop is dropped on the page instead of chosen; a case with tamper has the browser's PUT to S3 changed on its way (one byte of the
 //               body, same length), as a file changed while it is being sent would be; one with late
 //               asks for a link valid 1 s and sends the PUT 2.5 s after it was signed
 //   SCREENSHOT  where to save a screenshot of the page after the last case
@@ -58,7 +58,17 @@ async function main() {
           .observe(state, { childList: true, characterData: true, subtree: true });
       });
       await page.fill("#token", process.env.TOKEN);
-      await page.setInputFiles("#file", { name: c.name, mimeType: c.type, buffer: fs.readFileSync(c.path) });
+      if (c.drop) {
+        // Dropped on the file chooser's label, as a file dragged from the desktop.
+        const dataTransfer = await page.evaluateHandle(({ name, type, base64 }) => {
+          const dt = new DataTransfer();
+          dt.items.add(new File([Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0))], name, { type }));
+          return dt;
+        }, { name: c.name, type: c.type, base64: fs.readFileSync(c.path).toString("base64") });
+        await page.dispatchEvent("#drop", "drop", { dataTransfer });
+      } else {
+        await page.setInputFiles("#file", { name: c.name, mimeType: c.type, buffer: fs.readFileSync(c.path) });
+      }
       await page.click("#upload");
       await page.waitForFunction(
         () => !["—", "SIGNING", "UPLOADING", "PENDING"].includes(document.getElementById("state").textContent),
