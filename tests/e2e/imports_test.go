@@ -6,9 +6,14 @@ import (
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -374,4 +379,103 @@ func TestImportWhoseChainBreaksEndsFailed(t *testing.T) {
 	if v.Invocations != 3 || v.Accepted != 20 {
 		t.Errorf("%d invocations, %d accepted; want the 3 attempts counted and nothing more accepted", v.Invocations, v.Accepted)
 	}
+}
+
+// TestImportWebPageInHeadlessChromium is what a new user does with `make run`: open the printed
+// pages URL, follow it to the imports page, mint a token, and import a 20,000-line CSV, watching
+// the upload's progress and then the chain of invocations go by. The page shows every hop of the
+// chain (locally the chain hands over every ImportMaxLinesPerInvocation lines, from
+// infra/local/parameters.json), the counts, and the first rejected lines with their reasons.
+func TestImportWebPageInHeadlessChromium(t *testing.T) {
+	requireLocal(t) // the pages and the token endpoint exist in the local runner only
+	const lines = 20_000
+	bad := map[int]bool{10: true, 1500: true, 2400: true, 19_999: true}
+	body := importFile(lines, bad) // header + 19,999 orders, 4 of them malformed
+	file := filepath.Join(t.TempDir(), "orders.csv")
+	if err := os.WriteFile(file, body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	perHop := localMaxLinesPerInvocation(t)
+	var page struct {
+		States         []string `json:"states"`
+		MarksSeen      []int    `json:"marksSeen"`
+		UploadProgress float64  `json:"uploadProgress"`
+		ImportProgress float64  `json:"importProgress"`
+		Accepted       string   `json:"accepted"`
+		Rejected       string   `json:"rejected"`
+		Lines          string   `json:"lines"`
+		Invocations    string   `json:"invocations"`
+		Problem        string   `json:"problem"`
+		Hops           []struct {
+			Hop   int    `json:"hop"`
+			Label string `json:"label"`
+			Retry bool   `json:"retry"`
+		} `json:"hops"`
+		Rejects       [][]string `json:"rejects"`
+		TokenShared   bool       `json:"tokenShared"`
+		WithoutRunner string     `json:"withoutRunner"`
+	}
+	runPageScript(t, "imports_page.cjs", &page,
+		"PAGE_URL="+st.pagesURL,
+		"USER=import-page-"+randomHex(4),
+		"FILE="+file,
+		"SCREENSHOT="+screenshot(t, "imports-page"),
+	)
+
+	if len(page.States) == 0 || page.States[len(page.States)-1] != "SUCCEEDED" || !slices.Contains(page.States, "RUNNING") {
+		t.Fatalf("states = %v (problem %q); want RUNNING, then SUCCEEDED", page.States, page.Problem)
+	}
+	if page.UploadProgress != 100 || page.ImportProgress != 100 {
+		t.Errorf("upload progress %v, import progress %v; want both 100", page.UploadProgress, page.ImportProgress)
+	}
+	if page.Accepted != "19,995" || page.Rejected != "4" || page.Lines != "20,000" {
+		t.Errorf("accepted %s, rejected %s, lines %s; want 19,995, 4, 20,000", page.Accepted, page.Rejected, page.Lines)
+	}
+	// Every invocation reads perHop lines before it hands over, so the chain has one hop per
+	// perHop lines; a retried hop (none expected) would show again under its number.
+	hops := map[int]bool{}
+	for _, h := range page.Hops {
+		hops[h.Hop] = true
+	}
+	if want := (lines + perHop - 1) / perHop; len(hops) != want || len(hops) < 2 {
+		t.Errorf("the strip shows hops %v; want %d, one per %d lines", page.Hops, want, perHop)
+	}
+	if len(page.Hops) > 0 && !strings.HasPrefix(page.Hops[0].Label, "hop 0: bytes 0–") {
+		t.Errorf("first mark labelled %q; want hop 0 from byte 0", page.Hops[0].Label)
+	}
+	var rejected []string
+	for _, r := range page.Rejects {
+		rejected = append(rejected, r[0])
+		if len(r) != 2 || !strings.Contains(r[1], "not a whole number") {
+			t.Errorf("reject row %q; want the line and why", r)
+		}
+	}
+	if fmt.Sprint(rejected) != "[10 1500 2400 19999]" {
+		t.Errorf("rejects shown for lines %v; want 10, 1500, 2400 and 19999", rejected)
+	}
+	if !strings.Contains(page.WithoutRunner, "paste one instead") {
+		t.Errorf("where /.web/token answers 404 the page said %q; want it to ask for a pasted token", page.WithoutRunner)
+	}
+	if !page.TokenShared {
+		t.Errorf("the uploads page, opened next in the tab, did not have the minted token")
+	}
+}
+
+// localMaxLinesPerInvocation is ImportMaxLinesPerInvocation as the local stack runs it
+// (infra/local/parameters.json; the template's default, 0, leaves it to the time left).
+func localMaxLinesPerInvocation(t *testing.T) int {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot(), "infra", "local", "parameters.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var params map[string]string
+	if err := json.Unmarshal(data, &params); err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(params["ImportMaxLinesPerInvocation"])
+	if err != nil || n <= 0 {
+		t.Fatalf("ImportMaxLinesPerInvocation = %q in infra/local/parameters.json; want lines above 0", params["ImportMaxLinesPerInvocation"])
+	}
+	return n
 }

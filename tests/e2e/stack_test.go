@@ -49,6 +49,9 @@ type stack struct {
 	logs *logLines
 	// runnerLog is the local runner's own log file ("" for a deployed stack).
 	runnerLog string
+	// pagesURL is the index of the local pages the runner printed as PAGES_URL ("" for a
+	// deployed stack, which serves no pages).
+	pagesURL string
 }
 
 // st is the stack under test, set once by TestMain before any test runs.
@@ -168,8 +171,8 @@ func localStack() (_ *stack, stop func(), err error) {
 	}
 
 	logs := &logLines{}
-	ready := make(chan string, 1)
-	r, err := startRunner(filepath.Join(bin, "runner"), work, logs, ready,
+	ready, pages := make(chan string, 1), make(chan string, 1)
+	r, err := startRunner(filepath.Join(bin, "runner"), work, logs, ready, pages,
 		"-template", filepath.Join(root, "template.yaml"),
 		"-cache", cache,
 		"-state", filepath.Join(work, "state"),
@@ -194,6 +197,13 @@ func localStack() (_ *stack, stop func(), err error) {
 		return nil, nil, r.failure(fmt.Sprintf("the runner exited before it printed API_URL (%v)", r.waitErr))
 	case <-time.After(startTimeout):
 		return nil, nil, r.failure(fmt.Sprintf("the local stack did not print API_URL within %v", startTimeout))
+	}
+	// PAGES_URL, the index of the local pages, is the line after API_URL.
+	var pagesURL string
+	select {
+	case pagesURL = <-pages:
+	case <-time.After(10 * time.Second):
+		return nil, nil, r.failure("the local stack printed API_URL but no PAGES_URL after it")
 	}
 
 	// The runner's outputs: the root stack's, each nested application's (by its logical ID in
@@ -264,6 +274,7 @@ func localStack() (_ *stack, stop func(), err error) {
 			},
 			logs:      logs,
 			runnerLog: r.logPath,
+			pagesURL:  pagesURL,
 		}, sync.OnceFunc(func() {
 			select {
 			case <-r.exited: // a runner that died mid-run fails every test after it: say why
@@ -289,8 +300,8 @@ type runnerProcess struct {
 
 // startRunner starts the runner at path with args in a process group of its own. Its log
 // (stderr) goes to runner.log in work; of its standard output, the API_URL line is sent to
-// ready and every other line (the functions' logs) goes to logs.
-func startRunner(path, work string, logs *logLines, ready chan<- string, args ...string) (*runnerProcess, error) {
+// ready, the PAGES_URL line to pages, and every other line (the functions' logs) goes to logs.
+func startRunner(path, work string, logs *logLines, ready, pages chan<- string, args ...string) (*runnerProcess, error) {
 	logPath := filepath.Join(work, "runner.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -326,6 +337,11 @@ func startRunner(path, work string, logs *logLines, ready chan<- string, args ..
 				if url, ok := strings.CutPrefix(line, "API_URL="); ok {
 					select {
 					case ready <- url:
+					default:
+					}
+				} else if url, ok := strings.CutPrefix(line, "PAGES_URL="); ok {
+					select {
+					case pages <- url:
 					default:
 					}
 				} else {

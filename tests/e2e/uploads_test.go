@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -10,10 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -478,84 +477,142 @@ func TestUploadBadRequestsAreRefusedBeforeSigning(t *testing.T) {
 }
 
 // TestUploadWebPageInHeadlessChromium drives the static page the runner serves at
-// /.web/uploads/ in Debian's Chromium through playwright-core: a file larger than Lambda's
-// payload limit ends AVAILABLE with a download link, a text file posing as a PNG ends REJECTED.
-// It needs node, chromium (E2E_CHROMIUM, default /usr/bin/chromium) and playwright-core
-// (E2E_PLAYWRIGHT_MODULES, default .cache/browser/node_modules); without them it is skipped,
-// unless E2E_REQUIRE_BROWSER=1 makes that a failure.
+// /.web/uploads/ in Debian's Chromium through playwright-core (see browser): a 20 MB file, over
+// three times Lambda's payload limit, goes to S3 with the progress bar reaching 100% and ends
+// AVAILABLE with a download link; a text file posing as a PNG, dropped on the page, ends
+// REJECTED; a file whose bytes change on the way, and one sent after its link expired, are
+// refused by S3, and the page says why in words with S3's code underneath; the recent uploads
+// list shows all four.
 func TestUploadWebPageInHeadlessChromium(t *testing.T) {
 	requireLocal(t) // the page is served by the local runner
-	chromium := cmp.Or(os.Getenv("E2E_CHROMIUM"), "/usr/bin/chromium")
-	modules := cmp.Or(os.Getenv("E2E_PLAYWRIGHT_MODULES"), filepath.Join(repoRoot(), ".cache", "browser", "node_modules"))
-	node, err := exec.LookPath("node")
-	var missing []string
-	if err != nil {
-		missing = append(missing, "node")
-	}
-	if _, err := os.Stat(chromium); err != nil {
-		missing = append(missing, chromium+" (apt-get install chromium)")
-	}
-	if _, err := os.Stat(filepath.Join(modules, "playwright-core")); err != nil {
-		missing = append(missing, "playwright-core in "+modules+" (npm install --prefix .cache/browser playwright-core@1.65.1)")
-	}
-	if len(missing) > 0 {
-		msg := "headless browser test needs " + strings.Join(missing, ", ")
-		if os.Getenv("E2E_REQUIRE_BROWSER") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-
 	dir := t.TempDir()
-	large := filepath.Join(dir, "large.png")
-	fake := filepath.Join(dir, "fake.png")
-	if err := os.WriteFile(large, pngBody(7<<20), 0o644); err != nil {
-		t.Fatal(err)
+	const size = 20_000_000
+	files := map[string][]byte{
+		"large.png":    pngBody(size),
+		"fake.png":     []byte("plain text, not a picture\n"),
+		"tampered.txt": []byte("hello, world\n"),
+		"late.txt":     []byte("sent after its link expired\n"),
 	}
-	if err := os.WriteFile(fake, []byte("plain text, not a picture\n"), 0o644); err != nil {
-		t.Fatal(err)
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), body, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	cases, _ := json.Marshal([]map[string]string{
-		{"name": "large.png", "type": "image/png", "path": large},
-		{"name": "fake.png", "type": "image/png", "path": fake},
+	// The large file last: the screenshot is taken after it, with the whole list.
+	cases, _ := json.Marshal([]map[string]any{
+		{"name": "fake.png", "type": "image/png", "path": filepath.Join(dir, "fake.png"), "drop": true},
+		{"name": "tampered.txt", "type": "text/plain", "path": filepath.Join(dir, "tampered.txt"), "tamper": true},
+		{"name": "late.txt", "type": "text/plain", "path": filepath.Join(dir, "late.txt"), "late": true},
+		{"name": "large.png", "type": "image/png", "path": filepath.Join(dir, "large.png")},
 	})
 	casesFile := filepath.Join(dir, "cases.json")
 	if err := os.WriteFile(casesFile, cases, 0o644); err != nil {
 		t.Fatal(err)
 	}
-
-	cmd := exec.Command(node, filepath.Join("testdata", "uploads_page.cjs"))
-	cmd.Env = append(os.Environ(),
-		"NODE_PATH="+modules,
-		"PAGE_URL="+uploads.url(t)+"/.web/uploads/",
-		"TOKEN="+st.token(t, "uploader-browser", nil),
-		"CASES="+casesFile,
-		"CHROMIUM="+chromium,
-	)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("headless Chromium: %v\n%s", err, stderr.String())
-	}
-	var results map[string]struct {
+	type pageCase struct {
 		States   []string `json:"states"`
+		Progress float64  `json:"progress"`
+		Sent     string   `json:"sent"`
+		Problem  string   `json:"problem"`
 		Log      string   `json:"log"`
 		Download string   `json:"download"`
 	}
-	if err := json.Unmarshal(out, &results); err != nil {
-		t.Fatalf("decode %q: %v", out, err)
+	var results struct {
+		Cases  map[string]pageCase `json:"cases"`
+		Recent []struct {
+			File     string `json:"file"`
+			Status   string `json:"status"`
+			Download bool   `json:"download"`
+		} `json:"recent"`
 	}
+	runPageScript(t, "uploads_page.cjs", &results,
+		"PAGE_URL="+uploads.url(t)+"/.web/uploads/",
+		"TOKEN="+st.token(t, "uploader-browser-"+randomHex(4), nil),
+		"CASES="+casesFile,
+		"SCREENSHOT="+screenshot(t, "uploads-page"),
+	)
 
-	big := results["large.png"]
-	if !slices.Contains(big.States, "PENDING") || slices.Index(big.States, "PENDING") > slices.Index(big.States, "AVAILABLE") {
-		t.Fatalf("large.png states = %v; want PENDING, then AVAILABLE (log: %s)", big.States, big.Log)
+	big := results.Cases["large.png"]
+	if !slices.Contains(big.States, "PENDING") || slices.Index(big.States, "UPLOADING") > slices.Index(big.States, "PENDING") || slices.Index(big.States, "PENDING") > slices.Index(big.States, "AVAILABLE") {
+		t.Fatalf("large.png states = %v; want UPLOADING, PENDING, then AVAILABLE (log: %s)", big.States, big.Log)
 	}
 	if last := big.States[len(big.States)-1]; last != "AVAILABLE" || big.Download == "" {
 		t.Errorf("large.png ended %s with download %q; want AVAILABLE with a link (log: %s)", last, big.Download, big.Log)
 	}
-	faked := results["fake.png"]
+	if big.Progress != 100 || !strings.HasPrefix(big.Sent, "20.0 MB of 20.0 MB (100%)") {
+		t.Errorf("large.png progress %v, %q; want 100 and 20.0 MB of 20.0 MB (100%%)", big.Progress, big.Sent)
+	}
+	faked := results.Cases["fake.png"]
 	if len(faked.States) == 0 || faked.States[len(faked.States)-1] != "REJECTED" || !strings.Contains(faked.Log, "image/png") || faked.Download != "" {
 		t.Errorf("fake.png states = %v, log %q, download %q; want REJECTED for its content and no link", faked.States, faked.Log, faked.Download)
 	}
+	tampered := results.Cases["tampered.txt"]
+	if len(tampered.States) == 0 || tampered.States[len(tampered.States)-1] != "REFUSED" ||
+		!strings.Contains(tampered.Problem, "does not match the checksum") || !strings.Contains(tampered.Problem, "BadDigest") {
+		t.Errorf("tampered.txt states = %v, problem %q; want REFUSED, said in words with S3's BadDigest underneath", tampered.States, tampered.Problem)
+	}
+
+	late := results.Cases["late.txt"]
+	if len(late.States) == 0 || late.States[len(late.States)-1] != "REFUSED" ||
+		!strings.Contains(late.Problem, "link has expired") || !strings.Contains(late.Problem, "S3: 403") {
+		t.Errorf("late.txt states = %v, problem %q; want REFUSED, said in words with S3's 403 underneath", late.States, late.Problem)
+	}
+
+	want := map[string]string{"large.png": "AVAILABLE", "fake.png": "REJECTED", "tampered.txt": "PENDING", "late.txt": "PENDING"}
+	got := map[string]string{}
+	for _, r := range results.Recent {
+		status, _, _ := strings.Cut(r.Status, ":")
+		got[r.File] = status
+		if r.Download != (status == "AVAILABLE") {
+			t.Errorf("recent %s %s has a download button: %v; want one for AVAILABLE only", r.File, r.Status, r.Download)
+		}
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("recent uploads = %v; want %v", got, want)
+	}
+}
+
+// TestUploadListShowsTheCallersOwn: GET /uploads lists the caller's uploads, newest first, with
+// their states as the verifier decided them, and never another user's.
+func TestUploadListShowsTheCallersOwn(t *testing.T) {
+	token := st.token(t, "uploader-list-"+randomHex(4), nil)
+	other := st.token(t, "uploader-list-other-"+randomHex(4), nil)
+	good := pngBody(1024)
+	first := declare(t, token, "first.png", "image/png", good, "")
+	if code, body := put(t, first, good, nil); code != http.StatusOK {
+		t.Fatalf("PUT = %d %s", code, body)
+	}
+	waitVerified(t, token, first.UploadID)
+	time.Sleep(1100 * time.Millisecond) // createdAt orders the list to the second
+	fake := []byte("not a picture\n")
+	second := declare(t, token, "second.png", "image/png", fake, "")
+	if code, body := put(t, second, fake, nil); code != http.StatusOK {
+		t.Fatalf("PUT = %d %s", code, body)
+	}
+	waitVerified(t, token, second.UploadID)
+	declare(t, other, "theirs.png", "image/png", good, "")
+
+	type listed struct {
+		Uploads []struct {
+			UploadID string `json:"uploadId"`
+			Status   string `json:"status"`
+			FileName string `json:"fileName"`
+			Reason   string `json:"reason"`
+		} `json:"uploads"`
+	}
+	var l listed
+	// The index trails the table by a moment: wait for both decisions to show.
+	eventually(t, 10*time.Second, 200*time.Millisecond, func() (bool, string) {
+		r := uploads.call(t, "GET", "/uploads", token, "")
+		if r.status != http.StatusOK {
+			t.Fatalf("GET /uploads = %d %s; want 200", r.status, r.body)
+		}
+		l = listed{}
+		r.json(t, &l)
+		return len(l.Uploads) == 2 && l.Uploads[0].Status == "REJECTED" && l.Uploads[1].Status == "AVAILABLE", fmt.Sprintf("list %+v", l)
+	})
+	if l.Uploads[0].UploadID != second.UploadID || l.Uploads[0].FileName != "second.png" || l.Uploads[0].Reason == "" || l.Uploads[1].UploadID != first.UploadID {
+		t.Errorf("list = %+v; want second.png (REJECTED, with its reason), then first.png", l)
+	}
+	wantProblem(t, uploads.call(t, "GET", "/uploads?limit=5", token, ""), http.StatusBadRequest)
 }

@@ -2,19 +2,29 @@ package main
 
 import "testing"
 
-// TestDrivesAPage: a fork keeps the browser set-up when its service's end-to-end test drives a
-// page, directly or through a helper that does (the jobs test reads the ops page this way).
+// TestDrivesAPage: a fork keeps the browser set-up when one of the end-to-end tests it keeps drives
+// a page, directly or through helpers at any depth (the jobs test reads the ops page through
+// readOpsPage, which calls runPageScript, which calls browser); a mention in a comment or a string
+// is not a call.
 func TestDrivesAPage(t *testing.T) {
-	files := []string{
-		"tests/e2e/helpers_test.go", "tests/e2e/viahelper_test.go", "tests/e2e/direct_test.go",
-		"tests/e2e/named_test.go", "tests/e2e/apionly_test.go",
-	}
-	for service, want := range map[string]bool{
-		"viahelper": true, "direct": true, "named": true, "apionly": false, "absent": false,
+	const dir = "tests/e2e/"
+	for _, tt := range []struct {
+		files []string
+		want  bool
+	}{
+		{[]string{"helpers_test.go", "viahelper_test.go"}, true},
+		{[]string{"helpers_test.go", "direct_test.go"}, true},
+		{[]string{"helpers_test.go", "deeper_test.go"}, true},
+		{[]string{"helpers_test.go", "apionly_test.go", "named_test.go"}, false},
+		{[]string{"viahelper_test.go"}, false}, // readPage is not among the files kept
 	} {
-		got, err := drivesAPage("testdata/pages", service, files)
-		if err != nil || got != want {
-			t.Errorf("drivesAPage(%s) = %v, %v; want %v", service, got, err, want)
+		var files []string
+		for _, f := range tt.files {
+			files = append(files, dir+f)
+		}
+		got, err := drivesAPage("testdata/pages", files)
+		if err != nil || got != tt.want {
+			t.Errorf("drivesAPage(%v) = %v, %v; want %v", tt.files, got, err, tt.want)
 		}
 	}
 }

@@ -1,8 +1,8 @@
 // Command runner runs the whole application locally, driven by template.yaml: `make run`.
 //
-// It prints API_URL=http://127.0.0.1:<port> on a line of its own once everything is ready,
-// serves until interrupted (Ctrl-C, SIGTERM), then stops everything it started and prints what
-// it saw (invocations, errors, durations, queues, EMF metrics) as the page at /.web/ops/ shows it.
+// It prints API_URL=http://127.0.0.1:<port> on a line of its own once everything is ready, then
+// PAGES_URL (API_URL/.web/, the index of the local pages), serves until interrupted (Ctrl-C,
+// SIGTERM), then stops everything it started and prints what it saw (invocations, errors, durations, queues, EMF metrics) as the page at /.web/ops/ shows it.
 package main
 
 import (
@@ -97,6 +97,7 @@ func run() error {
 	}
 	log.Info("local stack ready", "startup", time.Since(started).Round(time.Millisecond), "outputs", filepath.Join(*stateDir, "outputs.json"))
 	fmt.Printf("API_URL=%s\n", r.URL)
+	fmt.Printf("PAGES_URL=%s\n", r.PagesURL)
 
 	<-ctx.Done()
 	log.Info("stopping")

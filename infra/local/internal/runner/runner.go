@@ -75,6 +75,8 @@ type Config struct {
 type Runner struct {
 	// URL is the HTTP API's base URL.
 	URL string
+	// PagesURL is the index of the local pages (sources.WebPagesPath on URL).
+	PagesURL string
 	// Ops collects what the runner sees (invocations, queues, EMF metrics), served at
 	// /.web/ops/ and printed by cmd/runner when it stops.
 	Ops *ops.Collector
@@ -192,6 +194,7 @@ func Start(ctx context.Context, cfg Config) (_ *Runner, err error) {
 		return nil, fmt.Errorf("listen for the HTTP API on %s: %w (set PORT= to use another port)", cfg.Addr, err)
 	}
 	r.URL = "http://" + listener.Addr().String()
+	r.PagesURL = r.URL + sources.WebPagesPath
 	resources, err := provision.Provision(ctx, clients, tmpl, bindings, provision.Options{MaxVisibilityTimeout: cfg.MaxVisibilityTimeout})
 	if err != nil {
 		listener.Close()
@@ -335,6 +338,7 @@ func Start(ctx context.Context, cfg Config) (_ *Runner, err error) {
 	mux := http.NewServeMux()
 	mux.Handle("/.well-known/", issuer.Handler())
 	mux.Handle(ops.PagePath, r.Ops.Handler())
+	mux.Handle(sources.TokenPath, sources.TokenMinter{Issuer: issuer, Audience: w.audience})
 	mux.Handle(sources.WebPagesPath, w.webPages())
 	mux.Handle("/", api)
 	r.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}

@@ -20,6 +20,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/go-serverless/reference/infra/local/internal/jwt"
+	"github.com/go-serverless/reference/infra/local/internal/ops"
 	"github.com/go-serverless/reference/infra/local/internal/provision"
 	"github.com/go-serverless/reference/infra/local/internal/sources"
 	"github.com/go-serverless/reference/infra/local/template"
@@ -496,7 +497,7 @@ func (w *wiring) bucketCORS(ctx context.Context, client *s3.Client) error {
 
 // webPages serves the web/ folder of every service that has one at /.web/<service>/.
 func (w *wiring) webPages() sources.WebPages {
-	pages := sources.WebPages{Dirs: map[string]string{}}
+	pages := sources.WebPages{Dirs: map[string]string{}, Others: map[string]string{ops.PagePath: "Ops: what the local stack has seen"}}
 	for _, fn := range w.functions {
 		dir := filepath.Join(w.tmpl.Dir, fn.CodeURI, "web")
 		if info, err := os.Stat(dir); err == nil && info.IsDir() {

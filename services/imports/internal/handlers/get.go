@@ -27,19 +27,22 @@ type Get struct {
 
 // importView is the answer of GET /imports/{importId}.
 type importView struct {
-	ImportID    string           `json:"importId"`
-	Status      imports.Status   `json:"status"`
-	Key         string           `json:"key"`
-	BytesDone   int64            `json:"bytesDone"`
-	BytesTotal  int64            `json:"bytesTotal"`
-	LinesDone   int64            `json:"linesDone"`
-	Accepted    int64            `json:"accepted"`
-	Rejected    int64            `json:"rejected"`
-	Invocations int              `json:"invocations"`
-	Rejects     []imports.Reject `json:"rejects"`
-	Failure     string           `json:"failure,omitempty"`
-	CreatedAt   time.Time        `json:"createdAt"`
-	FinishedAt  *time.Time       `json:"finishedAt,omitempty"`
+	ImportID    string         `json:"importId"`
+	Status      imports.Status `json:"status"`
+	Key         string         `json:"key"`
+	BytesDone   int64          `json:"bytesDone"`
+	BytesTotal  int64          `json:"bytesTotal"`
+	LinesDone   int64          `json:"linesDone"`
+	Accepted    int64          `json:"accepted"`
+	Rejected    int64          `json:"rejected"`
+	Invocations int            `json:"invocations"`
+	// Hops are the invocations that moved the checkpoint, each with where it started; hop i
+	// covered the bytes up to hop i+1's offset (the last one, up to bytesDone).
+	Hops       []imports.Hop    `json:"hops"`
+	Rejects    []imports.Reject `json:"rejects"`
+	Failure    string           `json:"failure,omitempty"`
+	CreatedAt  time.Time        `json:"createdAt"`
+	FinishedAt *time.Time       `json:"finishedAt,omitempty"`
 }
 
 // Handle answers 200 with the import's progress (and Retry-After while it runs), or 404 for
@@ -61,11 +64,14 @@ func (h Get) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 	body := importView{
 		ImportID: v.ID, Status: v.Status, Key: v.Key,
 		BytesDone: v.Offset, BytesTotal: v.Size, LinesDone: v.Line,
-		Accepted: v.Accepted, Rejected: v.Rejected, Invocations: v.Invocations,
+		Accepted: v.Accepted, Rejected: v.Rejected, Invocations: v.Invocations, Hops: v.Hops,
 		Rejects: v.Rejects, Failure: v.Failure, CreatedAt: v.CreatedAt, FinishedAt: v.FinishedAt,
 	}
 	if body.Rejects == nil {
 		body.Rejects = []imports.Reject{}
+	}
+	if body.Hops == nil {
+		body.Hops = []imports.Hop{}
 	}
 	resp := httpapi.JSON(ctx, h.Log, http.StatusOK, body)
 	if v.Status == imports.StatusRunning {

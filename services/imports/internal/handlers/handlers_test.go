@@ -146,7 +146,8 @@ func (f fakeGetter) Get(_ context.Context, owner, id string) (imports.View, erro
 
 func TestGet(t *testing.T) {
 	id := "3f1c9a2b7d4e5f60718293a4b5c6d7e8"
-	running := imports.View{Import: imports.Import{ID: id, Owner: sub, Status: imports.StatusRunning, Offset: 100, Size: 400, Line: 5, Accepted: 4, Rejected: 1, Invocations: 2},
+	running := imports.View{Import: imports.Import{ID: id, Owner: sub, Status: imports.StatusRunning, Offset: 100, Size: 400, Line: 5, Accepted: 4, Rejected: 1, Invocations: 2,
+		Hops: []imports.Hop{{Depth: 0}, {Depth: 1, Offset: 60, Line: 3}}},
 		Rejects: []imports.Reject{{Line: 3, Reason: "amount is not a whole number"}}}
 	done := running
 	done.Status, done.Offset = imports.StatusSucceeded, 400
@@ -158,8 +159,11 @@ func TestGet(t *testing.T) {
 		wantRetry  bool
 		wantBody   []string
 	}{
-		{name: "running", getter: fakeGetter{view: running}, wantStatus: 200, wantRetry: true, wantBody: []string{`"bytesDone":100`, `"bytesTotal":400`, `"invocations":2`, `"rejects":[{"line":3`}},
+		{name: "running", getter: fakeGetter{view: running}, wantStatus: 200, wantRetry: true, wantBody: []string{`"bytesDone":100`, `"bytesTotal":400`, `"invocations":2`, `"rejects":[{"line":3`,
+			`"hops":[{"hop":0,"offset":0,"line":0},{"hop":1,"offset":60,"line":3}]`}},
 		{name: "succeeded", getter: fakeGetter{view: done}, wantStatus: 200, wantBody: []string{`"status":"SUCCEEDED"`}},
+		{name: "not started", getter: fakeGetter{view: imports.View{Import: imports.Import{ID: id, Owner: sub, Status: imports.StatusRunning, Size: 400}}}, wantStatus: 200, wantRetry: true,
+			wantBody: []string{`"hops":[]`, `"rejects":[]`}},
 		{name: "someone else's", getter: fakeGetter{view: imports.View{Import: imports.Import{ID: "other"}}}, wantStatus: 404},
 		{name: "store down", getter: fakeGetter{err: errors.New("throttled")}, wantStatus: 500},
 		// An id no import can have is not looked up: DynamoDB would refuse a 3,000-byte key with a 500.

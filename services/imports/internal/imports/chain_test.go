@@ -174,6 +174,16 @@ func TestChainImportsEveryRecordExactlyOnce(t *testing.T) {
 	if c.runs < 5 || got.Invocations != c.runs {
 		t.Errorf("%d invocations ran, %d recorded; want at least 5, all recorded", c.runs, got.Invocations)
 	}
+	// Every invocation moved the checkpoint, so each is a hop, and the hops tile the file: hop
+	// n starts where hop n-1 stopped.
+	if len(got.Hops) != c.runs {
+		t.Errorf("%d hops recorded for %d invocations; want one each", len(got.Hops), c.runs)
+	}
+	for i, h := range got.Hops {
+		if h.Depth != i || i == 0 && (h.Offset != 0 || h.Line != 0) || i > 0 && (h.Offset <= got.Hops[i-1].Offset || h.Line <= got.Hops[i-1].Line) {
+			t.Errorf("hop %d = %+v after %+v; want hop %d, starting past the one before", i, h, got.Hops[max(i-1, 0)], i)
+		}
+	}
 	checkOrders(t, store.ordersOf(imp.ID), imp.ID, want)
 	if store.orderWrites != 1000 {
 		t.Errorf("%d order writes; want 1000 (no batch written twice)", store.orderWrites)
@@ -223,6 +233,15 @@ func TestChainResumesAfterAnInvocationIsKilledMidBatch(t *testing.T) {
 	checkOrders(t, store.ordersOf(imp.ID), imp.ID, want)
 	if len(c.broken) != 0 {
 		t.Errorf("%d links failed every attempt; want the retries to resume", len(c.broken))
+	}
+	// A retried hop is a mark of its own, with the same hop number: it resumed where its killed
+	// attempt had checkpointed.
+	depths := map[int]bool{}
+	for _, h := range got.Hops {
+		depths[h.Depth] = true
+	}
+	if len(got.Hops) <= len(depths) {
+		t.Errorf("hops %+v; want a retried hop recorded twice", got.Hops)
 	}
 	// Each killed batch wrote half of its 20 orders, which the retry wrote again.
 	if store.orderWrites != 300+10+10 {

@@ -119,6 +119,10 @@ func (s DynamoStore) Checkpoint(ctx context.Context, id string, from int64, cp C
 		Set(expression.Name("updatedAt"), expression.Value(now)).
 		Add(expression.Name("accepted"), expression.Value(cp.Accepted)).
 		Add(expression.Name("rejected"), expression.Value(cp.Rejected))
+	if cp.Hop != nil {
+		hops := expression.IfNotExists(expression.Name("hops"), expression.Value([]Hop{}))
+		update = update.Set(expression.Name("hops"), expression.ListAppend(hops, expression.Value([]Hop{*cp.Hop})))
+	}
 	if cp.Done {
 		update = update.Set(expression.Name("status"), expression.Value(StatusSucceeded)).
 			Set(expression.Name("finishedAt"), expression.Value(now))

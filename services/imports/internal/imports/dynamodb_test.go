@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,11 +38,12 @@ func TestDynamoStoreCheckpointRules(t *testing.T) {
 	if err != nil || claimed.Invocations != 1 || claimed.Depth != 0 || claimed.Key != imp.Key {
 		t.Fatalf("Claim(0) = %+v, %v; want the import with 1 invocation", claimed, err)
 	}
-	if err := s.Checkpoint(ctx, "i-1", 0, Checkpoint{Offset: 40, Line: 3, Accepted: 2, Rejected: 1, Now: now}); err != nil {
+	if err := s.Checkpoint(ctx, "i-1", 0, Checkpoint{Offset: 40, Line: 3, Accepted: 2, Rejected: 1, Hop: &Hop{Depth: 0}, Now: now}); err != nil {
 		t.Fatal(err)
 	}
-	// A second invocation from the same offset lost the race: its checkpoint is refused.
-	if err := s.Checkpoint(ctx, "i-1", 0, Checkpoint{Offset: 40, Line: 3, Accepted: 2, Rejected: 1, Now: now}); !errors.Is(err, ErrConflict) {
+	// A second invocation from the same offset lost the race: its checkpoint is refused, and
+	// its hop is not recorded.
+	if err := s.Checkpoint(ctx, "i-1", 0, Checkpoint{Offset: 40, Line: 3, Accepted: 2, Rejected: 1, Hop: &Hop{Depth: 1}, Now: now}); !errors.Is(err, ErrConflict) {
 		t.Fatalf("Checkpoint from a stale offset = %v; want ErrConflict", err)
 	}
 	if _, err := s.Claim(ctx, "i-1", 2, now); err != nil {
@@ -53,10 +55,13 @@ func TestDynamoStoreCheckpointRules(t *testing.T) {
 	if err := s.Fail(ctx, "i-1", 1, "late report", now); !errors.Is(err, ErrConflict) {
 		t.Fatalf("Fail from hop 1 after hop 2 claimed = %v; want ErrConflict", err)
 	}
-	if err := s.Checkpoint(ctx, "i-1", 40, Checkpoint{Offset: 100, Line: 7, Accepted: 4, Done: true, Now: now.Add(time.Minute)}); err != nil {
+	if err := s.Checkpoint(ctx, "i-1", 40, Checkpoint{Offset: 100, Line: 7, Accepted: 4, Done: true, Hop: &Hop{Depth: 2, Offset: 40, Line: 3}, Now: now.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := s.Get(ctx, "i-1")
+	if want := []Hop{{Depth: 0}, {Depth: 2, Offset: 40, Line: 3}}; !slices.Equal(got.Hops, want) {
+		t.Errorf("hops = %+v; want %+v, the refused checkpoint's left out", got.Hops, want)
+	}
 	if got.Status != StatusSucceeded || got.Offset != 100 || got.Line != 7 || got.Accepted != 6 || got.Rejected != 1 || got.Invocations != 2 || got.FinishedAt == nil {
 		t.Fatalf("import = %+v; want SUCCEEDED at byte 100 line 7, 6 accepted, 1 rejected, 2 invocations", got)
 	}

@@ -107,6 +107,9 @@ func (s *memStore) Checkpoint(_ context.Context, id string, from int64, cp Check
 	imp.Offset, imp.Line, imp.UpdatedAt = cp.Offset, cp.Line, cp.Now
 	imp.Accepted += cp.Accepted
 	imp.Rejected += cp.Rejected
+	if cp.Hop != nil {
+		imp.Hops = append(slices.Clip(imp.Hops), *cp.Hop)
+	}
 	if cp.Done {
 		imp.Status, imp.FinishedAt = StatusSucceeded, &cp.Now
 	}

@@ -70,12 +70,25 @@ type Import struct {
 	// Depth is the hop number of the latest invocation of the chain that claimed the import.
 	Depth int `dynamodbav:"depth"`
 	// Invocations counts the invocations that worked on the import, retries included.
-	Invocations int        `dynamodbav:"invocations"`
-	Failure     string     `dynamodbav:"failure,omitempty"`
-	CreatedAt   time.Time  `dynamodbav:"createdAt"`
-	UpdatedAt   time.Time  `dynamodbav:"updatedAt"`
-	FinishedAt  *time.Time `dynamodbav:"finishedAt,omitempty"`
-	ExpiresAt   int64      `dynamodbav:"expiresAt"`
+	Invocations int `dynamodbav:"invocations"`
+	// Hops are the invocations that moved the checkpoint, in order, each with where its first
+	// batch started: the chain as it went through the file. One entry per invocation, so at
+	// most (MaxDepth+1) × 3 attempts of a few numbers each, far below DynamoDB's 400 KB item.
+	Hops       []Hop      `dynamodbav:"hops,omitempty"`
+	Failure    string     `dynamodbav:"failure,omitempty"`
+	CreatedAt  time.Time  `dynamodbav:"createdAt"`
+	UpdatedAt  time.Time  `dynamodbav:"updatedAt"`
+	FinishedAt *time.Time `dynamodbav:"finishedAt,omitempty"`
+	ExpiresAt  int64      `dynamodbav:"expiresAt"`
+}
+
+// Hop is where one invocation of the chain started importing: hop Depth (a retry of a hop has
+// the same Depth), at byte Offset, after Line lines. It ended where the next Hop starts, or at
+// the checkpoint for the last one.
+type Hop struct {
+	Depth  int   `dynamodbav:"hop" json:"hop"`
+	Offset int64 `dynamodbav:"offset" json:"offset"`
+	Line   int64 `dynamodbav:"line" json:"line"`
 }
 
 // Link is the payload of one invocation of the chain: which import, where the invoker left it,

@@ -50,7 +50,11 @@ type Checkpoint struct {
 	Accepted, Rejected int64
 	// Done marks the import SUCCEEDED: the batch ended at the end of the file.
 	Done bool
-	Now  time.Time
+	// Hop, on the first checkpoint of an invocation, is added to the import's Hops: where the
+	// invocation started. It is written with the checkpoint, so only an invocation that moved
+	// it is recorded, once.
+	Hop *Hop
+	Now time.Time
 }
 
 // Objects opens the file of an import (S3Objects).
@@ -149,12 +153,13 @@ func (p Processor) run(ctx context.Context, log *slog.Logger, imp Import, link L
 
 	estimate := p.batchEstimate()
 	first := lines.line
+	hop := &Hop{Depth: link.Depth, Offset: imp.Offset, Line: imp.Line}
 	for {
 		if p.timeToHandOver(ctx, estimate, lines.line-first) {
 			return p.handOver(ctx, log, imp, link, lines)
 		}
 		started := clock.Now(p.Now)
-		done, err := p.importBatch(ctx, log, imp, lines)
+		done, err := p.importBatch(ctx, log, imp, lines, hop)
 		if unreadableObject(err) {
 			// A later window found the file gone or replaced: as at open, at the checkpoint.
 			return p.fail(ctx, log, imp.ID, link.Depth, unreadable(imp, err), err)
@@ -166,6 +171,7 @@ func (p Processor) run(ctx context.Context, log *slog.Logger, imp Import, link L
 		// lines.offset before the first batch: a byte-order mark skipped at byte 0 is counted
 		// as done by the first batch's checkpoint.
 		imp.Offset, imp.Line = lines.offset, lines.line
+		hop = nil // recorded with the first checkpoint
 		estimate = max(estimate, clock.Now(p.Now).Sub(started))
 	}
 }
@@ -241,9 +247,9 @@ func (p Processor) handOver(ctx context.Context, log *slog.Logger, imp Import, l
 }
 
 // importBatch reads one batch, writes its orders and rejects, and moves the checkpoint from
-// imp.Offset to past it. done is true when this invocation has nothing more to do: the file
+// imp.Offset to past it, recording hop when it is not nil (the invocation's first batch). done is true when this invocation has nothing more to do: the file
 // ended (the import SUCCEEDED), or another invocation of the chain moved the checkpoint first.
-func (p Processor) importBatch(ctx context.Context, log *slog.Logger, imp Import, lines *lineReader) (done bool, err error) {
+func (p Processor) importBatch(ctx context.Context, log *slog.Logger, imp Import, lines *lineReader, hop *Hop) (done bool, err error) {
 	orders, rejects, eof, err := p.readBatch(imp, lines)
 	if err != nil {
 		return false, err
@@ -261,7 +267,7 @@ func (p Processor) importBatch(ctx context.Context, log *slog.Logger, imp Import
 	if err := p.Store.WriteRejects(ctx, imp.ID, rejects); err != nil {
 		return false, err
 	}
-	cp := Checkpoint{Offset: lines.offset, Line: lines.line, Accepted: int64(len(orders)), Rejected: int64(len(rejects)), Done: eof, Now: clock.Now(p.Now)}
+	cp := Checkpoint{Offset: lines.offset, Line: lines.line, Accepted: int64(len(orders)), Rejected: int64(len(rejects)), Done: eof, Hop: hop, Now: clock.Now(p.Now)}
 	err = p.Store.Checkpoint(ctx, imp.ID, imp.Offset, cp)
 	if errors.Is(err, ErrConflict) {
 		// Another invocation of this chain (a duplicate delivery) moved the checkpoint first;

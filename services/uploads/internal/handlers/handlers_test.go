@@ -244,3 +244,66 @@ func TestVerifyHandler(t *testing.T) {
 		t.Errorf("Handle = %v after %d verifications; want an error after trying both", err, len(v.keys))
 	}
 }
+
+type fakeLister struct {
+	list  []uploads.Upload
+	err   error
+	owner string
+	limit int
+}
+
+func (f *fakeLister) ListByOwner(_ context.Context, owner string, limit int) ([]uploads.Upload, error) {
+	f.owner, f.limit = owner, limit
+	return f.list, f.err
+}
+
+func TestList(t *testing.T) {
+	created := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	two := []uploads.Upload{
+		{ID: uploadID, Owner: "5b8e4f1a-9c2d-4e7f-8a1b-3c4d5e6f7a8b", FileName: "b.png", ContentType: "image/png", Size: 3, Status: uploads.StatusRejected, Reason: "content does not look like image/png", CreatedAt: created, Key: "uploads/x/y/b.png", SHA256: "c2hh"},
+		{ID: "0123456789abcdef0123456789abcdef", FileName: "a.pdf", ContentType: "application/pdf", Size: 9, Status: uploads.StatusAvailable, CreatedAt: created.Add(-time.Minute)},
+	}
+	tests := []struct {
+		name       string
+		query      map[string]string
+		lister     *fakeLister
+		wantStatus int
+		wantBody   []string
+		notInBody  []string
+	}{
+		{name: "two, newest first", lister: &fakeLister{list: two}, wantStatus: 200,
+			wantBody: []string{`{"uploads":[{"uploadId":"9f86d081884c7d659a2feaa0c55ad015","status":"REJECTED","fileName":"b.png"`, `"reason":"content does not look like image/png"`, `"fileName":"a.pdf"`},
+			// The object key and checksum are the service's business, not the list's.
+			notInBody: []string{"uploads/x/y", "c2hh", `"owner"`}},
+		{name: "none", lister: &fakeLister{}, wantStatus: 200, wantBody: []string{`{"uploads":[]}`}},
+		{name: "a query parameter", query: map[string]string{"limit": "5"}, lister: &fakeLister{}, wantStatus: 400, wantBody: []string{`"name":"limit"`}},
+		{name: "store down", lister: &fakeLister{err: errors.New("dynamodb: connection refused to 10.0.0.1")}, wantStatus: 500, notInBody: []string{"10.0.0.1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var req events.APIGatewayV2HTTPRequest
+			lambdatest.Event(t, testdata+"list-uploads.json", &req)
+			req.QueryStringParameters = tt.query
+			resp, err := List{Uploads: tt.lister, Log: lambdatest.QuietLogger()}.Handle(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status = %d %s; want %d", resp.StatusCode, resp.Body, tt.wantStatus)
+			}
+			for _, want := range tt.wantBody {
+				if !strings.Contains(resp.Body, want) {
+					t.Errorf("body %s; want it to contain %s", resp.Body, want)
+				}
+			}
+			for _, not := range tt.notInBody {
+				if strings.Contains(resp.Body, not) {
+					t.Errorf("body %s; want no %s", resp.Body, not)
+				}
+			}
+			if tt.wantStatus == 200 && (tt.lister.owner != "5b8e4f1a-9c2d-4e7f-8a1b-3c4d5e6f7a8b" || tt.lister.limit != uploads.RecentLimit) {
+				t.Errorf("listed %q's %d; want the caller's (the token's sub) %d most recent", tt.lister.owner, tt.lister.limit, uploads.RecentLimit)
+			}
+		})
+	}
+}

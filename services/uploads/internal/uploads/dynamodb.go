@@ -20,9 +20,14 @@ type DynamoDBAPI interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 }
 
-// DynamoStore keeps uploads in a DynamoDB table keyed by uploadId.
+// OwnerIndex is UploadsTable's global secondary index by owner, newest createdAt first: it
+// projects what a list of uploads shows, never the object key or checksum.
+const OwnerIndex = "ByOwner"
+
+// DynamoStore keeps uploads in a DynamoDB table keyed by uploadId, with an index by owner.
 type DynamoStore struct {
 	DB    DynamoDBAPI
 	Table string
@@ -107,6 +112,31 @@ func (s DynamoStore) Finish(ctx context.Context, id string, status Status, reaso
 		return fmt.Errorf("finish upload %s as %s: %w", id, status, conflictOr(err))
 	}
 	return nil
+}
+
+// ListByOwner returns the owner's limit most recent uploads, newest first, from OwnerIndex. A
+// global secondary index is eventually consistent: an upload created or decided a moment ago may
+// show its previous state, or not yet at all, for a fraction of a second.
+func (s DynamoStore) ListByOwner(ctx context.Context, owner string, limit int) ([]Upload, error) {
+	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key("owner").Equal(expression.Value(owner))).Build()
+	if err != nil {
+		return nil, fmt.Errorf("build key condition: %w", err)
+	}
+	ctx, cancel := s.Calls.Context(ctx)
+	defer cancel()
+	out, err := s.DB.Query(ctx, &dynamodb.QueryInput{
+		TableName: aws.String(s.Table), IndexName: aws.String(OwnerIndex),
+		KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(limit)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("query uploads of %s: %w", owner, err)
+	}
+	list := make([]Upload, 0, len(out.Items))
+	if err := attributevalue.UnmarshalListOfMaps(out.Items, &list); err != nil {
+		return nil, fmt.Errorf("unmarshal uploads of %s: %w", owner, err)
+	}
+	return list, nil
 }
 
 func key(id string) map[string]types.AttributeValue {

@@ -54,3 +54,6 @@ func (r Reader) Download(ctx context.Context, owner, id string) (SignedRequest, 
 	signed.Expires = clock.Now(r.Now).UTC().Add(r.DownloadExpiry)
 	return signed, nil
 }
+
+// RecentLimit is how many uploads GET /uploads lists: the most recent.
+const RecentLimit = 20
