@@ -457,7 +457,12 @@ func TestImportWebPageInHeadlessChromium(t *testing.T) {
 		t.Errorf("where /.web/token answers 404 the page said %q; want it to ask for a pasted token", page.WithoutRunner)
 	}
 	if !page.TokenShared {
-		t.Errorf("the uploads page, opened next in the tab, did not have the minted token")
+		t.Errorf("the page, opened again in the tab, did not have the minted token")
+	}
+	// The chain is watched as it goes: the strip grew while the import ran, not only at its end.
+	t.Logf("marks on the strip, each time the page redrew it: %v", page.MarksSeen)
+	if !slices.ContainsFunc(page.MarksSeen, func(n int) bool { return n > 0 && n < len(page.Hops) }) {
+		t.Errorf("the strip showed %v marks as it changed; want some of the %d drawn while the chain ran, before the last", page.MarksSeen, len(page.Hops))
 	}
 }
 
