@@ -29,7 +29,9 @@ var userName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 // It is safe on this machine because of what the token is and where it is served: the token is
 // signed with the local issuer's key (.cache/local-jwt), which only the local runner trusts (a
 // deployed API accepts its Cognito user pool's tokens alone), and the runner listens on
-// 127.0.0.1. Against other web pages open in the same browser, it answers only a same-origin
+// 127.0.0.1 (and it refuses a caller whose own address is not loopback, whatever Host it sends).
+// Other users of the same machine can reach 127.0.0.1 too: the local runner is a single-user
+// development tool. Against other web pages open in the same browser, it answers only a same-origin
 // request: a JSON body (a cross-origin page cannot send one without a CORS preflight, which is
 // never granted), no Origin but this one, and a Host that is a loopback address, so a page that
 // rebinds its own DNS name to 127.0.0.1 is refused too.
@@ -57,11 +59,17 @@ func (m TokenMinter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusMethodNotAllowed, "Only POST mints a token.")
 		return
 	}
+	// The caller's own address first: the Host header is whatever the client wrote, so it proves
+	// nothing about where the request came from if the runner is ever bound beyond loopback.
+	if peer, _, err := net.SplitHostPort(r.RemoteAddr); err != nil || !isLoopback(peer) {
+		writeProblem(w, http.StatusForbidden, "Tokens are minted only for callers on this machine's loopback address.")
+		return
+	}
 	host, _, err := net.SplitHostPort(r.Host)
 	if err != nil {
 		host = r.Host
 	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+	if host != "localhost" && !isLoopback(host) {
 		writeProblem(w, http.StatusForbidden, "Tokens are minted only for pages loaded from a loopback address (127.0.0.1 or localhost).")
 		return
 	}
@@ -100,6 +108,12 @@ func (m TokenMinter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(mintAnswer{Token: token, ExpiresAt: now.Add(TokenTTL).UTC()})
+}
+
+// isLoopback reports whether host is a loopback IP address (127.0.0.0/8, ::1).
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // writeProblem answers an RFC 9457 problem document.

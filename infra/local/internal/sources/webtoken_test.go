@@ -1,6 +1,7 @@
 package sources
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -22,6 +23,7 @@ func TestTokenMinter(t *testing.T) {
 	const ctJSON = "application/json"
 	tests := []struct {
 		name, method, host, origin, site, contentType, body string
+		peer                                                string // RemoteAddr; "" is 127.0.0.1:54321
 		want                                                int
 	}{
 		{name: "same-origin page", method: "POST", host: "127.0.0.1:3000", origin: "http://127.0.0.1:3000", site: "same-origin", contentType: ctJSON, body: `{"user":"alice"}`, want: 200},
@@ -36,10 +38,14 @@ func TestTokenMinter(t *testing.T) {
 		{name: "a path as user", method: "POST", host: "127.0.0.1:3000", contentType: ctJSON, body: `{"user":"../bob"}`, want: 400},
 		{name: "unknown field", method: "POST", host: "127.0.0.1:3000", contentType: ctJSON, body: `{"user":"alice","admin":true}`, want: 400},
 		{name: "two objects", method: "POST", host: "127.0.0.1:3000", contentType: ctJSON, body: `{"user":"alice"}{"user":"bob"}`, want: 400},
+		{name: "IPv6 loopback caller", method: "POST", host: "[::1]:3000", peer: "[::1]:54321", contentType: ctJSON, body: `{"user":"alice"}`, want: 200},
+		{name: "a caller on the network writing a loopback Host", method: "POST", host: "127.0.0.1:3000", peer: "192.168.1.20:40000", contentType: ctJSON, body: `{"user":"alice"}`, want: 403},
+		{name: "a sibling site with this Origin", method: "POST", host: "127.0.0.1:3000", origin: "http://127.0.0.1:3000", site: "same-site", contentType: ctJSON, body: `{"user":"alice"}`, want: 403},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req := httptest.NewRequest(tt.method, "http://"+tt.host+TokenPath, strings.NewReader(tt.body))
+			req.RemoteAddr = cmp.Or(tt.peer, "127.0.0.1:54321")
 			for name, value := range map[string]string{"Origin": tt.origin, "Sec-Fetch-Site": tt.site, "Content-Type": tt.contentType} {
 				if value != "" {
 					req.Header.Set(name, value)
