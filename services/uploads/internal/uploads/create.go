@@ -70,7 +70,10 @@ func (c Creator) Create(ctx context.Context, owner string, in Request) (Upload, 
 	u := Upload{
 		ID: id, Owner: owner, FileName: in.FileName, ContentType: in.ContentType, Size: in.Size, SHA256: in.SHA256,
 		Key: ObjectKey(owner, id, in.FileName), Status: StatusPending,
-		CreatedAt: now, URLExpires: now.Add(expiry), PurgeAt: now.Add(c.Retention).Unix(),
+		// To the second: attributevalue writes a time as RFC 3339 with its fraction's trailing
+		// zeros cut ("…:05Z", "…:05.12Z"), and the ByOwner index sorts those strings as text,
+		// where ":05.5Z" would come before ":05Z". Whole seconds in UTC all have one width.
+		CreatedAt: now.Truncate(time.Second), URLExpires: now.Add(expiry), PurgeAt: now.Add(c.Retention).Unix(),
 	}
 	if err := c.Store.Create(ctx, u); err != nil {
 		return Upload{}, SignedRequest{}, fmt.Errorf("record upload %s: %w", id, err)

@@ -49,6 +49,21 @@ func TestCreateRecordsThenSigns(t *testing.T) {
 	}
 }
 
+// TestCreateRecordsTheSecond: createdAt is written to the second, so every value has one width
+// and the ByOwner index's text order is time order.
+func TestCreateRecordsTheSecond(t *testing.T) {
+	store := newMemStore()
+	c := newCreator(store, &fakeSigner{})
+	c.Now = func() time.Time { return t0.Add(500 * time.Millisecond) }
+	in := Request{FileName: "a.txt", ContentType: "text/plain", Size: 5, SHA256: sha([]byte("hello"))}
+	if _, _, err := c.Create(context.Background(), "alice", in); err != nil {
+		t.Fatal(err)
+	}
+	if got := store.uploads[uploadID].CreatedAt; !got.Equal(t0.Truncate(time.Second)) || got.Location() != time.UTC {
+		t.Errorf("createdAt = %v; want %v, in UTC, no fraction", got, t0.Truncate(time.Second))
+	}
+}
+
 func TestCreateShorterExpiry(t *testing.T) {
 	tests := []struct {
 		seconds int
