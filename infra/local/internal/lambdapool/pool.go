@@ -397,9 +397,9 @@ func (p *Pool) finishLocked(fn *function, inv *invocation, res Result, err error
 	inv.result = res
 	inv.err = err
 	fn.inflight--
-	close(inv.done)
 	// An invocation counts once it reached an environment, or when it failed for the function's
-	// own reasons before that (its environment failed to initialise), as Lambda counts them.
+	// own reasons before that (its environment failed to initialise), as Lambda counts them. It
+	// is counted before its caller is woken, so a caller that reads the counts next sees it.
 	if p.observer != nil && (inv.env != nil || res.Err != nil) {
 		var d time.Duration
 		if inv.env != nil {
@@ -407,6 +407,7 @@ func (p *Pool) finishLocked(fn *function, inv *invocation, res Result, err error
 		}
 		p.observer.Invoked(fn.cfg.Name, d, inv.cold, res.Err != nil || err != nil)
 	}
+	close(inv.done)
 }
 
 // failOldestLocked fails the oldest queued invocation, if any. An environment that dies before
