@@ -19,6 +19,8 @@ USER   ?= alice
 CLAIMS ?= {}
 # IAM=false runs the local stack without enforcing the functions' role policies (to compare only).
 IAM    ?= true
+# FAULTS=<file> injects AWS's everyday failures as the file says (infra/local/README.md, Faults).
+FAULTS ?=
 
 # Pinned stand-ins for AWS (see README "Running locally" for why each was chosen).
 DYNAMODB_LOCAL_PKG    := amplify-dynamodb-simulator@2.9.30
@@ -37,9 +39,9 @@ help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z0-9%_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: run
-run: standins ## Run the whole app locally on stand-ins for AWS (PORT=3000, IAM=true); Ctrl-C stops it.
+run: standins ## Run the whole app locally on stand-ins for AWS (PORT=3000, IAM=true, FAULTS=file); Ctrl-C stops it.
 	@cd infra/local && go build -o $(CACHE)/runner ./cmd/runner
-	@$(CACHE)/runner -template $(ROOT)/template.yaml -cache $(CACHE) -port $(PORT) -iam=$(IAM)
+	@$(CACHE)/runner -template $(ROOT)/template.yaml -cache $(CACHE) -port $(PORT) -iam=$(IAM) $(if $(FAULTS),-faults $(abspath $(FAULTS)))
 
 .PHONY: token
 token: ## Print a token for the local API: make token USER=alice [CLAIMS='{"plan":"beta"}'].
