@@ -34,16 +34,26 @@ var faultErrors = map[string]map[faults.Kind]serviceError{
 	},
 }
 
-// faultKinds returns the kinds of fault a service's requests can meet: its errors, latency and a
-// lost answer.
-func faultKinds(service string) []faults.Kind {
+// faultKinds returns the kinds of fault a request for action can meet: its service's errors,
+// latency and a lost answer. DynamoDB answers TransactionConflictException only to writes (an
+// item being written by a transaction), so reads never meet it.
+func faultKinds(service, action string) []faults.Kind {
 	kinds := []faults.Kind{faults.Latency, faults.ResetAfterApply}
 	for _, k := range faults.Kinds {
-		if _, ok := faultErrors[service][k]; ok {
-			kinds = append(kinds, k)
+		if _, ok := faultErrors[service][k]; !ok {
+			continue
 		}
+		if k == faults.TransactionConflict && !dynamoDBWrites[action] {
+			continue
+		}
+		kinds = append(kinds, k)
 	}
 	return kinds
+}
+
+// dynamoDBWrites are the actions of the item writes a transaction can conflict with.
+var dynamoDBWrites = map[string]bool{
+	"dynamodb:PutItem": true, "dynamodb:UpdateItem": true, "dynamodb:DeleteItem": true, "dynamodb:ConditionCheckItem": true,
 }
 
 // fault asks the injector whether an authorized request meets a fault.
@@ -53,7 +63,7 @@ func (g *Gateway) fault(caller Caller, c classification) (faults.Decision, bool)
 	}
 	first := c.accesses[0]
 	t := faults.Target{Function: caller.Name, Service: g.cfg.Service, Operation: first.Action, Resource: first.Resource}
-	return g.cfg.Faults.Gateway(t, faultKinds(g.cfg.Service))
+	return g.cfg.Faults.Gateway(t, faultKinds(g.cfg.Service, first.Action))
 }
 
 // inject applies fault d to r: a delay before forwarding, the request forwarded and its answer

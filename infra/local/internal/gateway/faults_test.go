@@ -171,19 +171,29 @@ func TestGatewayFaultsKeepToTheirScope(t *testing.T) {
 		name string
 		rule faults.Rule
 		key  string
+		// read makes the call a GetItem instead of the PutItem.
+		read string
 	}{
-		{"another function", faults.Rule{Kind: faults.InternalError, Probability: 1, Function: "OtherFunction"}, functionKey},
-		{"another operation", faults.Rule{Kind: faults.InternalError, Probability: 1, Operation: "dynamodb:GetItem"}, functionKey},
-		{"another service", faults.Rule{Kind: faults.InternalError, Probability: 1, Operation: "sqs"}, functionKey},
-		{"another resource", faults.Rule{Kind: faults.InternalError, Probability: 1, Resource: "table/Ledger"}, functionKey},
-		{"a kind DynamoDB cannot answer", faults.Rule{Kind: faults.SQSDuplicate, Probability: 1}, functionKey},
-		{"the runner's trusted key", faults.Rule{Kind: faults.InternalError, Probability: 1}, trustedKey},
+		{"another function", faults.Rule{Kind: faults.InternalError, Probability: 1, Function: "OtherFunction"}, functionKey, ""},
+		{"another operation", faults.Rule{Kind: faults.InternalError, Probability: 1, Operation: "dynamodb:GetItem"}, functionKey, ""},
+		{"another service", faults.Rule{Kind: faults.InternalError, Probability: 1, Operation: "sqs"}, functionKey, ""},
+		{"another resource", faults.Rule{Kind: faults.InternalError, Probability: 1, Resource: "table/Ledger"}, functionKey, ""},
+		{"a kind DynamoDB cannot answer", faults.Rule{Kind: faults.SQSDuplicate, Probability: 1}, functionKey, ""},
+		{"a transaction conflict on a read", faults.Rule{Kind: faults.TransactionConflict, Probability: 1}, functionKey, "dynamodb:GetItem"},
+		{"the runner's trusted key", faults.Rule{Kind: faults.InternalError, Probability: 1}, trustedKey, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			url, upstream, in, _ := faultyStand(t, "dynamodb", tt.rule)
-			if err := calls["dynamodb"](context.Background(), newClients(url, tt.key, functionSecret)); err != nil {
-				t.Fatalf("PutItem: %v; want no fault", err)
+			call := calls["dynamodb"]
+			if tt.read != "" {
+				call = func(ctx context.Context, c clients) error {
+					_, err := c.dynamodb.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("Jobs"), Key: key("1")})
+					return err
+				}
+			}
+			if err := call(context.Background(), newClients(url, tt.key, functionSecret)); err != nil {
+				t.Fatalf("call: %v; want no fault", err)
 			}
 			if n := len(upstream.all()); n != 1 {
 				t.Errorf("stand-in received %d requests; want 1", n)
