@@ -3,6 +3,7 @@ package faults
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -98,10 +99,14 @@ type fakeInvoker struct {
 	mu                  sync.Mutex
 	running, concurrent int
 	release             chan struct{}
+	// failOn makes the invocation with this number (1 for the first) fail, 0 none.
+	failOn int32
 }
 
 func (f *fakeInvoker) Invoke(ctx context.Context, function string, payload []byte) (lambdapool.Result, error) {
-	f.calls.Add(1)
+	if n := f.calls.Add(1); n == f.failOn {
+		return failed("Handled", "the fake failed"), nil
+	}
 	f.mu.Lock()
 	f.running++
 	f.concurrent = max(f.concurrent, f.running)
@@ -236,4 +241,32 @@ func TestInvokerDeliveryFaults(t *testing.T) {
 			t.Errorf("an HTTP invocation ran %d times; want 1", n)
 		}
 	})
+}
+
+func TestInvokerDuplicateOutcomeIsTheOneAWSActsOn(t *testing.T) {
+	tests := []struct {
+		kind       Kind
+		source     Source
+		failOn     int32
+		wantFailed bool
+	}{
+		// Two deliveries of an async event are two events: a failure of either is retried.
+		{AsyncDuplicate, SourceAsync, 1, true},
+		{AsyncDuplicate, SourceAsync, 2, true},
+		// Two consumers of one message: the one that succeeds deletes it.
+		{SQSDuplicate, SourceSQS, 1, false},
+		{SQSDuplicate, SourceSQS, 2, false},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s, copy %d fails", tt.kind, tt.failOn), func(t *testing.T) {
+			next := &fakeInvoker{failOn: tt.failOn}
+			res, err := injector(Rule{Kind: tt.kind, Probability: 1}).Invoker(next, tt.source).Invoke(context.Background(), "local-Worker", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res.Err != nil; got != tt.wantFailed {
+				t.Errorf("the source sees failed = %v; want %v", got, tt.wantFailed)
+			}
+		})
+	}
 }

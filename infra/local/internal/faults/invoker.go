@@ -57,7 +57,7 @@ func (v *invoker) Invoke(ctx context.Context, function string, payload []byte) (
 		if d, ok := v.in.decide(t, kinds...); ok {
 			v.in.injected(d, t)
 			if d.Kind == SQSDuplicate || d.Kind == AsyncDuplicate {
-				return v.concurrently(ctx, function, payload)
+				return v.concurrently(ctx, function, payload, d.Kind == AsyncDuplicate)
 			}
 			// Delivered, processed, then delivered again: the first answer is lost.
 			if _, err := v.once(ctx, function, payload); err != nil && ctx.Err() != nil {
@@ -68,16 +68,29 @@ func (v *invoker) Invoke(ctx context.Context, function string, payload []byte) (
 	return v.once(ctx, function, payload)
 }
 
-// concurrently runs two invocations of the same payload at once and returns the first's outcome.
-func (v *invoker) concurrently(ctx context.Context, function string, payload []byte) (lambdapool.Result, error) {
+// concurrently runs two invocations of the same payload at once. Which outcome the source sees
+// follows what the duplicate is on AWS. Two deliveries of one async event are two events, each
+// retried on its own: a failure of either must be retried (failureWins). Two consumers of one SQS
+// message share it: the one that succeeds deletes it, so it is retried only when both failed.
+func (v *invoker) concurrently(ctx context.Context, function string, payload []byte, failureWins bool) (lambdapool.Result, error) {
+	type outcome struct {
+		res lambdapool.Result
+		err error
+	}
+	var other outcome
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_, _ = v.once(ctx, function, payload)
+		other.res, other.err = v.once(ctx, function, payload)
 	}()
 	res, err := v.once(ctx, function, payload)
 	wg.Wait()
+	firstFailed := err != nil || res.Err != nil
+	otherFailed := other.err != nil || other.res.Err != nil
+	if firstFailed != otherFailed && firstFailed != failureWins {
+		return other.res, other.err
+	}
 	return res, err
 }
 
