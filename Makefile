@@ -48,7 +48,7 @@ token: ## Print a token for the local API: make token USER=alice [CLAIMS='{"plan
 	@cd infra/local && go run ./cmd/token -user '$(USER)' -claims '$(CLAIMS)'
 
 .PHONY: test
-test: standins vet unit lint build e2e ## Everything CI runs: vet, unit tests, lint, Lambda builds, end-to-end on the local stack.
+test: standins vet unit lint build e2e soak-short ## Everything CI runs: vet, unit tests, lint, Lambda builds, end-to-end on the local stack, a one-minute soak.
 
 # The soak's fault file (every kind of fault on, seeded) unless FAULTS names another, and its length.
 SOAK_FAULTS = $(abspath $(or $(FAULTS),tests/soak/faults.yaml))

@@ -50,7 +50,7 @@ func TestSoak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seed, err := readSeed(faultsFile)
+	seed, kinds, err := readFaults(faultsFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,6 +102,11 @@ func TestSoak(t *testing.T) {
 	r := report{
 		seed: seed, faultsFile: faultsFile, duration: loadTime, settle: time.Since(settled),
 		routes: st.routes(), faults: injectedFaults(s.runnerLog), violations: violations,
+	}
+	for _, k := range kinds {
+		if _, ok := r.faults[k]; !ok {
+			r.faults[k] = 0 // turned on, never met: shown as 0
+		}
 	}
 	for _, p := range patterns {
 		r.patterns = append(r.patterns, p.name())
@@ -155,19 +160,26 @@ func settle(ctx context.Context, p pattern, deadline time.Time) []string {
 	}
 }
 
-// readSeed reads the seed of a fault file, for the report and for each violation's message.
-func readSeed(path string) (uint64, error) {
+// readFaults reads the seed of a fault file, for the report and for each violation's message,
+// and the kinds it turns on, so the report can show those the run never met.
+func readFaults(path string) (seed uint64, kinds []string, err error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	var f struct {
-		Seed uint64 `yaml:"seed"`
+		Seed   uint64 `yaml:"seed"`
+		Faults []struct {
+			Kind string `yaml:"kind"`
+		} `yaml:"faults"`
 	}
 	if err := yaml.Unmarshal(data, &f); err != nil {
-		return 0, fmt.Errorf("faults %s: %w", path, err)
+		return 0, nil, fmt.Errorf("faults %s: %w", path, err)
 	}
-	return f.Seed, nil
+	for _, r := range f.Faults {
+		kinds = append(kinds, r.Kind)
+	}
+	return f.Seed, kinds, nil
 }
 
 // faultLine matches the runner's log line for an injected fault.
