@@ -30,6 +30,8 @@ type fanoutPattern struct {
 
 func (p *fanoutPattern) name() string { return "fanout" }
 
+func (p *fanoutPattern) api() string { return "FanoutApiUrl" }
+
 func (p *fanoutPattern) setup(ctx context.Context, s *stack, c *client) error {
 	p.s, p.c, p.table = s, c, s.outputs["FanoutTableName"]
 	p.url = strings.TrimSuffix(s.outputs["FanoutApiUrl"], "/")

@@ -42,6 +42,8 @@ type importsPattern struct {
 
 func (p *importsPattern) name() string { return "imports" }
 
+func (p *importsPattern) api() string { return "ImportsApiUrl" }
+
 func (p *importsPattern) setup(ctx context.Context, s *stack, c *client) error {
 	p.s, p.c = s, c
 	p.url = strings.TrimSuffix(s.outputs["ImportsApiUrl"], "/")

@@ -31,6 +31,8 @@ type jobsPattern struct {
 
 func (p *jobsPattern) name() string { return "jobs" }
 
+func (p *jobsPattern) api() string { return "JobsApiUrl" }
+
 func (p *jobsPattern) setup(ctx context.Context, s *stack, c *client) error {
 	p.s, p.c, p.url, p.accepted = s, c, strings.TrimSuffix(s.outputs["JobsApiUrl"], "/"), map[string]string{}
 	p.table = s.outputs["JobsTableName"]

@@ -46,6 +46,8 @@ type ledgerCommand struct {
 
 func (p *ledgerPattern) name() string { return "ledger" }
 
+func (p *ledgerPattern) api() string { return "LedgerApiUrl" }
+
 func (p *ledgerPattern) setup(ctx context.Context, s *stack, c *client) error {
 	p.s, p.c, p.commands = s, c, map[int64]ledgerCommand{}
 	p.url = strings.TrimSuffix(s.outputs["LedgerApiUrl"], "/")

@@ -31,6 +31,8 @@ var pricingSKUs = []string{"TEA-001", "TEA-002", "MUG-001", "POT-001"}
 
 func (p *pricingPattern) name() string { return "pricing" }
 
+func (p *pricingPattern) api() string { return "PricingApiUrl" }
+
 func (p *pricingPattern) setup(ctx context.Context, s *stack, c *client) error {
 	p.s, p.c, p.accepted = s, c, map[string]string{}
 	p.url = strings.TrimSuffix(s.outputs["PricingApiUrl"], "/")

@@ -42,6 +42,8 @@ type sentUpload struct {
 
 func (p *uploadsPattern) name() string { return "uploads" }
 
+func (p *uploadsPattern) api() string { return "UploadsApiUrl" }
+
 func (p *uploadsPattern) setup(ctx context.Context, s *stack, c *client) error {
 	p.s, p.c, p.sent = s, c, map[string]sentUpload{}
 	p.url = strings.TrimSuffix(s.outputs["UploadsApiUrl"], "/")
