@@ -19,6 +19,8 @@ USER   ?= alice
 CLAIMS ?= {}
 # IAM=false runs the local stack without enforcing the functions' role policies (to compare only).
 IAM    ?= true
+# FAULTS=<file> injects AWS's everyday failures as the file says (infra/local/README.md, Faults).
+FAULTS ?=
 
 # Pinned stand-ins for AWS (see README "Running locally" for why each was chosen).
 DYNAMODB_LOCAL_PKG    := amplify-dynamodb-simulator@2.9.30
@@ -37,18 +39,30 @@ help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z0-9%_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: run
-run: standins ## Run the whole app locally on stand-ins for AWS (PORT=3000, IAM=true); Ctrl-C stops it.
+run: standins ## Run the whole app locally on stand-ins for AWS (PORT=3000, IAM=true, FAULTS=file); Ctrl-C stops it.
 	@cd infra/local && go build -o $(CACHE)/runner ./cmd/runner
-	@$(CACHE)/runner -template $(ROOT)/template.yaml -cache $(CACHE) -port $(PORT) -iam=$(IAM)
+	@$(CACHE)/runner -template $(ROOT)/template.yaml -cache $(CACHE) -port $(PORT) -iam=$(IAM) $(if $(FAULTS),-faults $(abspath $(FAULTS)))
 
 .PHONY: token
 token: ## Print a token for the local API: make token USER=alice [CLAIMS='{"plan":"beta"}'].
 	@cd infra/local && go run ./cmd/token -user '$(USER)' -claims '$(CLAIMS)'
 
 .PHONY: test
-test: standins vet unit lint build e2e ## Everything CI runs: vet, unit tests, lint, Lambda builds, end-to-end on the local stack.
+test: standins vet unit lint build e2e soak-short ## Everything CI runs: vet, unit tests, lint, Lambda builds, end-to-end on the local stack, a one-minute soak.
+
+# The soak's fault file (every kind of fault on, seeded) unless FAULTS names another, and its length.
+SOAK_FAULTS = $(abspath $(or $(FAULTS),tests/soak/faults.yaml))
+DURATION   ?= 3m
+
+.PHONY: soak
+soak: standins ## All six patterns at once under AWS's everyday faults, then their invariants checked (DURATION=3m, FAULTS=file); report in .cache/soak/report.md.
+	cd tests && DURATION=$(DURATION) FAULTS=$(SOAK_FAULTS) SOAK_CACHE=$(CACHE) go test -count=1 -v -run '^TestSoak$$' -timeout 60m ./soak/
 
 ##@ Pieces of `make test`
+
+.PHONY: soak-short
+soak-short: standins ## The soak for one minute, with the committed seed and every fault kind on.
+	cd tests && DURATION=1m FAULTS=$(abspath tests/soak/faults.yaml) SOAK_CACHE=$(CACHE) go test -count=1 -run '^TestSoak$$' -timeout 20m ./soak/
 
 .PHONY: vet
 vet: ## go vet in every module, and gofmt / go mod tidy leave no diff.

@@ -437,7 +437,7 @@ func TestOpsPageShowsJobsInvocations(t *testing.T) {
 			t.Errorf("ops page row of %s = %+v; want a row header and invocations > 0", name, row)
 		}
 	}
-	if want := []string{"Functions", "Queues", "Metrics (embedded metric format)"}; fmt.Sprint(page.Captions) != fmt.Sprint(want) {
+	if want := []string{"Functions", "Queues", "Metrics (embedded metric format)", "Faults injected (make run FAULTS=...)"}; fmt.Sprint(page.Captions) != fmt.Sprint(want) {
 		t.Errorf("ops page captions = %q; want %q", page.Captions, want)
 	}
 	queue := st.outputs["JobsQueueUrl"]

@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-serverless/reference/infra/local/internal/faults"
 	"github.com/go-serverless/reference/infra/local/internal/runner"
 )
 
@@ -55,11 +56,21 @@ func run() error {
 	maxVisibility := flag.Duration("max-visibility-timeout", 0, "lower every queue's visibility timeout to this (tests only: failed messages return sooner)")
 	verbose := flag.Bool("v", false, "log the runner's debug messages")
 	enforceIAM := flag.Bool("iam", true, "enforce each function's role policies on its AWS calls, as AWS does (-iam=false only to compare)")
+	faultsFile := flag.String("faults", "", "inject AWS's everyday failures as this YAML or JSON file says (infra/local/README.md, Faults)")
 	flag.Var(params, "parameter", "template parameter override Name=Value (repeatable)")
 	paramsFile := flag.String("parameters", "", "JSON object of local parameter overrides, ${RepoRoot} expanded (default infra/local/parameters.json next to the template, if present); -parameter wins")
 	flag.Parse()
 	if err := addParameterFile(params, *paramsFile, *templatePath); err != nil {
 		return err
+	}
+
+	var faultCfg *faults.Config
+	if *faultsFile != "" {
+		cfg, err := faults.Load(*faultsFile)
+		if err != nil {
+			return err
+		}
+		faultCfg = &cfg
 	}
 
 	level := slog.LevelInfo
@@ -89,6 +100,7 @@ func run() error {
 		Parameters:           params,
 		MaxVisibilityTimeout: *maxVisibility,
 		IAM:                  *enforceIAM,
+		Faults:               faultCfg,
 		FunctionLogs:         os.Stdout,
 		Log:                  log,
 	})

@@ -20,7 +20,10 @@
 //     method, path, query, headers, body and Host, so versitygw can still verify the signature) or
 //     answers with the error the service itself returns (status, headers, body, message text), so
 //     the function's SDK returns the same typed error it would get on AWS;
-//   - logs each refusal once at WARN ("IAM denied", function, action, resource, service).
+//   - logs each refusal once at WARN ("IAM denied", function, action, resource, service);
+//   - with Config.Faults, lets an allowed request meet one of AWS's everyday failures first
+//     (package faults): the service's throttling or 500 error in its own shape, added latency, or
+//     the request forwarded and its answer lost to a connection reset (faults.go).
 //
 // Two of S3's rules are applied after the stand-in answered: a GET or HEAD of a missing key is 404
 // NoSuchKey only for a caller allowed s3:ListBucket on the bucket and 403 AccessDenied for anyone

@@ -41,6 +41,9 @@ type serviceError struct {
 	jsonType string
 	// message is the text used when the refusal carries none of its own.
 	message string
+	// server marks a fault on the service's side (5xx): SQS and SNS then name the Receiver, not
+	// the Sender, as the party at fault.
+	server bool
 }
 
 const (
@@ -122,6 +125,24 @@ func writeServiceError(w http.ResponseWriter, r *http.Request, service string, w
 	if message == "" {
 		message = e.message
 	}
+	// DynamoDB's and Lambda's AccessDeniedException say "Message"; their other errors say "message".
+	messageKey := "message"
+	if why == refuseDenied {
+		messageKey = "Message"
+	}
+	if why != refuseUnknownKey {
+		accessKeyID = ""
+	}
+	writeError(w, r, service, e, message, accessKeyID, messageKey)
+}
+
+// writeError answers r with error e in service's protocol. accessKeyID, when not empty, is named
+// in S3's error document; messageKey is the JSON name of DynamoDB's and Lambda's message field.
+func writeError(w http.ResponseWriter, r *http.Request, service string, e serviceError, message, accessKeyID, messageKey string) {
+	party := "Sender"
+	if e.server {
+		party = "Receiver"
+	}
 	h := w.Header()
 	switch service {
 	case "dynamodb", "sqs":
@@ -129,12 +150,11 @@ func writeServiceError(w http.ResponseWriter, r *http.Request, service string, w
 		if typ == "" {
 			typ = e.code
 		}
-		// DynamoDB's AccessDeniedException says "Message"; its other errors say "message".
-		messageKey := "message"
-		if service == "dynamodb" && why == refuseDenied {
-			messageKey = "Message"
+		key := "message"
+		if service == "dynamodb" {
+			key = messageKey
 		}
-		body, _ := json.Marshal(map[string]string{"__type": "com.amazon.coral.service#" + typ, messageKey: message})
+		body, _ := json.Marshal(map[string]string{"__type": "com.amazon.coral.service#" + typ, key: message})
 		h.Set("Content-Type", "application/x-amz-json-1.0")
 		h.Set("x-amzn-RequestId", requestID())
 		if service == "dynamodb" {
@@ -143,7 +163,7 @@ func writeServiceError(w http.ResponseWriter, r *http.Request, service string, w
 		} else {
 			// SQS's JSON protocol keeps the query protocol's error code for older clients; the SDK
 			// reports it as the error code.
-			h.Set("x-amzn-query-error", e.code+";Sender")
+			h.Set("x-amzn-query-error", e.code+";"+party)
 		}
 		write(w, r, e.status, body)
 	case "sns":
@@ -158,7 +178,7 @@ func writeServiceError(w http.ResponseWriter, r *http.Request, service string, w
 			RequestID string `xml:"RequestId"`
 		}
 		doc.XMLNS = "http://sns.amazonaws.com/doc/2010-03-31/"
-		doc.Error.Type, doc.Error.Code, doc.Error.Message = "Sender", e.code, message
+		doc.Error.Type, doc.Error.Code, doc.Error.Message = party, e.code, message
 		doc.RequestID = requestID()
 		body, _ := xml.Marshal(doc)
 		h.Set("Content-Type", "text/xml")
@@ -174,20 +194,18 @@ func writeServiceError(w http.ResponseWriter, r *http.Request, service string, w
 			HostID         string   `xml:"HostId"`
 		}
 		doc.Code, doc.Message, doc.RequestID, doc.HostID = e.code, message, s3RequestID(), s3HostID()
-		if why == refuseUnknownKey {
-			doc.AWSAccessKeyID = accessKeyID
-		}
+		doc.AWSAccessKeyID = accessKeyID
 		body, _ := xml.Marshal(doc)
 		h.Set("Content-Type", "application/xml")
 		h.Set("x-amz-request-id", doc.RequestID)
 		h.Set("x-amz-id-2", doc.HostID)
 		write(w, r, e.status, append([]byte(xml.Header), body...))
 	case "lambda":
-		messageKey := "message"
-		if why == refuseDenied {
-			messageKey = "Message"
+		typ := "User"
+		if e.server {
+			typ = "Service"
 		}
-		body, _ := json.Marshal(map[string]string{messageKey: message, "Type": "User"})
+		body, _ := json.Marshal(map[string]string{messageKey: message, "Type": typ})
 		h.Set("Content-Type", "application/json")
 		h.Set("X-Amzn-ErrorType", e.code)
 		h.Set("x-amzn-RequestId", requestID())

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/go-serverless/reference/infra/local/internal/faults"
 )
 
 // maxClassifiedBody is the most the gateway reads of a body it must classify: DynamoDB's largest
@@ -77,6 +79,9 @@ type Config struct {
 	BucketKMSKey func(bucket string) string
 	// Log receives one line per refused request; nil discards them.
 	Log *slog.Logger
+	// Faults injects AWS's everyday failures into the requests functions sign (package faults);
+	// nil injects none. Trusted callers never meet a fault.
+	Faults *faults.Injector
 }
 
 // Gateway is an http.Handler that authorizes each request as AWS would and forwards the allowed
@@ -201,7 +206,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := context.WithValue(r.Context(), forwardKey{}, &forwarded{caller: caller, c: c})
-	g.proxy.ServeHTTP(w, r.WithContext(ctx))
+	r = r.WithContext(ctx)
+	if d, ok := g.fault(caller, c); ok {
+		g.inject(w, r, d)
+		return
+	}
+	g.proxy.ServeHTTP(w, r)
 }
 
 // readBody reads a body the classification needs and puts it back for forwarding.

@@ -21,6 +21,7 @@ type Collector struct {
 	functions map[string]*functionStats
 	queues    map[string]*queueStats
 	metrics   map[metricKey]*metricStats
+	faults    map[string]int
 }
 
 type functionStats struct {
@@ -49,6 +50,7 @@ func New(now func() time.Time) *Collector {
 		functions: map[string]*functionStats{},
 		queues:    map[string]*queueStats{},
 		metrics:   map[metricKey]*metricStats{},
+		faults:    map[string]int{},
 	}
 }
 
@@ -79,6 +81,13 @@ func (c *Collector) Throttled(function string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.function(function).throttles++
+}
+
+// FaultInjected records one fault the runner injected (package faults), by kind.
+func (c *Collector) FaultInjected(kind string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.faults[kind]++
 }
 
 // QueueDepth records a queue's approximate numbers of visible and in-flight messages.
@@ -126,6 +135,14 @@ type Snapshot struct {
 	Functions []Function `json:"functions"`
 	Queues    []Queue    `json:"queues"`
 	Metrics   []Metric   `json:"metrics"`
+	// Faults are the faults injected so far, by kind (empty unless the run has faults on).
+	Faults []Fault `json:"faults"`
+}
+
+// Fault is how many faults of one kind were injected.
+type Fault struct {
+	Kind  string `json:"kind"`
+	Count int    `json:"count"`
 }
 
 // Function is one function's signals, as Lambda's CloudWatch metrics name them.
@@ -153,7 +170,7 @@ type Queue struct {
 func (c *Collector) Snapshot() Snapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := Snapshot{Since: c.started, At: c.now(), Functions: []Function{}, Queues: []Queue{}, Metrics: []Metric{}}
+	s := Snapshot{Since: c.started, At: c.now(), Functions: []Function{}, Queues: []Queue{}, Metrics: []Metric{}, Faults: []Fault{}}
 	for name, f := range c.functions {
 		s.Functions = append(s.Functions, Function{
 			Name: name, Invocations: f.invocations, Errors: f.errors, Throttles: f.throttles, ColdStarts: f.coldStarts,
@@ -170,6 +187,10 @@ func (c *Collector) Snapshot() Snapshot {
 	for k, m := range c.metrics {
 		s.Metrics = append(s.Metrics, m.export(k))
 	}
+	for kind, n := range c.faults {
+		s.Faults = append(s.Faults, Fault{Kind: kind, Count: n})
+	}
+	sort.Slice(s.Faults, func(i, j int) bool { return s.Faults[i].Kind < s.Faults[j].Kind })
 	sort.Slice(s.Functions, func(i, j int) bool { return s.Functions[i].Name < s.Functions[j].Name })
 	sort.Slice(s.Queues, func(i, j int) bool { return s.Queues[i].Name < s.Queues[j].Name })
 	sort.Slice(s.Metrics, func(i, j int) bool { return s.Metrics[i].less(s.Metrics[j]) })

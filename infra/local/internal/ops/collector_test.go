@@ -150,6 +150,8 @@ func TestWriteTable(t *testing.T) {
 	c.Invoked("SubmitJob", 12*time.Millisecond, true, false)
 	c.QueueDepth("JobsQueue", 2, 1)
 	_, _ = c.Write([]byte(specExample + "\n"))
+	c.FaultInjected("throttling")
+	c.FaultInjected("throttling")
 	var b strings.Builder
 	if err := c.Snapshot().WriteTable(&b); err != nil {
 		t.Fatal(err)
@@ -159,6 +161,7 @@ func TestWriteTable(t *testing.T) {
 		"SubmitJob  1            0       0          1            12.0    12.0",
 		"JobsQueue  2        1          0         0",
 		"lambda-function-metrics  time    functionVersion=$LATEST  Milliseconds  1      100  100  100",
+		"Faults injected\n  kind        count\n  throttling  2",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table has no line %q:\n%s", want, b.String())

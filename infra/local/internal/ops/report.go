@@ -55,6 +55,10 @@ func (s Snapshot) WriteTable(w io.Writer) error {
 	for _, m := range s.Metrics {
 		metrics = append(metrics, []string{m.Namespace, m.Name, m.Dimensions, m.Unit, strconv.Itoa(m.Count), fmt.Sprint(m.Sum), fmt.Sprint(m.Min), fmt.Sprint(m.Max)})
 	}
+	var faults [][]string
+	for _, f := range s.Faults {
+		faults = append(faults, []string{f.Kind, strconv.Itoa(f.Count)})
+	}
 	for _, t := range []struct {
 		title  string
 		header []string
@@ -63,6 +67,7 @@ func (s Snapshot) WriteTable(w io.Writer) error {
 		{"Functions", []string{"function", "invocations", "errors", "throttles", "cold starts", "p50 ms", "p99 ms"}, functions},
 		{"Queues", []string{"queue", "visible", "in flight", "received", "oldest age ms"}, queues},
 		{"Metrics (EMF)", []string{"namespace", "metric", "dimensions", "unit", "count", "sum", "min", "max"}, metrics},
+		{"Faults injected", []string{"kind", "count"}, faults},
 	} {
 		fmt.Fprintf(w, "\n%s\n", t.title)
 		if len(t.rows) == 0 {

@@ -332,6 +332,7 @@ func (r *Runner) startGateways(ids *identities, endpoints map[string]string, res
 			},
 			BucketKMSKey: func(bucket string) string { return kmsKeys[bucket] },
 			Log:          r.log,
+			Faults:       r.Faults,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("gateway %s: %w", service, err)

@@ -30,6 +30,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/go-serverless/reference/infra/local/internal/faults"
 	"github.com/go-serverless/reference/infra/local/internal/jwt"
 	"github.com/go-serverless/reference/infra/local/internal/lambdapool"
 	"github.com/go-serverless/reference/infra/local/internal/ops"
@@ -65,6 +66,9 @@ type Config struct {
 	// IAM enforces each function's role policies on its AWS calls, as AWS does (see iam.go).
 	// Off, every function signs with the runner's keys and may do anything: for comparison only.
 	IAM bool
+	// Faults, when set, injects AWS's everyday failures (package faults). They are applied at the
+	// IAM gateways and around invocations, so they need IAM on.
+	Faults *faults.Config
 	// FunctionLogs receives every function's output, each line prefixed with its name.
 	FunctionLogs io.Writer
 	// Log is the runner's own log.
@@ -77,6 +81,8 @@ type Runner struct {
 	URL string
 	// PagesURL is the index of the local pages (sources.WebPagesPath on URL).
 	PagesURL string
+	// Faults injects the configured faults; nil when none are.
+	Faults *faults.Injector
 	// Ops collects what the runner sees (invocations, queues, EMF metrics), served at
 	// /.web/ops/ and printed by cmd/runner when it stops.
 	Ops *ops.Collector
@@ -145,6 +151,9 @@ func Start(ctx context.Context, cfg Config) (_ *Runner, err error) {
 		return nil, err
 	}
 
+	if cfg.Faults != nil && !cfg.IAM {
+		return nil, errors.New("faults are injected at the IAM gateways: run with IAM on to inject them")
+	}
 	var ids *identities
 	if cfg.IAM {
 		if ids, err = newIdentities(functions); err != nil {
@@ -215,6 +224,14 @@ func Start(ctx context.Context, cfg Config) (_ *Runner, err error) {
 			listener.Close()
 			return nil, err
 		}
+		if cfg.Faults != nil {
+			logicalIDs := map[string]string{}
+			for id, name := range resources.FunctionNames {
+				logicalIDs[name] = id
+			}
+			r.Faults = faults.New(*cfg.Faults, logicalIDs, r.log, r.Ops)
+			r.log.Warn("faults on: AWS's everyday failures are injected", "seed", cfg.Faults.Seed, "rules", len(cfg.Faults.Faults))
+		}
 		if functionEndpoints, err = r.startGateways(ids, endpoints, resources, kmsKeys, cfg.Region); err != nil {
 			listener.Close()
 			return nil, err
@@ -261,7 +278,7 @@ func Start(ctx context.Context, cfg Config) (_ *Runner, err error) {
 		listener.Close()
 		return nil, err
 	}
-	w := wiring{tmpl: tmpl, bindings: bindings, resources: resources, functions: functions, invoker: r.pool, log: r.log, region: cfg.Region, sqs: clients.SQS.(*sqs.Client), issuer: issuer}
+	w := wiring{tmpl: tmpl, bindings: bindings, resources: resources, functions: functions, invoker: r.pool, faults: r.Faults, log: r.log, region: cfg.Region, sqs: clients.SQS.(*sqs.Client), issuer: issuer}
 	api, err := w.httpAPI()
 	if err != nil {
 		listener.Close()
@@ -287,7 +304,7 @@ func Start(ctx context.Context, cfg Config) (_ *Runner, err error) {
 		listener.Close()
 		return nil, err
 	}
-	r.invokeAPI.Route(r.pool, async, slices.Collect(maps.Values(resources.FunctionNames)))
+	r.invokeAPI.Route(w.invokerFor(faults.SourceInvokeAPI), async, slices.Collect(maps.Values(resources.FunctionNames)))
 	if cfg.IAM {
 		if err := ids.checkEventSources(&w); err != nil {
 			listener.Close()

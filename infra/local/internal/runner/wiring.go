@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/go-serverless/reference/infra/local/internal/faults"
 	"github.com/go-serverless/reference/infra/local/internal/jwt"
 	"github.com/go-serverless/reference/infra/local/internal/ops"
 	"github.com/go-serverless/reference/infra/local/internal/provision"
@@ -34,13 +35,20 @@ type wiring struct {
 	resources *provision.Resources
 	functions []template.Function
 	invoker   sources.Invoker
-	log       *slog.Logger
-	region    string
-	sqs       sources.SQSAPI
-	issuer    *jwt.Issuer
+	// faults injects function and delivery faults into each source's invocations; nil for none.
+	faults *faults.Injector
+	log    *slog.Logger
+	region string
+	sqs    sources.SQSAPI
+	issuer *jwt.Issuer
 	// audience is an audience the JWT authorizers accept, once httpAPI has run: the first
 	// audience of the first API (by logical ID) that has one.
 	audience string
+}
+
+// invokerFor is the invoker a source of kind source calls: the pool, with faults when configured.
+func (w *wiring) invokerFor(source faults.Source) sources.Invoker {
+	return w.faults.Invoker(w.invoker, source)
 }
 
 // events returns every event of type typ with the name of the function it feeds.
@@ -85,7 +93,7 @@ type functionEvent struct {
 // are an error. The JWT authorizer is emulated: tokens must come from the local issuer
 // (`make token`) instead of Cognito, with the audience the template declares.
 func (w *wiring) httpAPI() (*sources.HTTPAPI, error) {
-	api := &sources.HTTPAPI{Invoker: w.invoker, Log: w.log, Region: w.region}
+	api := &sources.HTTPAPI{Invoker: w.invokerFor(faults.SourceHTTP), Log: w.log, Region: w.region}
 	apis := map[string]*apiSettings{}
 	served := map[string]string{} // route key, path parameters unnamed → "<route key> of <API>"
 	for _, fe := range w.events("HttpApi") {
@@ -283,7 +291,7 @@ func (w *wiring) sqsMappings() ([]*sources.SQSMapping, error) {
 			return nil, fmt.Errorf("function %s event %s: queue %s is not declared in the template", fe.fn.LogicalID, fe.event.Name, arn)
 		}
 		m := &sources.SQSMapping{
-			SQS: w.sqs, Invoker: w.invoker, Log: w.log, Function: fe.name,
+			SQS: w.sqs, Invoker: w.invokerFor(faults.SourceSQS), Log: w.log, Function: fe.name,
 			QueueURL: queue.URL, QueueARN: queue.ARN, Region: w.region,
 			BatchSize: 10, Concurrency: 5,
 		}
@@ -314,7 +322,7 @@ func (w *wiring) sqsMappings() ([]*sources.SQSMapping, error) {
 // Lambda's defaults. Destinations other than SQS queues of the template are not emulated: their
 // records are logged and dropped.
 func (w *wiring) asyncInvokes(sender sources.SQSSender) (*sources.Async, error) {
-	async := &sources.Async{Invoker: w.invoker, Log: w.log, RetryDelay: time.Second}
+	async := &sources.Async{Invoker: w.invokerFor(faults.SourceAsync), Log: w.log, RetryDelay: time.Second}
 	for _, fn := range w.functions {
 		name := w.resources.FunctionNames[fn.LogicalID]
 		cfg := sources.AsyncConfig{
@@ -422,7 +430,7 @@ func (w *wiring) streamMappings(streams sources.StreamsAPI, sender sources.SQSSe
 			return nil, fmt.Errorf("function %s event %s: stream %s is not a stream of a table in the template", fe.fn.LogicalID, fe.event.Name, arn)
 		}
 		m := &sources.StreamMapping{
-			Streams: streams, Invoker: w.invoker, Log: w.log, Function: fe.name,
+			Streams: streams, Invoker: w.invokerFor(faults.SourceStream), Log: w.log, Function: fe.name,
 			FunctionARN: fmt.Sprintf("arn:%s:lambda:%s:%s:function:%s", template.Partition, w.region, template.AccountID, fe.name),
 			StreamARN:   arn, Region: w.region,
 			BatchSize: 100, MaximumRetryAttempts: -1,

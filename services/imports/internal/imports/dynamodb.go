@@ -3,6 +3,7 @@ package imports
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strconv"
@@ -112,11 +113,19 @@ func (s DynamoStore) Claim(ctx context.Context, id string, depth int, now time.T
 }
 
 // Checkpoint moves the checkpoint from offset from, adding the batch's counts.
+//
+// The SDK retries a write whose answer did not arrive (a reset connection, a timeout, a 500), yet
+// DynamoDB may have applied the first try; the retry then finds the checkpoint moved, by this very
+// write. Taken for another invocation's, it would stop the chain with no one left to carry it on,
+// and the import would stay RUNNING for ever. So each checkpoint carries a random id, and a failed
+// condition whose existing item (ALL_OLD) holds ours is this write's success.
 func (s DynamoStore) Checkpoint(ctx context.Context, id string, from int64, cp Checkpoint) error {
 	now := cp.Now.UTC()
+	writeID := rand.Text()
 	update := expression.Set(expression.Name("offset"), expression.Value(cp.Offset)).
 		Set(expression.Name("line"), expression.Value(cp.Line)).
 		Set(expression.Name("updatedAt"), expression.Value(now)).
+		Set(expression.Name("checkpointId"), expression.Value(writeID)).
 		Add(expression.Name("accepted"), expression.Value(cp.Accepted)).
 		Add(expression.Name("rejected"), expression.Value(cp.Rejected))
 	if cp.Hop != nil {
@@ -128,8 +137,26 @@ func (s DynamoStore) Checkpoint(ctx context.Context, id string, from int64, cp C
 			Set(expression.Name("finishedAt"), expression.Value(now))
 	}
 	cond := running().And(expression.Name("offset").Equal(expression.Value(from)))
-	if _, err := s.update(ctx, id, update, cond, types.ReturnValueNone); err != nil {
-		return fmt.Errorf("checkpoint import %s from byte %d to %d: %w", id, from, cp.Offset, err)
+	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("build update: %w", err)
+	}
+	ctx, cancel := s.Calls.Context(ctx)
+	defer cancel()
+	_, err = s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.ImportsTable), Key: importKey(id),
+		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		if written, ok := failed.Item["checkpointId"].(*types.AttributeValueMemberS); ok && written.Value == writeID {
+			return nil // our own write, applied by an earlier try whose answer was lost
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("checkpoint import %s from byte %d to %d: %w", id, from, cp.Offset, conflictOr(err))
 	}
 	return nil
 }

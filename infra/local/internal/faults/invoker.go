@@ -1,0 +1,141 @@
+package faults
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-serverless/reference/infra/local/internal/lambdapool"
+)
+
+// Source is the event source an invocation comes from: a function or delivery fault's operation.
+type Source string
+
+// The event sources whose invocations can meet faults.
+const (
+	SourceHTTP      Source = "http"
+	SourceSQS       Source = "sqs"
+	SourceStream    Source = "stream"
+	SourceAsync     Source = "async"
+	SourceInvokeAPI Source = "invoke"
+)
+
+// Invoker runs a function synchronously; *lambdapool.Pool is one (the same shape as sources.Invoker).
+type Invoker interface {
+	Invoke(ctx context.Context, function string, payload []byte) (lambdapool.Result, error)
+}
+
+// deliveryKinds are the delivery faults each source can meet.
+var deliveryKinds = map[Source][]Kind{
+	SourceSQS:    {SQSDuplicate, SQSRedeliver},
+	SourceAsync:  {AsyncDuplicate},
+	SourceStream: {StreamRetry},
+}
+
+// Invoker returns next wrapped so that the invocations source makes meet the configured function
+// and delivery faults; next itself when in is nil.
+func (in *Injector) Invoker(next Invoker, source Source) Invoker {
+	if in == nil {
+		return next
+	}
+	return &invoker{in: in, next: next, source: source}
+}
+
+// invoker is an Invoker that injects faults.
+type invoker struct {
+	in     *Injector
+	next   Invoker
+	source Source
+}
+
+// Invoke runs function once, or twice for a delivery fault, each run subject to function faults.
+func (v *invoker) Invoke(ctx context.Context, function string, payload []byte) (lambdapool.Result, error) {
+	t := v.target(function)
+	if kinds := deliveryKinds[v.source]; len(kinds) > 0 {
+		if d, ok := v.in.decide(t, kinds...); ok {
+			v.in.injected(d, t)
+			if d.Kind == SQSDuplicate || d.Kind == AsyncDuplicate {
+				return v.concurrently(ctx, function, payload, d.Kind == AsyncDuplicate)
+			}
+			// Delivered, processed, then delivered again: the first answer is lost.
+			if _, err := v.once(ctx, function, payload); err != nil && ctx.Err() != nil {
+				return lambdapool.Result{}, err
+			}
+		}
+	}
+	return v.once(ctx, function, payload)
+}
+
+// concurrently runs two invocations of the same payload at once. Which outcome the source sees
+// follows what the duplicate is on AWS. Two deliveries of one async event are two events, each
+// retried on its own: a failure of either must be retried (failureWins). Two consumers of one SQS
+// message share it: the one that succeeds deletes it, so it is retried only when both failed.
+func (v *invoker) concurrently(ctx context.Context, function string, payload []byte, failureWins bool) (lambdapool.Result, error) {
+	type outcome struct {
+		res lambdapool.Result
+		err error
+	}
+	var other outcome
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		other.res, other.err = v.once(ctx, function, payload)
+	}()
+	res, err := v.once(ctx, function, payload)
+	wg.Wait()
+	firstFailed := err != nil || res.Err != nil
+	otherFailed := other.err != nil || other.res.Err != nil
+	if firstFailed != otherFailed && firstFailed != failureWins {
+		return other.res, other.err
+	}
+	return res, err
+}
+
+// once runs one invocation, subject to function faults.
+func (v *invoker) once(ctx context.Context, function string, payload []byte) (lambdapool.Result, error) {
+	t := v.target(function)
+	d, ok := v.in.decide(t, LambdaThrottle, InitFailure, FunctionKill, FunctionTimeout)
+	if !ok {
+		return v.next.Invoke(ctx, function, payload)
+	}
+	switch d.Kind {
+	case LambdaThrottle:
+		v.in.injected(d, t)
+		return lambdapool.Result{}, fmt.Errorf("invoke %s: %w (fault injected)", function, lambdapool.ErrThrottled)
+	case InitFailure:
+		v.in.injected(d, t)
+		return failed("Runtime.InitError", "RequestId: fault-injected Error: Runtime exited during init (fault injected)"), nil
+	}
+	// Cut the invocation after d.Delay: the pool kills an environment whose caller gives up.
+	cut, cancel := context.WithCancel(ctx)
+	defer cancel()
+	timer := time.AfterFunc(d.Delay, cancel)
+	res, err := v.next.Invoke(cut, function, payload)
+	if timer.Stop() || ctx.Err() != nil || err == nil {
+		return res, err // the invocation ended before the cut: no fault
+	}
+	v.in.injected(d, t, "after", d.Delay.String())
+	if d.Kind == FunctionTimeout {
+		return failed("Sandbox.Timedout", fmt.Sprintf("RequestId: fault-injected Error: Task timed out after %.2f seconds (fault injected)", d.Delay.Seconds())), nil
+	}
+	return failed("Runtime.ExitError", "RequestId: fault-injected Error: Runtime exited with error: signal: killed (fault injected)"), nil
+}
+
+// target is what a fault of function's invocation hits.
+func (v *invoker) target(function string) Target {
+	id := v.in.logicalIDs[function]
+	if id == "" {
+		id = function
+	}
+	return Target{Function: id, Service: "lambda", Operation: string(v.source), Resource: function}
+}
+
+// failed is an invocation's failure as the pool reports it: Err set, the error document as payload.
+func failed(typ, message string) lambdapool.Result {
+	e := &lambdapool.FunctionError{Type: typ, Message: message}
+	doc, _ := json.Marshal(e) // two strings always marshal
+	return lambdapool.Result{Payload: doc, Err: e}
+}

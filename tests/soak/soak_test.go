@@ -1,0 +1,259 @@
+package soak
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// pattern is one service under load: what it sends, and what must hold afterwards.
+type pattern interface {
+	name() string
+	// api is the stack output holding the pattern's API URL: a stack without it (a fork of
+	// another service, make fork) does not have the pattern, and the soak leaves it out.
+	api() string
+	// setup runs before the load (accounts to move money on, tokens).
+	setup(ctx context.Context, s *stack, c *client) error
+	// drive performs the pattern's i-th operation; calls run concurrently.
+	drive(ctx context.Context, i int)
+	// check returns what breaks the pattern's promises in the stand-ins' state. It is called
+	// again until it returns nothing or settleTimeout has passed: work in flight at the end of
+	// the load (retries, redeliveries) must be allowed to finish.
+	check(ctx context.Context) []string
+}
+
+// Settings of a run. Operations are paced per pattern; each pattern's rate keeps every route far
+// below its API throttle (POST /jobs, the lowest, allows 10/s).
+const (
+	defaultDuration = time.Minute
+	opsPerSecond    = 2
+)
+
+func TestSoak(t *testing.T) {
+	duration := defaultDuration
+	if v := os.Getenv("DURATION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("DURATION=%q: %v", v, err)
+		}
+		duration = d
+	}
+	faultsFile, err := filepath.Abs(cmp.Or(os.Getenv("FAULTS"), "faults.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, kinds, err := readFaults(faultsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	if os.Getenv("SOAK_KEEP") != "" {
+		if work, err = os.MkdirTemp("", "soak-"); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("state and logs kept in %s", work)
+	}
+	s, err := startStack(work, faultsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.stop()
+
+	st := newStats()
+	c := &client{http: &http.Client{Timeout: 30 * time.Second}, stats: st}
+	var patterns []pattern
+	for _, p := range []pattern{&jobsPattern{}, &ledgerPattern{}, &fanoutPattern{}, &importsPattern{}, &uploadsPattern{}, &pricingPattern{}} {
+		if s.outputs[p.api()] == "" {
+			t.Logf("%s: the stack has no %s output, so not this pattern: left out", p.name(), p.api())
+			continue
+		}
+		patterns = append(patterns, p)
+	}
+	if len(patterns) == 0 {
+		t.Fatal("the stack has none of the six patterns' APIs")
+	}
+	ctx := context.Background()
+	for _, p := range patterns {
+		if err := p.setup(ctx, s, c); err != nil {
+			t.Fatalf("%s: set up: %v", p.name(), err)
+		}
+	}
+
+	t.Logf("driving %d patterns for %v at %d operations/s each, faults from %s (seed %d)", len(patterns), duration, opsPerSecond, faultsFile, seed)
+	started := time.Now()
+	var wg sync.WaitGroup
+	for _, p := range patterns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			drive(ctx, p, duration)
+		}()
+	}
+	wg.Wait()
+	loadTime := time.Since(started)
+
+	// Work in flight when the load stops must be let finish: a message failed at the end of the
+	// run comes back after the visibility timeout, up to its third receive (maxReceiveCount is 3
+	// for every queue of the template); stream records and async events are retried sooner.
+	settleTimeout := 3*s.visibility + 30*time.Second
+	violations := map[string][]string{}
+	settled := time.Now()
+	for _, p := range patterns {
+		violations[p.name()] = settle(ctx, p, settled.Add(settleTimeout))
+	}
+	r := report{
+		seed: seed, faultsFile: faultsFile, duration: loadTime, settle: time.Since(settled),
+		routes: st.routes(), faults: injectedFaults(s.runnerLog), violations: violations,
+	}
+	for _, k := range kinds {
+		if _, ok := r.faults[k]; !ok {
+			r.faults[k] = 0 // turned on, never met: shown as 0
+		}
+	}
+	for _, p := range patterns {
+		r.patterns = append(r.patterns, p.name())
+	}
+	text := r.String()
+	fmt.Println(text)
+	path := cmp.Or(os.Getenv("SOAK_REPORT"), filepath.Join("..", "..", ".cache", "soak", "report.md"))
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range r.patterns {
+		for _, v := range violations[p] {
+			t.Errorf("%s: %s (seed %d)", p, v, seed)
+		}
+	}
+}
+
+// drive runs p's operations at opsPerSecond for duration, each in its own goroutine, and waits
+// for the last to end.
+func drive(ctx context.Context, p pattern, duration time.Duration) {
+	tick := time.NewTicker(time.Second / opsPerSecond)
+	defer tick.Stop()
+	end := time.After(duration)
+	var wg sync.WaitGroup
+	for i := 0; ; i++ {
+		select {
+		case <-end:
+			wg.Wait()
+			return
+		case <-tick.C:
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.drive(ctx, i)
+		}()
+	}
+}
+
+// settle calls p.check until it finds nothing or deadline passes; it returns the last findings.
+func settle(ctx context.Context, p pattern, deadline time.Time) []string {
+	for {
+		found := p.check(ctx)
+		if len(found) == 0 || time.Now().After(deadline) {
+			return found
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
+
+// readFaults reads the seed of a fault file, for the report and for each violation's message,
+// and the kinds it turns on, so the report can show those the run never met.
+func readFaults(path string) (seed uint64, kinds []string, err error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, nil, err
+	}
+	var f struct {
+		Seed   uint64 `yaml:"seed"`
+		Faults []struct {
+			Kind string `yaml:"kind"`
+		} `yaml:"faults"`
+	}
+	if err := yaml.Unmarshal(data, &f); err != nil {
+		return 0, nil, fmt.Errorf("faults %s: %w", path, err)
+	}
+	for _, r := range f.Faults {
+		kinds = append(kinds, r.Kind)
+	}
+	return f.Seed, kinds, nil
+}
+
+// faultLine matches the runner's log line for an injected fault.
+var faultLine = regexp.MustCompile(`msg="fault injected" seed=\d+ kind=([a-z-]+)`)
+
+// injectedFaults counts the runner's "fault injected" lines by kind.
+func injectedFaults(runnerLog string) map[string]int {
+	out := map[string]int{}
+	data, err := os.ReadFile(runnerLog)
+	if err != nil {
+		return out
+	}
+	for _, m := range faultLine.FindAllStringSubmatch(string(data), -1) {
+		out[m[1]]++
+	}
+	return out
+}
+
+// report is what a run saw.
+type report struct {
+	seed             uint64
+	faultsFile       string
+	duration, settle time.Duration
+	patterns         []string
+	routes           []routeStats
+	faults           map[string]int
+	violations       map[string][]string
+}
+
+// String renders the report as Markdown.
+func (r report) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Soak report\n\nSeed %d (%s), load %v at %d operations/s per pattern, settled in %v.\n",
+		r.seed, filepath.Base(r.faultsFile), r.duration.Round(time.Second), opsPerSecond, r.settle.Round(time.Second))
+	total := 0
+	for _, v := range r.violations {
+		total += len(v)
+	}
+	fmt.Fprintf(&b, "\n## Invariant violations: %d\n\n", total)
+	for _, p := range r.patterns {
+		fmt.Fprintf(&b, "- %s: %d\n", p, len(r.violations[p]))
+		for _, v := range r.violations[p] {
+			fmt.Fprintf(&b, "  - %s\n", v)
+		}
+	}
+	b.WriteString("\n## Faults injected\n\n| kind | count |\n|---|---|\n")
+	kinds := make([]string, 0, len(r.faults))
+	n := 0
+	for k, c := range r.faults {
+		kinds = append(kinds, k)
+		n += c
+	}
+	sort.Strings(kinds)
+	for _, k := range kinds {
+		fmt.Fprintf(&b, "| %s | %d |\n", k, r.faults[k])
+	}
+	fmt.Fprintf(&b, "| total | %d |\n", n)
+	b.WriteString("\n## Requests (each try counted; status 0 = no answer)\n\n| route | requests | outcomes | p50 ms | p99 ms |\n|---|---|---|---|---|\n")
+	for _, rt := range r.routes {
+		fmt.Fprintf(&b, "| %s | %d | %s | %.1f | %.1f |\n", rt.route, rt.requests, rt.outcomes,
+			float64(rt.p50.Microseconds())/1000, float64(rt.p99.Microseconds())/1000)
+	}
+	return b.String()
+}
