@@ -216,3 +216,38 @@ func TestLocalDoReleasesOnFailure(t *testing.T) {
 		t.Errorf("retry Do() = %q, %v, want ok at once", got, err)
 	}
 }
+
+// lostAnswer applies every PutItem and then sends it again, as the SDK does when the answer to
+// the first try was lost (a reset connection, a 500 after the write): what Begin sees is the
+// second try's answer.
+type lostAnswer struct {
+	*dynamodb.Client
+}
+
+func (l lostAnswer) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	if _, err := l.Client.PutItem(ctx, in, opts...); err != nil {
+		return nil, err
+	}
+	return l.Client.PutItem(ctx, in, opts...)
+}
+
+// TestLocalBeginRecognisesItsOwnClaim: a claim whose answer was lost is still this call's, not
+// another request's in progress; another Begin of the same key is refused as before.
+func TestLocalBeginRecognisesItsOwnClaim(t *testing.T) {
+	client := dynamotest.Start(t)
+	name := dynamotest.CreateTable(t, client, table)
+	c := &fakeClock{t: time.Now()}
+	s := New(lostAnswer{client}, name, WithClock(c.Now), WithTTL(time.Hour))
+	ctx := t.Context()
+
+	rec, err := s.Begin(ctx, "k", "fp", time.Minute)
+	if err != nil || rec.Completed {
+		t.Fatalf("Begin whose answer was lost = %+v, %v; want the claim", rec, err)
+	}
+	if _, err := s.Begin(ctx, "k", "fp", time.Minute); !errors.Is(err, ErrInProgress) {
+		t.Fatalf("a second request's Begin = %v; want ErrInProgress", err)
+	}
+	if err := s.Complete(ctx, "k", []byte("done")); err != nil {
+		t.Fatalf("Complete of the recognised claim: %v", err)
+	}
+}

@@ -17,6 +17,7 @@
 //	id               S  the idempotency key
 //	status           S  IN_PROGRESS or COMPLETED
 //	fingerprint      S  what the key was first used for (see Begin)
+//	claim            S  a random token of the Begin call that wrote the claim
 //	result           B  the recorded result (absent when empty)
 //	inProgressUntil  N  epoch milliseconds until which the claim holds
 //	expiresAt        N  epoch seconds after which the record is forgotten
@@ -46,6 +47,7 @@ package idempotency
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -175,14 +177,17 @@ func Fingerprint(body []byte) string {
 //
 // The claim succeeds when no record exists, when the record has expired,
 // or when it is an in-progress claim whose inProgressUntil has passed (see
-// the package documentation for why that is safe). The fingerprint guards
-// against a key reused for a different request, which would otherwise be
-// answered with the first request's result.
+// the package documentation for why that is safe). It also succeeds when
+// the record in the way is this call's own claim: the SDK sends a request
+// again when its answer was lost, and the first try's write had applied.
+// The fingerprint guards against a key reused for a different request,
+// which would otherwise be answered with the first request's result.
 func (s *Store) Begin(ctx context.Context, key, fingerprint string, inProgressFor time.Duration) (Record, error) {
 	if key == "" || len(key) > maxKeyBytes {
 		return Record{}, fmt.Errorf("claim idempotency key: %w", ErrInvalidKey)
 	}
 	now := s.now()
+	claim := rand.Text()
 	ctx, cancel := s.calls.Context(ctx)
 	defer cancel()
 	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
@@ -191,6 +196,7 @@ func (s *Store) Begin(ctx context.Context, key, fingerprint string, inProgressFo
 			"id":              &types.AttributeValueMemberS{Value: key},
 			"status":          &types.AttributeValueMemberS{Value: StatusInProgress},
 			"fingerprint":     &types.AttributeValueMemberS{Value: fingerprint},
+			"claim":           &types.AttributeValueMemberS{Value: claim},
 			"inProgressUntil": epochMillis(now.Add(inProgressFor)),
 			"expiresAt":       epochSeconds(now.Add(s.ttl)),
 		},
@@ -213,6 +219,11 @@ func (s *Store) Begin(ctx context.Context, key, fingerprint string, inProgressFo
 	failed, ok := errors.AsType[*types.ConditionalCheckFailedException](err)
 	if !ok {
 		return Record{}, fmt.Errorf("claim idempotency key %s: %w", key, err)
+	}
+	// The SDK sends a request again when its answer was lost (a reset connection, a 500 after
+	// the write): then the claim in the way is this call's own, written by the first try.
+	if stringAttr(failed.Item, "claim") == claim && stringAttr(failed.Item, "status") == StatusInProgress {
+		return Record{}, nil
 	}
 	return existing(key, fingerprint, failed.Item)
 }
