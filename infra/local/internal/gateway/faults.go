@@ -1,8 +1,12 @@
 package gateway
 
 import (
+	"encoding/json"
+	"hash/crc32"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-serverless/reference/infra/local/internal/faults"
@@ -66,9 +70,10 @@ func (g *Gateway) fault(caller Caller, c classification) (faults.Decision, bool)
 	return g.cfg.Faults.Gateway(t, faultKinds(g.cfg.Service, first.Action))
 }
 
-// inject applies fault d to r: a delay before forwarding, the request forwarded and its answer
-// lost, or the service's error instead of the request.
-func (g *Gateway) inject(w http.ResponseWriter, r *http.Request, d faults.Decision) {
+// inject applies fault d to r (which names items things: a transaction's items): a delay before
+// forwarding, the request forwarded and its answer lost, or the service's error instead of the
+// request.
+func (g *Gateway) inject(w http.ResponseWriter, r *http.Request, d faults.Decision, items int) {
 	switch d.Kind {
 	case faults.Latency:
 		t := time.NewTimer(d.Delay)
@@ -82,10 +87,49 @@ func (g *Gateway) inject(w http.ResponseWriter, r *http.Request, d faults.Decisi
 	case faults.ResetAfterApply:
 		g.proxy.ServeHTTP(newRecorder(), r) // the stand-in applies it; the answer goes nowhere
 		resetConnection(w)
+	case faults.TransactionConflict:
+		if g.cfg.Service == "dynamodb" && strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".TransactWriteItems") {
+			writeTransactionCanceled(w, r, items)
+			return
+		}
+		e := faultErrors[g.cfg.Service][d.Kind]
+		writeError(w, r, g.cfg.Service, e, e.message, "", "message")
 	default:
 		e := faultErrors[g.cfg.Service][d.Kind]
 		writeError(w, r, g.cfg.Service, e, e.message, "", "message")
 	}
+}
+
+// writeTransactionCanceled answers a TransactWriteItems of items items as DynamoDB answers one
+// that met another transaction: not TransactionConflictException, which is a single-item
+// write's answer, but TransactionCanceledException with one reason per item, the first item's
+// TransactionConflict and None for the others.
+func writeTransactionCanceled(w http.ResponseWriter, r *http.Request, items int) {
+	type reason struct {
+		Code    string `json:"Code"`
+		Message string `json:"Message,omitempty"`
+	}
+	reasons := make([]reason, max(items, 1))
+	codes := make([]string, len(reasons))
+	for i := range reasons {
+		reasons[i], codes[i] = reason{Code: "None"}, "None"
+	}
+	reasons[0] = reason{Code: "TransactionConflict", Message: "Transaction is ongoing for the item"}
+	codes[0] = "TransactionConflict"
+	body, _ := json.Marshal(struct {
+		Type    string   `json:"__type"`
+		Message string   `json:"Message"`
+		Reasons []reason `json:"CancellationReasons"`
+	}{
+		Type:    "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+		Message: "Transaction cancelled, please refer cancellation reasons for specific reasons [" + strings.Join(codes, ", ") + "]",
+		Reasons: reasons,
+	})
+	h := w.Header()
+	h.Set("Content-Type", "application/x-amz-json-1.0")
+	h.Set("x-amzn-RequestId", requestID())
+	h.Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10))
+	write(w, r, http.StatusBadRequest, body)
 }
 
 // resetConnection ends the client's connection with a TCP reset, as a connection lost after the

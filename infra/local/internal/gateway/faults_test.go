@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -213,4 +214,32 @@ func TestGatewayFaultsKeepToTheirScope(t *testing.T) {
 			t.Errorf("counted %d; want 1", got)
 		}
 	})
+}
+
+// TestGatewayCancelsATransactionThatMeetsAConflict: a transaction is not answered
+// TransactionConflictException, a single write's answer, but TransactionCanceledException with a
+// reason per item, as DynamoDB answers it and as the services' cancellation handling reads it.
+func TestGatewayCancelsATransactionThatMeetsAConflict(t *testing.T) {
+	url, upstream, _, _ := faultyStand(t, "dynamodb", faults.Rule{Kind: faults.TransactionConflict, Probability: 1})
+	c := newClients(url, functionKey, functionSecret)
+	_, err := c.dynamodb.TransactWriteItems(context.Background(), &dynamodb.TransactWriteItemsInput{
+		TransactItems: []types.TransactWriteItem{
+			{Put: &types.Put{TableName: aws.String("Jobs"), Item: key("1")}},
+			{ConditionCheck: &types.ConditionCheck{TableName: aws.String("Jobs"), Key: key("2"), ConditionExpression: aws.String("attribute_exists(id)")}},
+		},
+	})
+	canceled, ok := errors.AsType[*types.TransactionCanceledException](err)
+	if !ok {
+		t.Fatalf("error = %v; want TransactionCanceledException", err)
+	}
+	var codes []string
+	for _, r := range canceled.CancellationReasons {
+		codes = append(codes, aws.ToString(r.Code))
+	}
+	if strings.Join(codes, ",") != "TransactionConflict,None" {
+		t.Errorf("cancellation reasons %v; want TransactionConflict, None", codes)
+	}
+	if n := len(upstream.all()); n != 0 {
+		t.Errorf("stand-in received %d requests; want 0", n)
+	}
 }

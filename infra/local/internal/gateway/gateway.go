@@ -208,7 +208,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := context.WithValue(r.Context(), forwardKey{}, &forwarded{caller: caller, c: c})
 	r = r.WithContext(ctx)
 	if d, ok := g.fault(caller, c); ok {
-		g.inject(w, r, d)
+		g.inject(w, r, d, len(c.accesses))
 		return
 	}
 	g.proxy.ServeHTTP(w, r)
