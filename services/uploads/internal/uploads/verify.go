@@ -105,8 +105,10 @@ func (v Verifier) Verify(ctx context.Context, key string) (Outcome, error) {
 		if err := v.Objects.Delete(ctx, key); err != nil {
 			return "", fmt.Errorf("delete rejected object %s: %w", key, err)
 		}
-		if err := v.finish(ctx, id, StatusRejected, reason); err != nil {
+		if won, err := v.finish(ctx, id, StatusRejected, reason); err != nil {
 			return "", err
+		} else if !won {
+			return OutcomeDuplicate, nil
 		}
 		v.Log.InfoContext(ctx, "upload rejected", "uploadId", id, "reason", reason)
 		return OutcomeRejected, nil
@@ -114,8 +116,10 @@ func (v Verifier) Verify(ctx context.Context, key string) (Outcome, error) {
 	if err := v.Objects.Keep(ctx, key); err != nil {
 		return "", fmt.Errorf("keep object %s: %w", key, err)
 	}
-	if err := v.finish(ctx, id, StatusAvailable, ""); err != nil {
+	if won, err := v.finish(ctx, id, StatusAvailable, ""); err != nil {
 		return "", err
+	} else if !won {
+		return OutcomeDuplicate, nil
 	}
 	v.Log.InfoContext(ctx, "upload available", "uploadId", id, "size", u.Size)
 	return OutcomeAvailable, nil
@@ -192,13 +196,16 @@ func (v Verifier) checkContent(ctx context.Context, u Upload) (string, error) {
 
 // finish records the decision; losing the race to a concurrent verification of the same upload
 // is not an error (the other one decided from the same object).
-func (v Verifier) finish(ctx context.Context, id string, status Status, reason string) error {
-	err := v.Store.Finish(ctx, id, status, reason, clock.Now(v.Now).UTC())
+func (v Verifier) finish(ctx context.Context, id string, status Status, reason string) (won bool, err error) {
+	err = v.Store.Finish(ctx, id, status, reason, clock.Now(v.Now).UTC())
 	if errors.Is(err, ErrConflict) {
-		return nil // another verification decided first, and counted it
+		// Another verification decided first, and logged and counted it; this one did the same
+		// to the object (the decision follows from the content).
+		v.Log.InfoContext(ctx, "upload decided by another verification", "uploadId", id)
+		return false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("mark upload %s %s: %w", id, status, err)
+		return false, fmt.Errorf("mark upload %s %s: %w", id, status, err)
 	}
 	if v.Metrics != nil {
 		metric := MetricAccepted
@@ -207,5 +214,5 @@ func (v Verifier) finish(ctx context.Context, id string, status Status, reason s
 		}
 		v.Metrics.Add(metric, metrics.Count, 1)
 	}
-	return nil
+	return true, nil
 }

@@ -1,8 +1,10 @@
 package uploads
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -267,8 +269,14 @@ func TestVerifyLosingTheRaceIsNotAnError(t *testing.T) {
 	objects.put(u.Key, "image/png", pngBytes)
 	store := newMemStore(u)
 	store.finishErr = ErrConflict // a concurrent duplicate decided first
-	v := Verifier{Store: store, Objects: objects, Now: fixedNow, Log: quietLog()}
-	if outcome, err := v.Verify(context.Background(), u.Key); err != nil || outcome != OutcomeAvailable {
-		t.Errorf("Verify = %s, %v; want AVAILABLE and no error", outcome, err)
+	var logs bytes.Buffer
+	v := Verifier{Store: store, Objects: objects, Now: fixedNow, Log: slog.New(slog.NewJSONHandler(&logs, nil))}
+	if outcome, err := v.Verify(context.Background(), u.Key); err != nil || outcome != OutcomeDuplicate {
+		t.Errorf("Verify = %s, %v; want DUPLICATE (the other verification decided) and no error", outcome, err)
+	}
+	// Only the winner logs the decision: one "upload available" line per upload is what the
+	// soak counts to see that an upload was decided once.
+	if strings.Contains(logs.String(), `"upload available"`) || !strings.Contains(logs.String(), "upload decided by another verification") {
+		t.Errorf("log of the verification that lost the race:\n%s", logs.String())
 	}
 }
