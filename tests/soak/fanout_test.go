@@ -28,6 +28,12 @@ type fanoutPattern struct {
 	accepted          []string
 }
 
+func (p *fanoutPattern) acceptedCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.accepted)
+}
+
 func (p *fanoutPattern) name() string { return "fanout" }
 
 func (p *fanoutPattern) api() string { return "FanoutApiUrl" }

@@ -40,6 +40,12 @@ type importsPattern struct {
 	started []string // import ids
 }
 
+func (p *importsPattern) acceptedCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.started)
+}
+
 func (p *importsPattern) name() string { return "imports" }
 
 func (p *importsPattern) api() string { return "ImportsApiUrl" }

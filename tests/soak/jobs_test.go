@@ -29,6 +29,12 @@ type jobsPattern struct {
 	accepted map[string]string // job id → outcome asked for
 }
 
+func (p *jobsPattern) acceptedCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.accepted)
+}
+
 func (p *jobsPattern) name() string { return "jobs" }
 
 func (p *jobsPattern) api() string { return "JobsApiUrl" }

@@ -44,6 +44,19 @@ type ledgerCommand struct {
 	status int
 }
 
+// accepted counts the commands answered 200: they moved money.
+func (p *ledgerPattern) acceptedCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, c := range p.commands {
+		if c.status == 200 {
+			n++
+		}
+	}
+	return n
+}
+
 func (p *ledgerPattern) name() string { return "ledger" }
 
 func (p *ledgerPattern) api() string { return "LedgerApiUrl" }

@@ -29,6 +29,12 @@ type pricingPattern struct {
 // pricingSKUs are the products that exist (services/pricing/README.md).
 var pricingSKUs = []string{"TEA-001", "TEA-002", "MUG-001", "POT-001"}
 
+func (p *pricingPattern) acceptedCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.accepted)
+}
+
 func (p *pricingPattern) name() string { return "pricing" }
 
 func (p *pricingPattern) api() string { return "PricingApiUrl" }

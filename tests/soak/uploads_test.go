@@ -40,6 +40,12 @@ type sentUpload struct {
 	want string // AVAILABLE or REJECTED
 }
 
+func (p *uploadsPattern) acceptedCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.sent)
+}
+
 func (p *uploadsPattern) name() string { return "uploads" }
 
 func (p *uploadsPattern) api() string { return "UploadsApiUrl" }
@@ -117,6 +123,13 @@ func (p *uploadsPattern) check(ctx context.Context) []string {
 	defer p.mu.Unlock()
 	var out []string
 	for id, u := range p.sent {
+		// Decided once: the verifier logs its decision after the write conditional on PENDING
+		// succeeded, so two such lines are two decisions (duplicate notifications race for it).
+		decisions := len(p.s.logs.matching("VerifyUploadFunction", `"message":"upload available"`, id)) +
+			len(p.s.logs.matching("VerifyUploadFunction", `"message":"upload rejected"`, id))
+		if decisions > 1 {
+			out = append(out, fmt.Sprintf("upload %s was decided %d times", id, decisions))
+		}
 		item, err := p.s.dynamodb.GetItem(ctx, &dynamodb.GetItemInput{
 			TableName: aws.String(p.table), ConsistentRead: aws.Bool(true),
 			Key: map[string]types.AttributeValue{"uploadId": &types.AttributeValueMemberS{Value: id}},

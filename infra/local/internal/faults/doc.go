@@ -5,9 +5,11 @@
 // Kind with a probability and an optional scope: the function (logical ID), the operation (an IAM
 // action such as dynamodb:PutItem, or a service such as dynamodb; for function and delivery
 // faults the event source: http, sqs, stream, async, invoke) and the resource (a substring of
-// the ARN acted on). An Injector draws every decision from one generator seeded by Config.Seed,
-// so a run can be replayed: the same seed gives the same sequence of draws (under concurrency,
-// which request meets which draw still follows arrival order).
+// the ARN acted on). An Injector draws every decision from one generator seeded by Config.Seed:
+// the same seed gives the same sequence of draws, but under concurrency which request meets which
+// draw follows arrival order, and a kill lands only if the invocation is still running, so a run
+// of many concurrent requests is not replayed exactly; the seed makes runs comparable, and each
+// injected fault is logged with what it hit.
 //
 // Faults are applied where AWS would produce them:
 //
