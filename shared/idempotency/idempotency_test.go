@@ -95,7 +95,13 @@ func TestBeginWritesClaim(t *testing.T) {
 		t.Fatalf("Begin() = %+v, %v, want a fresh claim", rec, err)
 	}
 	in := db.puts[0]
+	// The claim token is random: present, then compared as the rest.
+	claim, ok := in.Item["claim"].(*types.AttributeValueMemberS)
+	if !ok || len(claim.Value) < 16 {
+		t.Fatalf("claim = %v; want a random token", in.Item["claim"])
+	}
 	want := map[string]types.AttributeValue{
+		"claim":           claim,
 		"id":              &types.AttributeValueMemberS{Value: "k"},
 		"status":          &types.AttributeValueMemberS{Value: "IN_PROGRESS"},
 		"fingerprint":     &types.AttributeValueMemberS{Value: "fp"},
