@@ -262,7 +262,9 @@ func visibilityTimeout(templatePath string) (time.Duration, error) {
 		}
 	}
 	if longest == 0 {
-		return 0, errors.New("no function of the template is fed by SQS")
+		// No function is fed by SQS (a fork of ledger or uploads): no queue's timeout matters,
+		// and 0 leaves every queue as the template sets it.
+		return 0, nil
 	}
 	return longest + 5*time.Second, nil
 }
