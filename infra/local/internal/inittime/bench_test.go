@@ -17,7 +17,7 @@ import (
 )
 
 var (
-	rounds = flag.Int("inittime.rounds", 7, "timed rounds of BenchmarkColdStart; each starts every program once")
+	rounds = flag.Int("inittime.rounds", 15, "timed rounds of BenchmarkColdStart; each starts every program once")
 	// Relative to this package's directory, where go test runs it.
 	samplesFile = flag.String("inittime.samples", filepath.Join("..", "..", "..", "..", ".cache", "bench", "coldstart.json"),
 		"where BenchmarkColdStart writes every sample as JSON (empty: nowhere)")
@@ -33,7 +33,7 @@ var launchDarklyHosts = []string{"*.launchdarkly.com"}
 
 // BenchmarkColdStart times exec → first /runtime/invocation/next for every function of
 // template.yaml, next to the hello floor and the SDK floor started in the same rounds. The
-// rounds are internal (-inittime.rounds, default 7), so one iteration is the whole measurement:
+// rounds are internal (-inittime.rounds, default 15), so one iteration is the whole measurement:
 //
 //	go test -run '^$' -bench ColdStart -benchtime=1x ./internal/inittime/
 //
