@@ -3,8 +3,9 @@
 // continuing where the last one stopped.
 //
 // The package holds the rules (what a valid record is, where an invocation may resume, when a
-// chain must stop) and the DynamoDB, S3 and Lambda adapters the rules consume through small
-// interfaces. It knows nothing about API Gateway, S3 notifications or SQS: the handlers package
+// chain must stop) and the DynamoDB and S3 adapters the rules consume through small interfaces.
+// The Lambda adapter, which only the functions that start or continue a chain call, is package
+// lambdainvoke. It knows nothing about API Gateway, S3 notifications or SQS: the handlers package
 // translates those.
 //
 // An import's life:

@@ -64,7 +64,7 @@ type Objects interface {
 	Open(ctx context.Context, bucket, key, etag string, offset, length int64) (io.ReadCloser, error)
 }
 
-// Continuer hands the rest of an import to the next invocation of the chain (LambdaContinuer).
+// Continuer hands the rest of an import to the next invocation of the chain (lambdainvoke.Continuer).
 type Continuer interface {
 	Continue(ctx context.Context, link Link) error
 }
