@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/go-serverless/reference/services/imports/internal/s3test"
 	"github.com/go-serverless/reference/shared/budget"
 )
 
@@ -61,7 +62,7 @@ func (c *countingObjects) Open(ctx context.Context, bucket, key, etag string, of
 // benchFile uploads a CSV file of n orders to versitygw once per benchmark.
 func benchFile(b *testing.B, n int) (Objects, Object) {
 	b.Helper()
-	client, bucket := startVersity(b)
+	client, bucket := s3test.Start(b)
 	var sb strings.Builder
 	sb.Grow(n * 32)
 	sb.WriteString("id,customer,amount,currency\n")

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/go-serverless/reference/services/imports/internal/s3test"
 	"github.com/go-serverless/reference/shared/budget"
 )
 
@@ -169,7 +170,7 @@ func countItems(t testing.TB, s DynamoStore, table, id string) int {
 
 func TestS3ObjectsRangeAndETag(t *testing.T) {
 	ctx := context.Background()
-	client, bucket := startVersity(t)
+	client, bucket := s3test.Start(t)
 	objects := S3Objects{S3: client, Calls: budget.Calls{Timeout: CallTimeout}}
 	body := "o-1,Zoë,1,EUR\no-2,日本,2,JPY\n"
 	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("imports/alice/a.csv"), Body: strings.NewReader(body)}); err != nil {
@@ -215,7 +216,7 @@ func TestChainOnDynamoDBAndS3(t *testing.T) {
 	// at least 5 invocations, a batch killed mid-way, and every record stored exactly once.
 	ctx := context.Background()
 	store := newDynamoStore(t)
-	client, bucket := startVersity(t)
+	client, bucket := s3test.Start(t)
 	body, want := ordersFile(500)
 	body += "o-bad,not json\n"
 	key := "imports/alice/orders.ndjson"

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -13,10 +12,10 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/go-serverless/reference/services/imports/internal/s3test"
 	"github.com/go-serverless/reference/shared/budget"
 )
 
@@ -91,52 +90,6 @@ func containsOffset(opens []byteRange, want int64) bool {
 	return false
 }
 
-// s3Answer is an HTTP client that answers every request with one S3 error response.
-type s3Answer struct {
-	status          int
-	requestID, code string
-}
-
-func (a s3Answer) Do(req *http.Request) (*http.Response, error) {
-	body := ""
-	if req.Method != http.MethodHead { // S3 answers HEAD without a body: the SDK names it by status
-		body = fmt.Sprintf("<Error><Code>%s</Code><Message>answered by the test</Message><RequestId>%s</RequestId></Error>", a.code, a.requestID)
-	}
-	return &http.Response{
-		StatusCode: a.status, Status: http.StatusText(a.status), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header:        http.Header{"Content-Type": {"application/xml"}, "X-Amz-Request-Id": {a.requestID}},
-		Body:          io.NopCloser(strings.NewReader(body)),
-		ContentLength: int64(len(body)),
-		Request:       req,
-	}, nil
-}
-
-// sdkS3Error returns the error the S3 client itself returns when S3 answers a GetObject (or a
-// HeadObject, head true) with status and code: the typed error inside the HTTP response error
-// (status, request id) inside the operation error.
-func sdkS3Error(t *testing.T, head bool, status int, requestID, code string) error {
-	t.Helper()
-	client := s3.New(s3.Options{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		BaseEndpoint: aws.String("http://127.0.0.1:9"),
-		HTTPClient:   s3Answer{status: status, requestID: requestID, code: code},
-		Retryer:      aws.NopRetryer{},
-	})
-	ctx := context.Background()
-	in := struct{ bucket, key *string }{aws.String("imports-bucket-123"), aws.String("imports/alice/a.csv")}
-	var err error
-	if head {
-		_, err = client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: in.bucket, Key: in.key})
-	} else {
-		_, err = client.GetObject(ctx, &s3.GetObjectInput{Bucket: in.bucket, Key: in.key, Range: aws.String("bytes=5-"), IfMatch: aws.String(`"etag"`)})
-	}
-	if err == nil {
-		t.Fatalf("S3 client answered %d %s without an error", status, code)
-	}
-	return err
-}
-
 // TestObjectErrorMapsMissingAndChangedObjects: S3 says "no such object" as a 404 with NoSuchKey
 // (GET) or NotFound (HEAD); a test double or a wrapper may hand over the typed error alone, or
 // only its code. Each is ErrObjectNotFound; a failed If-Match is ErrObjectChanged; anything
@@ -147,17 +100,17 @@ func TestObjectErrorMapsMissingAndChangedObjects(t *testing.T) {
 		err  error
 		want error
 	}{
-		{"GET 404 NoSuchKey from the SDK", sdkS3Error(t, false, http.StatusNotFound, "REQ1", "NoSuchKey"), ErrObjectNotFound},
-		{"HEAD 404 NotFound from the SDK", sdkS3Error(t, true, http.StatusNotFound, "REQ2", ""), ErrObjectNotFound},
+		{"GET 404 NoSuchKey from the SDK", s3test.ClientError(t, false, http.StatusNotFound, "REQ1", "NoSuchKey"), ErrObjectNotFound},
+		{"HEAD 404 NotFound from the SDK", s3test.ClientError(t, true, http.StatusNotFound, "REQ2", ""), ErrObjectNotFound},
 		{"typed NoSuchKey alone", &s3types.NoSuchKey{}, ErrObjectNotFound},
 		{"typed NotFound alone", fmt.Errorf("head: %w", &s3types.NotFound{}), ErrObjectNotFound},
 		{"API error code NoSuchKey", apiError{code: "NoSuchKey"}, ErrObjectNotFound},
 		{"API error code NotFound", apiError{code: "NotFound"}, ErrObjectNotFound},
-		{"412 from the SDK", sdkS3Error(t, false, http.StatusPreconditionFailed, "REQ3", "PreconditionFailed"), ErrObjectChanged},
+		{"412 from the SDK", s3test.ClientError(t, false, http.StatusPreconditionFailed, "REQ3", "PreconditionFailed"), ErrObjectChanged},
 		{"API error code PreconditionFailed", apiError{code: "PreconditionFailed"}, ErrObjectChanged},
-		{"403 without s3:ListBucket", sdkS3Error(t, false, http.StatusForbidden, "REQ4", "AccessDenied"), nil},
-		{"HEAD 403 without s3:ListBucket", sdkS3Error(t, true, http.StatusForbidden, "REQ4", ""), nil},
-		{"500", sdkS3Error(t, false, http.StatusInternalServerError, "REQ5", "InternalError"), nil},
+		{"403 without s3:ListBucket", s3test.ClientError(t, false, http.StatusForbidden, "REQ4", "AccessDenied"), nil},
+		{"HEAD 403 without s3:ListBucket", s3test.ClientError(t, true, http.StatusForbidden, "REQ4", ""), nil},
+		{"500", s3test.ClientError(t, false, http.StatusInternalServerError, "REQ5", "InternalError"), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -177,7 +130,7 @@ func TestObjectErrorMapsMissingAndChangedObjects(t *testing.T) {
 // TestHeadOfAMissingObjectIsNotFound: POST /imports heads the key first; a missing object must be
 // the domain's ErrObjectNotFound, which the handler answers with 422, however the client says it.
 func TestHeadOfAMissingObjectIsNotFound(t *testing.T) {
-	for _, missing := range []error{&s3types.NotFound{}, sdkS3Error(t, true, http.StatusNotFound, "REQ6", "")} {
+	for _, missing := range []error{&s3types.NotFound{}, s3test.ClientError(t, true, http.StatusNotFound, "REQ6", "")} {
 		objects := S3Objects{S3: &fakeS3{err: missing}}
 		if _, err := objects.Head(context.Background(), "bucket", "imports/alice/a.csv"); !errors.Is(err, ErrObjectNotFound) {
 			t.Errorf("Head with %v = %v; want ErrObjectNotFound", missing, err)
@@ -191,7 +144,7 @@ func TestHeadOfAMissingObjectIsNotFound(t *testing.T) {
 // no bucket, request id or SDK text in it; those go to the log.
 func TestFileDeletedMidChainFailsAtOnce(t *testing.T) {
 	for _, missing := range []error{
-		sdkS3Error(t, false, http.StatusNotFound, "REQ-7F3A", "NoSuchKey"),
+		s3test.ClientError(t, false, http.StatusNotFound, "REQ-7F3A", "NoSuchKey"),
 		&s3types.NoSuchKey{Message: aws.String("The specified key does not exist.")},
 	} {
 		t.Run(fmt.Sprintf("%T", missing), func(t *testing.T) {
@@ -322,7 +275,7 @@ func (b *syncBuffer) String() string {
 // Range GET with If-Match of a deleted object is a 404 the reader reports as ErrObjectNotFound.
 func TestOpenOfADeletedObjectIsNotFound(t *testing.T) {
 	ctx := context.Background()
-	client, bucket := startVersity(t)
+	client, bucket := s3test.Start(t)
 	objects := S3Objects{S3: client, Calls: budget.Calls{Timeout: CallTimeout}}
 	key := "imports/alice/deleted.csv"
 	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader("o-1,Ada,1,EUR\no-2,Bob,2,EUR\n")}); err != nil {

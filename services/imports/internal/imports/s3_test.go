@@ -11,13 +11,15 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/go-serverless/reference/services/imports/internal/s3test"
 )
 
 // TestSignedUploadStoresOnlyTheDeclaredFile PUTs to URLs Uploads signed, on versitygw: S3 must
 // refuse a body of another length or Content-Type than the signed ones and store nothing, and
 // accept the declared file sent with the headers the signature names.
 func TestSignedUploadStoresOnlyTheDeclaredFile(t *testing.T) {
-	client, bucket := startVersity(t)
+	client, bucket := s3test.Start(t)
 	u := Uploads{Presign: s3.NewPresignClient(client), Bucket: bucket, Expires: time.Minute, Now: time.Now}
 	const declared = "id,customer,amount,currency\no-1,Zoë,700,EUR\n"
 	tests := []struct {
