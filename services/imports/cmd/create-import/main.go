@@ -13,6 +13,7 @@ import (
 	"github.com/go-serverless/reference/services/imports/internal/handlers"
 	"github.com/go-serverless/reference/services/imports/internal/imports"
 	"github.com/go-serverless/reference/services/imports/internal/imports/lambdainvoke"
+	"github.com/go-serverless/reference/services/imports/internal/imports/s3objects"
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/coldstart"
 	"github.com/go-serverless/reference/shared/envvar"
@@ -36,7 +37,7 @@ func main() {
 				Retention: importRetention,
 				Now:       time.Now,
 			},
-			Objects:     imports.S3Objects{S3: s3.NewFromConfig(d.AWS), Calls: calls},
+			Objects:     s3objects.Objects{S3: s3.NewFromConfig(d.AWS), Calls: calls},
 			Bucket:      env["IMPORTS_BUCKET"],
 			Correlation: d.Correlation,
 			Log:         d.Log,

@@ -57,7 +57,7 @@ type Checkpoint struct {
 	Now time.Time
 }
 
-// Objects opens the file of an import (S3Objects).
+// Objects opens the file of an import (s3objects.Objects).
 type Objects interface {
 	// Open streams length bytes of the object from byte offset, which is before its end;
 	// ErrObjectChanged when its ETag is no longer etag.
