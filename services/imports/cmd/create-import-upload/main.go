@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/go-serverless/reference/services/imports/internal/handlers"
-	"github.com/go-serverless/reference/services/imports/internal/imports"
+	"github.com/go-serverless/reference/services/imports/internal/imports/s3objects"
 	"github.com/go-serverless/reference/shared/coldstart"
 	"github.com/go-serverless/reference/shared/envvar"
 )
@@ -32,7 +32,7 @@ func main() {
 			return nil, fmt.Errorf("MAX_UPLOAD_BYTES must be above 0, not %d", maxSize)
 		}
 		return handlers.Upload{
-			Uploads: imports.Uploads{
+			Uploads: s3objects.Uploads{
 				Presign: s3.NewPresignClient(s3.NewFromConfig(d.AWS)),
 				Bucket:  env["IMPORTS_BUCKET"], Expires: uploadExpiry, Now: time.Now,
 			},

@@ -12,6 +12,8 @@ import (
 
 	"github.com/go-serverless/reference/services/imports/internal/handlers"
 	"github.com/go-serverless/reference/services/imports/internal/imports"
+	"github.com/go-serverless/reference/services/imports/internal/imports/lambdainvoke"
+	"github.com/go-serverless/reference/services/imports/internal/imports/s3objects"
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/coldstart"
 	"github.com/go-serverless/reference/shared/envvar"
@@ -31,11 +33,11 @@ func main() {
 		return handlers.Create{
 			Imports: imports.Starter{
 				Store:     imports.DynamoStore{DB: dynamodb.NewFromConfig(d.AWS), ImportsTable: env["IMPORTS_TABLE"], Calls: calls},
-				Next:      imports.LambdaContinuer{Lambda: lambda.NewFromConfig(d.AWS), Function: env["PROCESS_IMPORT_FUNCTION"], Calls: calls},
+				Next:      lambdainvoke.Continuer{Lambda: lambda.NewFromConfig(d.AWS), Function: env["PROCESS_IMPORT_FUNCTION"], Calls: calls},
 				Retention: importRetention,
 				Now:       time.Now,
 			},
-			Objects:     imports.S3Objects{S3: s3.NewFromConfig(d.AWS), Calls: calls},
+			Objects:     s3objects.Objects{S3: s3.NewFromConfig(d.AWS), Calls: calls},
 			Bucket:      env["IMPORTS_BUCKET"],
 			Correlation: d.Correlation,
 			Log:         d.Log,

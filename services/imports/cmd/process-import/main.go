@@ -13,6 +13,8 @@ import (
 
 	"github.com/go-serverless/reference/services/imports/internal/handlers"
 	"github.com/go-serverless/reference/services/imports/internal/imports"
+	"github.com/go-serverless/reference/services/imports/internal/imports/lambdainvoke"
+	"github.com/go-serverless/reference/services/imports/internal/imports/s3objects"
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/coldstart"
 	"github.com/go-serverless/reference/shared/envvar"
@@ -49,8 +51,8 @@ func main() {
 					ImportsTable: env["IMPORTS_TABLE"], OrdersTable: env["ORDERS_TABLE"], RejectsTable: env["REJECTS_TABLE"],
 					Calls: budget.Calls{Budget: budget.Budget{Margin: time.Second}, Timeout: imports.CallTimeout},
 				},
-				Objects:    imports.S3Objects{S3: s3.NewFromConfig(d.AWS), Calls: budget.Calls{Budget: margin, Timeout: imports.CallTimeout}},
-				Next:       imports.LambdaContinuer{Lambda: lambda.NewFromConfig(d.AWS), Function: env["AWS_LAMBDA_FUNCTION_NAME"], Calls: budget.Calls{Timeout: imports.CallTimeout}},
+				Objects:    s3objects.Objects{S3: s3.NewFromConfig(d.AWS), Calls: budget.Calls{Budget: margin, Timeout: imports.CallTimeout}},
+				Next:       lambdainvoke.Continuer{Lambda: lambda.NewFromConfig(d.AWS), Function: env["AWS_LAMBDA_FUNCTION_NAME"], Calls: budget.Calls{Timeout: imports.CallTimeout}},
 				Budget:     margin,
 				BatchLines: batchLines,
 				MaxLines:   int64(maxLines),

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-serverless/reference/services/imports/internal/handlers"
 	"github.com/go-serverless/reference/services/imports/internal/imports"
+	"github.com/go-serverless/reference/services/imports/internal/imports/lambdainvoke"
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/coldstart"
 	"github.com/go-serverless/reference/shared/envvar"
@@ -28,7 +29,7 @@ func main() {
 		return handlers.Start{
 			Imports: imports.Starter{
 				Store:     imports.DynamoStore{DB: dynamodb.NewFromConfig(d.AWS), ImportsTable: env["IMPORTS_TABLE"], Calls: calls},
-				Next:      imports.LambdaContinuer{Lambda: lambda.NewFromConfig(d.AWS), Function: env["PROCESS_IMPORT_FUNCTION"], Calls: calls},
+				Next:      lambdainvoke.Continuer{Lambda: lambda.NewFromConfig(d.AWS), Function: env["PROCESS_IMPORT_FUNCTION"], Calls: calls},
 				Retention: importRetention,
 				Now:       time.Now,
 			},

@@ -30,7 +30,7 @@ type ImportStarter interface {
 	Start(ctx context.Context, owner string, obj imports.Object) (imports.Import, bool, error)
 }
 
-// ObjectHeader finds the current version of an object (imports.S3Objects).
+// ObjectHeader finds the current version of an object (s3objects.Objects).
 type ObjectHeader interface {
 	Head(ctx context.Context, bucket, key string) (imports.Object, error)
 }

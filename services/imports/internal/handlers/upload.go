@@ -25,7 +25,7 @@ const maxFileNameLength = 200
 const DefaultMaxUploadBytes = 1 << 30
 
 // UploadSigner signs a PUT of an import file of exactly size bytes of contentType
-// (imports.Uploads).
+// (s3objects.Uploads).
 type UploadSigner interface {
 	Sign(ctx context.Context, key string, size int64, contentType string) (imports.SignedUpload, error)
 }

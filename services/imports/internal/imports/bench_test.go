@@ -1,4 +1,4 @@
-package imports
+package imports_test
 
 import (
 	"context"
@@ -14,6 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/go-serverless/reference/services/imports/internal/imports"
+	"github.com/go-serverless/reference/services/imports/internal/imports/s3objects"
+	"github.com/go-serverless/reference/services/imports/internal/s3test"
 	"github.com/go-serverless/reference/shared/budget"
 )
 
@@ -26,17 +29,20 @@ import (
 // orders: DynamoDB Local writes about 2,000 items/s on two cores, so 1,000,000 lines would take
 // minutes per run and measure DynamoDB Local, not the chain. BenchmarkChainOnDynamoDBLocal
 // measures the real store on a smaller file.
+//
+// They read through the S3 adapter, package s3objects, which imports package imports: so they are
+// in package imports_test, with the test helpers export_test.go lends them.
 
 const benchLines = 1_000_000
 
 // countingStore is memStore without the orders: it counts them.
 type countingStore struct {
-	*memStore
+	imports.Store
 	mu      sync.Mutex
 	written int64
 }
 
-func (c *countingStore) WriteOrders(_ context.Context, orders []Order) error {
+func (c *countingStore) WriteOrders(_ context.Context, orders []imports.Order) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.written += int64(len(orders))
@@ -45,7 +51,7 @@ func (c *countingStore) WriteOrders(_ context.Context, orders []Order) error {
 
 // countingObjects counts the Range GETs made and the bytes they asked for.
 type countingObjects struct {
-	Objects
+	imports.Objects
 	mu          sync.Mutex
 	gets, asked int64
 }
@@ -59,9 +65,9 @@ func (c *countingObjects) Open(ctx context.Context, bucket, key, etag string, of
 }
 
 // benchFile uploads a CSV file of n orders to versitygw once per benchmark.
-func benchFile(b *testing.B, n int) (Objects, Object) {
+func benchFile(b *testing.B, n int) (imports.Objects, imports.Object) {
 	b.Helper()
-	client, bucket := startVersity(b)
+	client, bucket := s3test.Start(b)
 	var sb strings.Builder
 	sb.Grow(n * 32)
 	sb.WriteString("id,customer,amount,currency\n")
@@ -73,7 +79,7 @@ func benchFile(b *testing.B, n int) (Objects, Object) {
 	if _, err := client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body)}); err != nil {
 		b.Fatal(err)
 	}
-	objects := S3Objects{S3: client, Calls: budget.Calls{Timeout: CallTimeout}}
+	objects := s3objects.Objects{S3: client, Calls: budget.Calls{Timeout: imports.CallTimeout}}
 	obj, err := objects.Head(context.Background(), bucket, key)
 	if err != nil {
 		b.Fatal(err)
@@ -83,15 +89,15 @@ func benchFile(b *testing.B, n int) (Objects, Object) {
 
 // runChain imports obj with links of at most maxLines lines each (0: one uninterrupted
 // invocation) and returns how many invocations it took.
-func runChain(b *testing.B, store Store, objects Objects, obj Object, maxLines int64) int {
-	var queue []Link
-	next := continuerFunc(func(_ context.Context, l Link) error { queue = append(queue, l); return nil })
-	p := Processor{
+func runChain(b *testing.B, store imports.Store, objects imports.Objects, obj imports.Object, maxLines int64) int {
+	var queue []imports.Link
+	next := continuerFunc(func(_ context.Context, l imports.Link) error { queue = append(queue, l); return nil })
+	p := imports.Processor{
 		Store: store, Objects: objects, Next: next,
 		Budget: budget.Budget{Margin: time.Second}, BatchLines: 100, MaxLines: maxLines, MaxDepth: 10_000,
 		Now: time.Now, Log: slog.New(slog.DiscardHandler),
 	}
-	imp, _, err := Starter{Store: store, Next: next, Retention: time.Hour, Now: time.Now}.Start(context.Background(), "bench", obj)
+	imp, _, err := imports.Starter{Store: store, Next: next, Retention: time.Hour, Now: time.Now}.Start(context.Background(), "bench", obj)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -105,15 +111,15 @@ func runChain(b *testing.B, store Store, objects Objects, obj Object, maxLines i
 		}
 	}
 	got, _ := store.Get(context.Background(), imp.ID)
-	if got.Status != StatusSucceeded || got.Accepted != benchLines-1 {
+	if got.Status != imports.StatusSucceeded || got.Accepted != benchLines-1 {
 		b.Fatalf("import = %s with %d accepted; want SUCCEEDED", got.Status, got.Accepted)
 	}
 	return runs
 }
 
-type continuerFunc func(context.Context, Link) error
+type continuerFunc func(context.Context, imports.Link) error
 
-func (f continuerFunc) Continue(ctx context.Context, l Link) error { return f(ctx, l) }
+func (f continuerFunc) Continue(ctx context.Context, l imports.Link) error { return f(ctx, l) }
 
 func BenchmarkImport1MLines(b *testing.B) {
 	objects, obj := benchFile(b, benchLines)
@@ -129,7 +135,7 @@ func BenchmarkImport1MLines(b *testing.B) {
 			var runs int
 			counted := &countingObjects{Objects: objects}
 			for b.Loop() {
-				store := &countingStore{memStore: newMemStore()}
+				store := &countingStore{Store: imports.NewMemStore()}
 				runs = runChain(b, store, counted, obj, bc.maxLines)
 				if store.written != benchLines-1 {
 					b.Fatalf("%d orders written; want %d", store.written, benchLines-1)
@@ -153,7 +159,7 @@ func BenchmarkChainOverhead(b *testing.B) {
 	objects, obj := benchFile(b, benchLines)
 	timed := func(maxLines int64) time.Duration {
 		started := time.Now()
-		runChain(b, &countingStore{memStore: newMemStore()}, objects, obj, maxLines)
+		runChain(b, &countingStore{Store: imports.NewMemStore()}, objects, obj, maxLines)
 		return time.Since(started)
 	}
 	for _, links := range []int64{10, 100} {
@@ -177,7 +183,7 @@ func BenchmarkChainOverhead(b *testing.B) {
 func BenchmarkChainOnDynamoDBLocal(b *testing.B) {
 	const lines = 20_000
 	objects, obj := benchFile(b, lines)
-	store := newDynamoStore(b)
+	store := imports.NewDynamoStore(b)
 	for _, bc := range []struct {
 		name     string
 		maxLines int64
@@ -199,21 +205,21 @@ func BenchmarkChainOnDynamoDBLocal(b *testing.B) {
 
 // runChainDynamo imports obj under a fresh import id (the ETag alone names a version, so the key
 // gets a unique suffix in the id only) on the DynamoDB store.
-func runChainDynamo(b *testing.B, store DynamoStore, objects Objects, obj Object, maxLines int64) int {
-	var queue []Link
-	next := continuerFunc(func(_ context.Context, l Link) error { queue = append(queue, l); return nil })
-	p := Processor{
+func runChainDynamo(b *testing.B, store imports.DynamoStore, objects imports.Objects, obj imports.Object, maxLines int64) int {
+	var queue []imports.Link
+	next := continuerFunc(func(_ context.Context, l imports.Link) error { queue = append(queue, l); return nil })
+	p := imports.Processor{
 		Store: store, Objects: objects, Next: next,
 		Budget: budget.Budget{Margin: time.Second}, BatchLines: 100, MaxLines: maxLines, MaxDepth: 10_000,
 		Now: time.Now, Log: slog.New(slog.DiscardHandler),
 	}
 	now := time.Now()
-	imp := Import{ID: fmt.Sprintf("bench-%d", now.UnixNano()), Owner: "bench", Bucket: obj.Bucket, Key: obj.Key, ETag: obj.ETag, Size: obj.Size,
-		Format: FormatCSV, Status: StatusRunning, CreatedAt: now, UpdatedAt: now}
+	imp := imports.Import{ID: fmt.Sprintf("bench-%d", now.UnixNano()), Owner: "bench", Bucket: obj.Bucket, Key: obj.Key, ETag: obj.ETag, Size: obj.Size,
+		Format: imports.FormatCSV, Status: imports.StatusRunning, CreatedAt: now, UpdatedAt: now}
 	if err := store.Create(context.Background(), imp); err != nil {
 		b.Fatal(err)
 	}
-	queue = append(queue, Link{ImportID: imp.ID})
+	queue = append(queue, imports.Link{ImportID: imp.ID})
 	runs := 0
 	for len(queue) > 0 {
 		link := queue[0]
@@ -223,7 +229,7 @@ func runChainDynamo(b *testing.B, store DynamoStore, objects Objects, obj Object
 			b.Fatal(err)
 		}
 	}
-	if got, _ := store.Get(context.Background(), imp.ID); got.Status != StatusSucceeded {
+	if got, _ := store.Get(context.Background(), imp.ID); got.Status != imports.StatusSucceeded {
 		b.Fatalf("import = %s; want SUCCEEDED", got.Status)
 	}
 	return runs

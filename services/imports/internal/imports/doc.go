@@ -3,9 +3,11 @@
 // continuing where the last one stopped.
 //
 // The package holds the rules (what a valid record is, where an invocation may resume, when a
-// chain must stop) and the DynamoDB, S3 and Lambda adapters the rules consume through small
-// interfaces. It knows nothing about API Gateway, S3 notifications or SQS: the handlers package
-// translates those.
+// chain must stop) and the DynamoDB adapter, which every function calls. The rules consume their
+// adapters through small interfaces (Store, Objects, Continuer); the S3 and Lambda adapters, which
+// only some functions call, are packages of their own (s3objects, lambdainvoke), so that the other
+// functions do not link those SDK clients. The package knows nothing about API Gateway, S3
+// notifications or SQS: the handlers package translates those.
 //
 // An import's life:
 //

@@ -1,22 +1,16 @@
 package imports
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
-	"github.com/go-serverless/reference/shared/budget"
 )
 
 func TestDynamoStoreCheckpointRules(t *testing.T) {
@@ -165,115 +159,4 @@ func countItems(t testing.TB, s DynamoStore, table, id string) int {
 		n += int(page.Count)
 	}
 	return n
-}
-
-func TestS3ObjectsRangeAndETag(t *testing.T) {
-	ctx := context.Background()
-	client, bucket := startVersity(t)
-	objects := S3Objects{S3: client, Calls: budget.Calls{Timeout: CallTimeout}}
-	body := "o-1,Zoë,1,EUR\no-2,日本,2,JPY\n"
-	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("imports/alice/a.csv"), Body: strings.NewReader(body)}); err != nil {
-		t.Fatal(err)
-	}
-	obj, err := objects.Head(ctx, bucket, "imports/alice/a.csv")
-	if err != nil || obj.Size != int64(len(body)) || obj.ETag == "" || strings.Contains(obj.ETag, `"`) {
-		t.Fatalf("Head = %+v, %v; want the size and an unquoted ETag", obj, err)
-	}
-	if _, err := objects.Head(ctx, bucket, "imports/alice/none.csv"); !errors.Is(err, ErrObjectNotFound) {
-		t.Errorf("Head of a missing object = %v; want ErrObjectNotFound", err)
-	}
-	offset := int64(strings.Index(body, "o-2"))
-	for _, tt := range []struct {
-		length int64
-		want   string
-	}{
-		{5, "o-2,\xe6"},                       // bytes offset..offset+4: the range ends inside a character
-		{100, "o-2,日本,2,JPY\n"},               // past the end: up to the end, as S3 answers
-		{obj.Size - offset, "o-2,日本,2,JPY\n"}, // exactly to the end
-	} {
-		r, err := objects.Open(ctx, bucket, obj.Key, obj.ETag, offset, tt.length)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, _ := io.ReadAll(r)
-		r.Close()
-		if string(got) != tt.want {
-			t.Errorf("Range GET of %d bytes from byte %d = %q; want %q", tt.length, offset, got, tt.want)
-		}
-	}
-	// The file is replaced: a chain still reading the old version must not mix the two.
-	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(obj.Key), Body: bytes.NewReader([]byte("other\n"))}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := objects.Open(ctx, bucket, obj.Key, obj.ETag, 0, obj.Size); !errors.Is(err, ErrObjectChanged) {
-		t.Errorf("Open of a replaced object = %v; want ErrObjectChanged", err)
-	}
-}
-
-func TestChainOnDynamoDBAndS3(t *testing.T) {
-	// The whole chain against the real stand-ins: DynamoDB Local and versitygw, a file needing
-	// at least 5 invocations, a batch killed mid-way, and every record stored exactly once.
-	ctx := context.Background()
-	store := newDynamoStore(t)
-	client, bucket := startVersity(t)
-	body, want := ordersFile(500)
-	body += "o-bad,not json\n"
-	key := "imports/alice/orders.ndjson"
-	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body)}); err != nil {
-		t.Fatal(err)
-	}
-	objects := S3Objects{S3: client, Calls: budget.Calls{Timeout: CallTimeout}}
-	obj, err := objects.Head(ctx, bucket, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	killer := &killingStore{Store: store, killAt: 9}
-	c := newChain(t, killer, objects)
-	imp := c.start(store, obj)
-	c.drain()
-
-	got := get(t, store, imp.ID)
-	if got.Status != StatusSucceeded || got.Accepted != 500 || got.Rejected != 1 || got.Line != 501 || got.Offset != obj.Size {
-		t.Fatalf("import = %s, %d accepted, %d rejected, line %d, byte %d/%d; want SUCCEEDED, 500, 1, line 501, at the end", got.Status, got.Accepted, got.Rejected, got.Line, got.Offset, obj.Size)
-	}
-	if c.runs < 5 || got.Invocations != c.runs {
-		t.Errorf("%d invocations ran, %d recorded; want at least 5, all recorded", c.runs, got.Invocations)
-	}
-	if !killer.killed {
-		t.Error("no batch was killed; the test proves less than it says")
-	}
-	if n := countItems(t, store, store.OrdersTable, imp.ID); n != len(want) {
-		t.Errorf("%d order items; want %d, one per valid line", n, len(want))
-	}
-	rejects, err := store.Rejects(ctx, imp.ID, 10)
-	if err != nil || len(rejects) != 1 || rejects[0].Line != 501 {
-		t.Errorf("rejects = %+v, %v; want line 501", rejects, err)
-	}
-	// Spot-check that multi-byte customers survived S3, the chain and DynamoDB.
-	out, err := store.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(store.OrdersTable), ConsistentRead: aws.Bool(true), Key: map[string]types.AttributeValue{
-		"importId": &types.AttributeValueMemberS{Value: imp.ID}, "line": &types.AttributeValueMemberN{Value: "377"},
-	}})
-	if err != nil || out.Item["customer"].(*types.AttributeValueMemberS).Value != want[377].Customer {
-		t.Errorf("line 377 = %v, %v; want customer %q", out.Item["customer"], err, want[377].Customer)
-	}
-}
-
-// killingStore kills (fails) the killAt-th batch after half its orders are written.
-type killingStore struct {
-	Store
-	killAt  int
-	batches int
-	killed  bool
-}
-
-func (k *killingStore) WriteOrders(ctx context.Context, orders []Order) error {
-	k.batches++
-	if k.batches == k.killAt {
-		k.killed = true
-		if err := k.Store.WriteOrders(ctx, orders[:len(orders)/2]); err != nil {
-			return err
-		}
-		return context.DeadlineExceeded
-	}
-	return k.Store.WriteOrders(ctx, orders)
 }

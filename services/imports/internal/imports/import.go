@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"net/http"
 	"path"
 	"strings"
 	"time"
@@ -106,6 +107,16 @@ type Link struct {
 type Reject struct {
 	Line   int64  `dynamodbav:"line" json:"line"`
 	Reason string `dynamodbav:"reason" json:"reason"`
+}
+
+// SignedUpload is a pre-signed PUT of one file to import.
+type SignedUpload struct {
+	Key    string
+	URL    string
+	Method string
+	// Header holds the headers the signature covers, Host and Content-Length included.
+	Header    http.Header
+	ExpiresAt time.Time
 }
 
 // ID derives an import's id from what identifies one version of one object, so a duplicated

@@ -57,14 +57,14 @@ type Checkpoint struct {
 	Now time.Time
 }
 
-// Objects opens the file of an import (S3Objects).
+// Objects opens the file of an import (s3objects.Objects).
 type Objects interface {
 	// Open streams length bytes of the object from byte offset, which is before its end;
 	// ErrObjectChanged when its ETag is no longer etag.
 	Open(ctx context.Context, bucket, key, etag string, offset, length int64) (io.ReadCloser, error)
 }
 
-// Continuer hands the rest of an import to the next invocation of the chain (LambdaContinuer).
+// Continuer hands the rest of an import to the next invocation of the chain (lambdainvoke.Continuer).
 type Continuer interface {
 	Continue(ctx context.Context, link Link) error
 }

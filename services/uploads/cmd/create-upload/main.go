@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-serverless/reference/services/uploads/internal/handlers"
 	"github.com/go-serverless/reference/services/uploads/internal/uploads"
+	"github.com/go-serverless/reference/services/uploads/internal/uploads/s3objects"
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/coldstart"
 	"github.com/go-serverless/reference/shared/envvar"
@@ -56,7 +57,7 @@ func main() {
 		return handlers.Create{
 			Uploads: uploads.Creator{
 				Store:     uploads.DynamoStore{DB: dynamodb.NewFromConfig(d.AWS), Table: env["UPLOADS_TABLE"], Calls: calls},
-				Signer:    uploads.S3Objects{S3: client, Presign: s3.NewPresignClient(client), Bucket: env["UPLOADS_BUCKET"], Calls: calls},
+				Signer:    s3objects.Objects{S3: client, Presign: s3.NewPresignClient(client), Bucket: env["UPLOADS_BUCKET"], Calls: calls},
 				Policy:    uploads.Policy{AllowedTypes: types, MaxSize: int64(maxBytes)},
 				URLExpiry: expiry, Retention: retention,
 				Now: time.Now, NewID: uploads.NewID,

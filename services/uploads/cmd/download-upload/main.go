@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-serverless/reference/services/uploads/internal/handlers"
 	"github.com/go-serverless/reference/services/uploads/internal/uploads"
+	"github.com/go-serverless/reference/services/uploads/internal/uploads/s3objects"
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/coldstart"
 	"github.com/go-serverless/reference/shared/envvar"
@@ -38,7 +39,7 @@ func main() {
 		return handlers.Download{
 			Uploads: uploads.Reader{
 				Store:          uploads.DynamoStore{DB: dynamodb.NewFromConfig(d.AWS), Table: env["UPLOADS_TABLE"], Calls: calls},
-				Signer:         uploads.S3Objects{S3: client, Presign: s3.NewPresignClient(client), Bucket: env["UPLOADS_BUCKET"], Calls: calls},
+				Signer:         s3objects.Objects{S3: client, Presign: s3.NewPresignClient(client), Bucket: env["UPLOADS_BUCKET"], Calls: calls},
 				DownloadExpiry: expiry,
 				Now:            time.Now,
 			},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-serverless/reference/services/uploads/internal/handlers"
 	"github.com/go-serverless/reference/services/uploads/internal/uploads"
+	"github.com/go-serverless/reference/services/uploads/internal/uploads/s3objects"
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/coldstart"
 	"github.com/go-serverless/reference/shared/envvar"
@@ -34,7 +35,7 @@ func main() {
 			ForBucket: func(bucket string) handlers.ObjectVerifier {
 				return uploads.Verifier{
 					Store:   store,
-					Objects: uploads.S3Objects{S3: client, Bucket: bucket, Calls: calls},
+					Objects: s3objects.Objects{S3: client, Bucket: bucket, Calls: calls},
 					Now:     time.Now,
 					Log:     d.Log,
 					Metrics: m,

@@ -26,7 +26,7 @@ type SignedRequest struct {
 	Expires time.Time
 }
 
-// Signer signs requests for single objects (S3Objects is one).
+// Signer signs requests for single objects (s3objects.Objects is one).
 type Signer interface {
 	// SignPut signs a PUT of key whose signature covers the declared length, type and checksum.
 	SignPut(ctx context.Context, key string, in Request, expires time.Duration) (SignedRequest, error)

@@ -6,6 +6,7 @@
 // conditional on PENDING, so a duplicate S3 notification or a retried verification changes
 // nothing. The bytes never pass through Lambda; this package signs requests and inspects objects.
 //
-// The DynamoDB and S3 adapters (DynamoStore, S3Objects) live here too, behind the small
-// interfaces the rules call (Store, ObjectStore, Signer).
+// The DynamoDB adapter (DynamoStore), which every function calls, lives here too, behind the
+// small interface the rules call (Store). The S3 adapter, behind ObjectStore and Signer, is
+// package s3objects: only some functions call S3, and the others must not link its client.
 package uploads

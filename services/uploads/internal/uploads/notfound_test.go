@@ -1,4 +1,4 @@
-package uploads
+package uploads_test
 
 import (
 	"context"
@@ -12,7 +12,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/go-serverless/reference/services/uploads/internal/uploads"
+	"github.com/go-serverless/reference/services/uploads/internal/uploads/s3objects"
 )
+
+// This test runs the verifier on the S3 adapter, package s3objects. It imports package uploads, so
+// the test is in package uploads_test, with the test helpers export_test.go lends it.
 
 // missingObjectS3 answers every request as S3 answers one for a key that does not exist, to a
 // caller with s3:ListBucket: 404, NoSuchKey in the body (HEAD has no body).
@@ -47,32 +53,32 @@ func TestRetriedVerifierFinishesWhenTheObjectIsGone(t *testing.T) {
 		HTTPClient:   answers,
 		Retryer:      aws.NopRetryer{},
 	})
-	o := S3Objects{S3: client, Bucket: testBucket}
+	o := s3objects.Objects{S3: client, Bucket: "uploads-test-bucket"}
 	ctx := context.Background()
-	key := ObjectKey("alice", uploadID, "a.png")
+	key := uploads.ObjectKey("alice", uploads.UploadID, "a.png")
 	if err := o.Delete(ctx, key); err != nil {
 		t.Errorf("Delete of a missing object answered 404 = %v; want nil (the object is gone, as asked)", err)
 	}
-	if _, err := o.Head(ctx, key); !errors.Is(err, ErrObjectNotFound) {
+	if _, err := o.Head(ctx, key); !errors.Is(err, uploads.ErrObjectNotFound) {
 		t.Errorf("Head answered 404 = %v; want ErrObjectNotFound", err)
 	}
-	if _, err := o.ReadHead(ctx, key, SniffBytes); !errors.Is(err, ErrObjectNotFound) {
+	if _, err := o.ReadHead(ctx, key, uploads.SniffBytes); !errors.Is(err, uploads.ErrObjectNotFound) {
 		t.Errorf("ReadHead answered 404 = %v; want ErrObjectNotFound", err)
 	}
 
 	// The whole verification, retried after the object of a REJECTED upload was deleted.
-	u := pendingUpload(pngBytes)
-	u.Status, u.Reason = StatusRejected, "content does not look like image/png"
-	v := Verifier{Store: newMemStore(u), Objects: o, Now: fixedNow, Log: quietLog()}
-	if outcome, err := v.Verify(ctx, u.Key); err != nil || outcome != OutcomeDuplicate {
+	u := uploads.PendingUpload(uploads.PNGBytes)
+	u.Status, u.Reason = uploads.StatusRejected, "content does not look like image/png"
+	v := uploads.Verifier{Store: uploads.NewMemStore(u), Objects: o, Now: uploads.FixedNow, Log: uploads.QuietLog()}
+	if outcome, err := v.Verify(ctx, u.Key); err != nil || outcome != uploads.OutcomeDuplicate {
 		t.Errorf("retried Verify = %s, %v; want DUPLICATE and no error", outcome, err)
 	}
 	// And one whose crash came between the delete and the record: it is marked REJECTED.
-	pending := pendingUpload(pngBytes)
-	store := newMemStore(pending)
+	pending := uploads.PendingUpload(uploads.PNGBytes)
+	store := uploads.NewMemStore(pending)
 	v.Store = store
-	if outcome, err := v.Verify(ctx, pending.Key); err != nil || outcome != OutcomeRejected || store.uploads[uploadID].Status != StatusRejected {
-		t.Errorf("retried Verify of a PENDING upload = %s, %v, %s; want REJECTED", outcome, err, store.uploads[uploadID].Status)
+	if outcome, err := v.Verify(ctx, pending.Key); err != nil || outcome != uploads.OutcomeRejected || store.Uploads()[uploads.UploadID].Status != uploads.StatusRejected {
+		t.Errorf("retried Verify of a PENDING upload = %s, %v, %s; want REJECTED", outcome, err, store.Uploads()[uploads.UploadID].Status)
 	}
 	if len(answers.requests) == 0 {
 		t.Fatal(fmt.Errorf("no request reached the fake S3"))

@@ -20,7 +20,7 @@ type ObjectInfo struct {
 	SHA256 string
 }
 
-// ObjectStore reads and removes uploaded objects (S3Objects is one).
+// ObjectStore reads and removes uploaded objects (s3objects.Objects is one).
 type ObjectStore interface {
 	// Head returns the object's metadata with its checksum; ErrObjectNotFound if it is gone.
 	Head(ctx context.Context, key string) (ObjectInfo, error)

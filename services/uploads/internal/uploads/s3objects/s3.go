@@ -1,4 +1,4 @@
-package uploads
+package s3objects
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/go-serverless/reference/services/uploads/internal/uploads"
 	"github.com/go-serverless/reference/shared/budget"
 )
 
@@ -24,8 +25,8 @@ import (
 // after the decision tags the object again; the verifier then keeps it again (see Verify).
 const PendingTag = "upload=pending"
 
-// S3API is the part of the S3 client the object store calls.
-type S3API interface {
+// API is the part of the S3 client the object store calls.
+type API interface {
 	HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
 	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 	DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
@@ -38,9 +39,9 @@ type PresignAPI interface {
 	PresignGetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.PresignOptions)) (*v4.PresignedHTTPRequest, error)
 }
 
-// S3Objects signs requests for, and inspects, objects in the uploads bucket.
-type S3Objects struct {
-	S3      S3API
+// Objects signs requests for, and inspects, objects in the uploads bucket.
+type Objects struct {
+	S3      API
 	Presign PresignAPI
 	Bucket  string
 	// Calls bounds each call by the invocation's remaining time minus its margin.
@@ -51,7 +52,7 @@ type S3Objects struct {
 // and the pending tag: S3 refuses any other size, type, body or tag. Signing is local; it calls
 // nothing. The headers returned are the ones a client must set (Host and Content-Length are set
 // by every HTTP client from the URL and the body).
-func (o S3Objects) SignPut(ctx context.Context, key string, in Request, expires time.Duration) (SignedRequest, error) {
+func (o Objects) SignPut(ctx context.Context, key string, in uploads.Request, expires time.Duration) (uploads.SignedRequest, error) {
 	req, err := o.Presign.PresignPutObject(ctx, &s3.PutObjectInput{
 		Bucket:         aws.String(o.Bucket),
 		Key:            aws.String(key),
@@ -61,7 +62,7 @@ func (o S3Objects) SignPut(ctx context.Context, key string, in Request, expires 
 		Tagging:        aws.String(PendingTag),
 	}, s3.WithPresignExpires(expires))
 	if err != nil {
-		return SignedRequest{}, fmt.Errorf("presign put %s: %w", key, err)
+		return uploads.SignedRequest{}, fmt.Errorf("presign put %s: %w", key, err)
 	}
 	headers := map[string]string{}
 	for name, values := range req.SignedHeader {
@@ -70,12 +71,12 @@ func (o S3Objects) SignPut(ctx context.Context, key string, in Request, expires 
 		}
 		headers[http.CanonicalHeaderKey(name)] = values[0]
 	}
-	return SignedRequest{Method: req.Method, URL: req.URL, Headers: headers}, nil
+	return uploads.SignedRequest{Method: req.Method, URL: req.URL, Headers: headers}, nil
 }
 
 // SignGet signs a GET that downloads the object as an attachment named fileName (so a browser
 // never renders it inline under the bucket's origin) with the declared content type.
-func (o S3Objects) SignGet(ctx context.Context, key, fileName, contentType string, expires time.Duration) (SignedRequest, error) {
+func (o Objects) SignGet(ctx context.Context, key, fileName, contentType string, expires time.Duration) (uploads.SignedRequest, error) {
 	req, err := o.Presign.PresignGetObject(ctx, &s3.GetObjectInput{
 		Bucket:                     aws.String(o.Bucket),
 		Key:                        aws.String(key),
@@ -83,26 +84,26 @@ func (o S3Objects) SignGet(ctx context.Context, key, fileName, contentType strin
 		ResponseContentType:        aws.String(contentType),
 	}, s3.WithPresignExpires(expires))
 	if err != nil {
-		return SignedRequest{}, fmt.Errorf("presign get %s: %w", key, err)
+		return uploads.SignedRequest{}, fmt.Errorf("presign get %s: %w", key, err)
 	}
-	return SignedRequest{Method: req.Method, URL: req.URL, Headers: map[string]string{}}, nil
+	return uploads.SignedRequest{Method: req.Method, URL: req.URL, Headers: map[string]string{}}, nil
 }
 
 // Head returns the object's size, type and stored SHA-256 (ChecksumMode ENABLED).
-func (o S3Objects) Head(ctx context.Context, key string) (ObjectInfo, error) {
+func (o Objects) Head(ctx context.Context, key string) (uploads.ObjectInfo, error) {
 	ctx, cancel := o.Calls.Context(ctx)
 	defer cancel()
 	out, err := o.S3.HeadObject(ctx, &s3.HeadObjectInput{
 		Bucket: aws.String(o.Bucket), Key: aws.String(key), ChecksumMode: types.ChecksumModeEnabled,
 	})
 	if err != nil {
-		return ObjectInfo{}, fmt.Errorf("head %s: %w", key, notFoundOr(err))
+		return uploads.ObjectInfo{}, fmt.Errorf("head %s: %w", key, notFoundOr(err))
 	}
-	return ObjectInfo{Size: aws.ToInt64(out.ContentLength), ContentType: aws.ToString(out.ContentType), SHA256: aws.ToString(out.ChecksumSHA256)}, nil
+	return uploads.ObjectInfo{Size: aws.ToInt64(out.ContentLength), ContentType: aws.ToString(out.ContentType), SHA256: aws.ToString(out.ChecksumSHA256)}, nil
 }
 
 // ReadHead returns up to n bytes from the start of the object with a ranged GET.
-func (o S3Objects) ReadHead(ctx context.Context, key string, n int) ([]byte, error) {
+func (o Objects) ReadHead(ctx context.Context, key string, n int) ([]byte, error) {
 	ctx, cancel := o.Calls.Context(ctx)
 	defer cancel()
 	out, err := o.S3.GetObject(ctx, &s3.GetObjectInput{
@@ -126,7 +127,7 @@ const maxStreamTime = 15 * time.Minute
 // Open streams the whole object. A body of up to the upload limit can take longer to read than
 // one call's Timeout, so the GET and the reading of its body are bounded together by the
 // invocation's deadline minus Calls.Budget.Margin, until Close.
-func (o S3Objects) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+func (o Objects) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	ctx, cancel := o.Calls.Budget.Context(ctx, maxStreamTime)
 	out, err := o.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(o.Bucket), Key: aws.String(key)})
 	if err != nil {
@@ -150,11 +151,11 @@ func (c cancelOnClose) Close() error {
 // Delete removes the object. Deleting a missing object succeeds: S3 answers 204 for one, and a
 // store that answers 404 NoSuchKey instead has done what was asked all the same; a verification
 // retried after it deleted the object must be able to finish.
-func (o S3Objects) Delete(ctx context.Context, key string) error {
+func (o Objects) Delete(ctx context.Context, key string) error {
 	ctx, cancel := o.Calls.Context(ctx)
 	defer cancel()
 	_, err := o.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(o.Bucket), Key: aws.String(key)})
-	if err != nil && !errors.Is(notFoundOr(err), ErrObjectNotFound) {
+	if err != nil && !errors.Is(notFoundOr(err), uploads.ErrObjectNotFound) {
 		return fmt.Errorf("delete %s: %w", key, err)
 	}
 	return nil
@@ -162,7 +163,7 @@ func (o S3Objects) Delete(ctx context.Context, key string) error {
 
 // Keep removes the pending tag, taking the object out of the lifecycle rule that expires
 // unverified uploads.
-func (o S3Objects) Keep(ctx context.Context, key string) error {
+func (o Objects) Keep(ctx context.Context, key string) error {
 	ctx, cancel := o.Calls.Context(ctx)
 	defer cancel()
 	if _, err := o.S3.DeleteObjectTagging(ctx, &s3.DeleteObjectTaggingInput{Bucket: aws.String(o.Bucket), Key: aws.String(key)}); err != nil {
@@ -171,13 +172,13 @@ func (o S3Objects) Keep(ctx context.Context, key string) error {
 	return nil
 }
 
-// notFoundOr turns S3's "no such object" (NotFound from HEAD, NoSuchKey from GET) into ErrObjectNotFound.
+// notFoundOr turns S3's "no such object" (NotFound from HEAD, NoSuchKey from GET) into uploads.ErrObjectNotFound.
 func notFoundOr(err error) error {
 	var nsk *types.NoSuchKey
 	var nf *types.NotFound
 	var api smithy.APIError
 	if errors.As(err, &nsk) || errors.As(err, &nf) || errors.As(err, &api) && (api.ErrorCode() == "NotFound" || api.ErrorCode() == "NoSuchKey") {
-		return ErrObjectNotFound
+		return uploads.ErrObjectNotFound
 	}
 	return err
 }

@@ -1,8 +1,10 @@
-package uploads
+package s3objects
 
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net"
@@ -21,6 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/go-serverless/reference/services/uploads/internal/uploads"
 )
 
 // The S3 adapter runs against versitygw, the S3 stand-in the local runner uses, because what
@@ -32,6 +36,17 @@ const (
 	versitySecret = "local-secret-key"
 	testBucket    = "uploads-test-bucket"
 )
+
+// uploadID and pngBytes make an upload as the domain's tests declare one: alice's PNG.
+const uploadID = "0123456789abcdef0123456789abcdef"
+
+var pngBytes = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR rest of the image")
+
+// sha is the base64 SHA-256 of body, as x-amz-checksum-sha256 carries it.
+func sha(body []byte) string {
+	sum := sha256.Sum256(body)
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
 
 // versitygw finds the stand-in's binary: $VERSITYGW, else .cache/standins/bin/versitygw in a
 // parent directory. Missing, the test is skipped, or fails with REQUIRE_STANDINS=1.
@@ -106,7 +121,7 @@ func startVersity(t *testing.T) *s3.Client {
 	return client
 }
 
-func send(t *testing.T, method string, signed SignedRequest, body []byte) (*http.Response, []byte) {
+func send(t *testing.T, method string, signed uploads.SignedRequest, body []byte) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, signed.URL, bytes.NewReader(body))
 	if err != nil {
@@ -124,13 +139,13 @@ func send(t *testing.T, method string, signed SignedRequest, body []byte) (*http
 	return resp, data
 }
 
-func TestS3ObjectsAgainstVersity(t *testing.T) {
+func TestObjectsAgainstVersity(t *testing.T) {
 	ctx := context.Background()
 	client := startVersity(t)
-	o := S3Objects{S3: client, Presign: s3.NewPresignClient(client), Bucket: testBucket}
-	key := ObjectKey("alice", uploadID, "a.png")
+	o := Objects{S3: client, Presign: s3.NewPresignClient(client), Bucket: testBucket}
+	key := uploads.ObjectKey("alice", uploadID, "a.png")
 	body := append(slices.Clone(pngBytes), bytes.Repeat([]byte{7}, 1000)...)
-	in := Request{FileName: "a.png", ContentType: "image/png", Size: int64(len(body)), SHA256: sha(body)}
+	in := uploads.Request{FileName: "a.png", ContentType: "image/png", Size: int64(len(body)), SHA256: sha(body)}
 
 	signed, err := o.SignPut(ctx, key, in, time.Minute)
 	if err != nil {
@@ -151,12 +166,12 @@ func TestS3ObjectsAgainstVersity(t *testing.T) {
 	}
 
 	info, err := o.Head(ctx, key)
-	if err != nil || info != (ObjectInfo{Size: int64(len(body)), ContentType: "image/png", SHA256: in.SHA256}) {
+	if err != nil || info != (uploads.ObjectInfo{Size: int64(len(body)), ContentType: "image/png", SHA256: in.SHA256}) {
 		t.Fatalf("Head = %+v, %v; want the declared size, type and checksum", info, err)
 	}
-	head, err := o.ReadHead(ctx, key, SniffBytes)
-	if err != nil || !bytes.Equal(head, body[:SniffBytes]) {
-		t.Fatalf("ReadHead = %d bytes, %v; want the first %d", len(head), err, SniffBytes)
+	head, err := o.ReadHead(ctx, key, uploads.SniffBytes)
+	if err != nil || !bytes.Equal(head, body[:uploads.SniffBytes]) {
+		t.Fatalf("ReadHead = %d bytes, %v; want the first %d", len(head), err, uploads.SniffBytes)
 	}
 	whole, err := o.Open(ctx, key)
 	if err != nil {
@@ -210,13 +225,13 @@ func TestS3ObjectsAgainstVersity(t *testing.T) {
 	if err := o.Delete(ctx, key); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := o.Head(ctx, key); !errors.Is(err, ErrObjectNotFound) {
+	if _, err := o.Head(ctx, key); !errors.Is(err, uploads.ErrObjectNotFound) {
 		t.Errorf("Head after Delete = %v; want ErrObjectNotFound", err)
 	}
-	if _, err := o.ReadHead(ctx, key, SniffBytes); !errors.Is(err, ErrObjectNotFound) {
+	if _, err := o.ReadHead(ctx, key, uploads.SniffBytes); !errors.Is(err, uploads.ErrObjectNotFound) {
 		t.Errorf("ReadHead after Delete = %v; want ErrObjectNotFound", err)
 	}
-	if _, err := o.Open(ctx, key); !errors.Is(err, ErrObjectNotFound) {
+	if _, err := o.Open(ctx, key); !errors.Is(err, uploads.ErrObjectNotFound) {
 		t.Errorf("Open after Delete = %v; want ErrObjectNotFound", err)
 	}
 	if err := o.Delete(ctx, key); err != nil {

@@ -1,4 +1,4 @@
-package imports
+package s3objects
 
 import (
 	"context"
@@ -14,45 +14,46 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/go-serverless/reference/services/imports/internal/imports"
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/clock"
 )
 
-// S3API is the part of the S3 client the object reader calls.
-type S3API interface {
+// API is the part of the S3 client the object reader calls.
+type API interface {
 	HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
 	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 }
 
-// S3Objects reads import files from S3.
-type S3Objects struct {
-	S3 S3API
+// Objects reads import files from S3.
+type Objects struct {
+	S3 API
 	// Calls bounds HeadObject by its Timeout and the invocation's remaining time minus its margin.
 	// A GetObject body is read for as long as the invocation runs, so Open is bounded by the
 	// invocation's own context only.
 	Calls budget.Calls
 }
 
-// Head returns the current version of an object; ErrObjectNotFound when there is none.
-func (o S3Objects) Head(ctx context.Context, bucket, key string) (Object, error) {
+// Head returns the current version of an object; imports.ErrObjectNotFound when there is none.
+func (o Objects) Head(ctx context.Context, bucket, key string) (imports.Object, error) {
 	ctx, cancel := o.Calls.Context(ctx)
 	defer cancel()
 	out, err := o.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
-		return Object{}, fmt.Errorf("head s3://%s/%s: %w", bucket, key, objectError(err))
+		return imports.Object{}, fmt.Errorf("head s3://%s/%s: %w", bucket, key, objectError(err))
 	}
-	return Object{Bucket: bucket, Key: key, ETag: NormalizeETag(aws.ToString(out.ETag)), Size: aws.ToInt64(out.ContentLength)}, nil
+	return imports.Object{Bucket: bucket, Key: key, ETag: imports.NormalizeETag(aws.ToString(out.ETag)), Size: aws.ToInt64(out.ContentLength)}, nil
 }
 
 // Open streams length bytes of the object from byte offset with one Range GET, only while its
 // ETag is still etag: a file replaced mid-import fails the import instead of mixing two versions.
 // The range is bounded: S3 sends what was asked for, not the rest of the file.
-func (o S3Objects) Open(ctx context.Context, bucket, key, etag string, offset, length int64) (io.ReadCloser, error) {
+func (o Objects) Open(ctx context.Context, bucket, key, etag string, offset, length int64) (io.ReadCloser, error) {
 	out, err := o.S3.GetObject(ctx, &s3.GetObjectInput{
 		Bucket:  aws.String(bucket),
 		Key:     aws.String(key),
 		Range:   aws.String(fmt.Sprintf("bytes=%d-%d", offset, offset+length-1)),
-		IfMatch: aws.String(`"` + NormalizeETag(etag) + `"`),
+		IfMatch: aws.String(`"` + imports.NormalizeETag(etag) + `"`),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("get s3://%s/%s bytes %d-%d: %w", bucket, key, offset, offset+length-1, objectError(err))
@@ -70,9 +71,9 @@ func (o S3Objects) Open(ctx context.Context, bucket, key, etag string, offset, l
 func objectError(err error) error {
 	switch {
 	case objectMissing(err):
-		return fmt.Errorf("%w: %w", ErrObjectNotFound, err)
+		return fmt.Errorf("%w: %w", imports.ErrObjectNotFound, err)
 	case objectChanged(err):
-		return fmt.Errorf("%w: %w", ErrObjectChanged, err)
+		return fmt.Errorf("%w: %w", imports.ErrObjectChanged, err)
 	}
 	return err
 }
@@ -111,16 +112,6 @@ type PresignAPI interface {
 	PresignPutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.PresignOptions)) (*v4.PresignedHTTPRequest, error)
 }
 
-// SignedUpload is a pre-signed PUT of one file to import.
-type SignedUpload struct {
-	Key    string
-	URL    string
-	Method string
-	// Header holds the headers the signature covers, Host and Content-Length included.
-	Header    http.Header
-	ExpiresAt time.Time
-}
-
 // Uploads signs PUTs of import files: a caller with no AWS credentials uploads straight to S3,
 // and the bucket's notification starts the import.
 type Uploads struct {
@@ -135,7 +126,7 @@ type Uploads struct {
 // covers Content-Length and Content-Type, so S3 refuses a body of any other length or type: the
 // size a caller declared (and the API checked) is the size stored. Signing is local; it calls
 // nothing.
-func (u Uploads) Sign(ctx context.Context, key string, size int64, contentType string) (SignedUpload, error) {
+func (u Uploads) Sign(ctx context.Context, key string, size int64, contentType string) (imports.SignedUpload, error) {
 	req, err := u.Presign.PresignPutObject(ctx, &s3.PutObjectInput{
 		Bucket:        aws.String(u.Bucket),
 		Key:           aws.String(key),
@@ -143,7 +134,7 @@ func (u Uploads) Sign(ctx context.Context, key string, size int64, contentType s
 		ContentType:   aws.String(contentType),
 	}, s3.WithPresignExpires(u.Expires))
 	if err != nil {
-		return SignedUpload{}, fmt.Errorf("sign PUT of s3://%s/%s: %w", u.Bucket, key, err)
+		return imports.SignedUpload{}, fmt.Errorf("sign PUT of s3://%s/%s: %w", u.Bucket, key, err)
 	}
-	return SignedUpload{Key: key, URL: req.URL, Method: req.Method, Header: req.SignedHeader, ExpiresAt: clock.Now(u.Now).Add(u.Expires).UTC()}, nil
+	return imports.SignedUpload{Key: key, URL: req.URL, Method: req.Method, Header: req.SignedHeader, ExpiresAt: clock.Now(u.Now).Add(u.Expires).UTC()}, nil
 }

@@ -1,4 +1,4 @@
-package imports
+package lambdainvoke
 
 import (
 	"context"
@@ -9,26 +9,27 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/go-serverless/reference/services/imports/internal/imports"
 	"github.com/go-serverless/reference/shared/budget"
 )
 
-// LambdaAPI is the part of the Lambda client the continuer calls.
-type LambdaAPI interface {
+// API is the part of the Lambda client the continuer calls.
+type API interface {
 	Invoke(ctx context.Context, in *lambda.InvokeInput, optFns ...func(*lambda.Options)) (*lambda.InvokeOutput, error)
 }
 
-// LambdaContinuer starts the next invocation of the chain with an asynchronous Invoke
+// Continuer starts the next invocation of the chain with an asynchronous Invoke
 // (InvocationType Event): Lambda queues the link, retries it on failure as the function's
 // EventInvokeConfig says, and sends it to the OnFailure destination when every attempt failed.
-type LambdaContinuer struct {
-	Lambda LambdaAPI
+type Continuer struct {
+	Lambda API
 	// Function is the name or ARN of ProcessImportFunction.
 	Function string
 	Calls    budget.Calls
 }
 
 // Continue queues link for the next invocation.
-func (c LambdaContinuer) Continue(ctx context.Context, link Link) error {
+func (c Continuer) Continue(ctx context.Context, link imports.Link) error {
 	payload, err := json.Marshal(link)
 	if err != nil {
 		return fmt.Errorf("marshal link: %w", err)
