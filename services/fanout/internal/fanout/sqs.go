@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/go-serverless/reference/shared/budget"
-	"github.com/go-serverless/reference/shared/correlation"
+	"github.com/go-serverless/reference/shared/correlation/sqsattr"
 )
 
 // SendBatchSize is the most messages one SendMessageBatch call takes.
@@ -43,7 +43,7 @@ func (q SQSTaskQueue) SendBatch(ctx context.Context, tasks []Subtask) error {
 	if len(tasks) > SendBatchSize {
 		return fmt.Errorf("send %d subtasks in one batch: at most %d", len(tasks), SendBatchSize)
 	}
-	attrs := correlation.SQSAttributes(ctx)
+	attrs := sqsattr.Attributes(ctx)
 	pending := make([]types.SendMessageBatchRequestEntry, len(tasks))
 	for i, task := range tasks {
 		body, err := json.Marshal(task)
@@ -112,7 +112,7 @@ func (q SQSSinkQueue) Send(ctx context.Context, batchID string) error {
 	_, err := q.SQS.SendMessage(ctx, &sqs.SendMessageInput{
 		QueueUrl:          aws.String(q.URL),
 		MessageBody:       aws.String(string(body)),
-		MessageAttributes: correlation.SQSAttributes(ctx),
+		MessageAttributes: sqsattr.Attributes(ctx),
 	})
 	if err != nil {
 		return fmt.Errorf("send batch %s to the sink: %w", batchID, err)

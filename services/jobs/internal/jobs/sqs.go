@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/go-serverless/reference/shared/budget"
-	"github.com/go-serverless/reference/shared/correlation"
+	"github.com/go-serverless/reference/shared/correlation/sqsattr"
 )
 
 // SQSAPI is the part of the SQS client the task queue calls.
@@ -37,7 +37,7 @@ func (q SQSQueue) Send(ctx context.Context, task Task) error {
 	_, err = q.SQS.SendMessage(ctx, &sqs.SendMessageInput{
 		QueueUrl:          aws.String(q.URL),
 		MessageBody:       aws.String(string(body)),
-		MessageAttributes: correlation.SQSAttributes(ctx),
+		MessageAttributes: sqsattr.Attributes(ctx),
 	})
 	if err != nil {
 		return fmt.Errorf("send task for job %s: %w", task.JobID, err)

@@ -14,7 +14,7 @@ import (
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/go-serverless/reference/shared/budget"
-	"github.com/go-serverless/reference/shared/correlation"
+	"github.com/go-serverless/reference/shared/correlation/snsattr"
 )
 
 // ErrOutOfOrder means the read model is behind an event written before events carried
@@ -171,7 +171,7 @@ func (p SNSPublisher) Publish(ctx context.Context, e Event) error {
 	if err != nil {
 		return fmt.Errorf("marshal event: %w", err)
 	}
-	attrs := correlation.SNSAttributes(ctx)
+	attrs := snsattr.Attributes(ctx)
 	if attrs == nil {
 		attrs = map[string]snstypes.MessageAttributeValue{}
 	}

@@ -14,7 +14,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/go-serverless/reference/shared/budget"
-	"github.com/go-serverless/reference/shared/correlation"
+	"github.com/go-serverless/reference/shared/correlation/sqsattr"
 )
 
 // EngineAttribute is the SQS message attribute that repeats the job's engine, so the decision is
@@ -41,7 +41,7 @@ func (q SQSQueue) Send(ctx context.Context, job Job) error {
 	if err != nil {
 		return fmt.Errorf("marshal quote job %s: %w", job.QuoteID, err)
 	}
-	attrs := correlation.SQSAttributes(ctx)
+	attrs := sqsattr.Attributes(ctx)
 	if attrs == nil {
 		attrs = map[string]sqstypes.MessageAttributeValue{}
 	}
