@@ -1,4 +1,11 @@
-package jobs
+// Package sqsqueue sends jobs' tasks to the jobs queue: the SQS adapter behind
+// jobs.TaskSender.
+//
+// It is a package of its own, apart from jobs, because only SubmitJobFunction
+// sends: GetJobFunction and ProcessJobFunction link jobs without it, and so
+// without the SQS SDK, whose packages' init would otherwise run at each of
+// their cold starts.
+package sqsqueue
 
 import (
 	"context"
@@ -8,26 +15,27 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/go-serverless/reference/services/jobs/internal/jobs"
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/correlation/sqsattr"
 )
 
-// SQSAPI is the part of the SQS client the task queue calls.
-type SQSAPI interface {
+// API is the part of the SQS client the task queue calls.
+type API interface {
 	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
 }
 
-// SQSQueue sends tasks to the jobs queue, with the caller's correlation ID and sampling decision
+// Queue sends tasks to the jobs queue, with the caller's correlation ID and sampling decision
 // as message attributes so the worker's logs join the same trail.
-type SQSQueue struct {
-	SQS SQSAPI
+type Queue struct {
+	SQS API
 	URL string
-	// Calls bounds each send, as in DynamoStore.
+	// Calls bounds each send, as in jobs.DynamoStore.
 	Calls budget.Calls
 }
 
 // Send queues task.
-func (q SQSQueue) Send(ctx context.Context, task Task) error {
+func (q Queue) Send(ctx context.Context, task jobs.Task) error {
 	body, err := json.Marshal(task)
 	if err != nil {
 		return fmt.Errorf("marshal task for job %s: %w", task.JobID, err)
