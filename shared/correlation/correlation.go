@@ -19,8 +19,14 @@
 //
 // A handler extracts the IDs once, stores them with [NewContext] and passes
 // the context on; the logging package reads them from there, and the outgoing
-// helpers ([SQSAttributes], [SNSAttributes], [CarrierFrom], [SetHeader]) copy
-// them onto the next hop.
+// helpers ([CarrierFrom], [SetHeader], and Attributes in the packages sqsattr
+// and snsattr) copy them onto the next hop.
+//
+// This package reads events through aws-lambda-go's event types and never
+// imports an AWS SDK service package: every function of the repository links
+// it, and in Go every linked package's init runs at cold start. The helpers
+// that build SDK-typed message attributes live in sqsattr and snsattr, which
+// only the functions that send SQS messages or publish SNS notifications link.
 package correlation
 
 import (
@@ -33,16 +39,14 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
 // Header is the HTTP header that carries the correlation ID, on requests and
 // on every response.
 const Header = "x-correlation-id"
 
-// Message attribute names used on SQS messages and SNS notifications. SNS
+// Message attribute names used on SQS messages and SNS notifications (written
+// by sqsattr and snsattr, read by [Extractor.SQS] and [Extractor.SNS]). SNS
 // copies message attributes onto SQS messages when the subscription uses raw
 // message delivery, so the same names work on both.
 const (
@@ -189,34 +193,6 @@ type Carrier struct {
 func CarrierFrom(ctx context.Context) Carrier {
 	ids, _ := FromContext(ctx)
 	return Carrier{CorrelationID: ids.CorrelationID, DebugSampled: ids.DebugSampled}
-}
-
-// SQSAttributes returns the message attributes that carry the IDs in ctx to
-// an SQS message, or nil when ctx carries none. Copy them into a map of your
-// own before adding attributes.
-func SQSAttributes(ctx context.Context) map[string]sqstypes.MessageAttributeValue {
-	ids, ok := FromContext(ctx)
-	if !ok {
-		return nil
-	}
-	return map[string]sqstypes.MessageAttributeValue{
-		AttributeCorrelationID: {DataType: aws.String("String"), StringValue: aws.String(ids.CorrelationID)},
-		AttributeDebugSampled:  {DataType: aws.String("String"), StringValue: aws.String(strconv.FormatBool(ids.DebugSampled))},
-	}
-}
-
-// SNSAttributes returns the message attributes that carry the IDs in ctx to
-// an SNS notification, or nil when ctx carries none. Copy them into a map of
-// your own before adding attributes.
-func SNSAttributes(ctx context.Context) map[string]snstypes.MessageAttributeValue {
-	ids, ok := FromContext(ctx)
-	if !ok {
-		return nil
-	}
-	return map[string]snstypes.MessageAttributeValue{
-		AttributeCorrelationID: {DataType: aws.String("String"), StringValue: aws.String(ids.CorrelationID)},
-		AttributeDebugSampled:  {DataType: aws.String("String"), StringValue: aws.String(strconv.FormatBool(ids.DebugSampled))},
-	}
 }
 
 // SetHeader sets the correlation ID header on h when ctx carries IDs. It

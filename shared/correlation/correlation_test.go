@@ -126,25 +126,9 @@ func TestPayload(t *testing.T) {
 	}
 }
 
+// The message attributes' round trips are tested in sqsattr and snsattr.
 func TestOutgoingRoundTrip(t *testing.T) {
 	ctx := NewContext(context.Background(), IDs{"abc", true})
-	ex := fixed(0, 0.5)
-
-	in := map[string]events.SQSMessageAttribute{}
-	for k, v := range SQSAttributes(ctx) {
-		in[k] = events.SQSMessageAttribute{DataType: *v.DataType, StringValue: v.StringValue}
-	}
-	if got, want := ex.SQS(events.SQSMessage{MessageAttributes: in}), (IDs{"abc", true}); got != want {
-		t.Errorf("SQS round trip = %+v, want %+v", got, want)
-	}
-
-	snsIn := map[string]interface{}{}
-	for k, v := range SNSAttributes(ctx) {
-		snsIn[k] = map[string]interface{}{"Type": *v.DataType, "Value": *v.StringValue}
-	}
-	if got, want := ex.SNS(events.SNSEntity{MessageAttributes: snsIn}), (IDs{"abc", true}); got != want {
-		t.Errorf("SNS round trip = %+v, want %+v", got, want)
-	}
 
 	h := http.Header{}
 	SetHeader(ctx, h)
@@ -155,12 +139,6 @@ func TestOutgoingRoundTrip(t *testing.T) {
 
 func TestOutgoingWithoutIDs(t *testing.T) {
 	ctx := context.Background()
-	if got := SQSAttributes(ctx); got != nil {
-		t.Errorf("SQSAttributes() = %v, want nil", got)
-	}
-	if got := SNSAttributes(ctx); got != nil {
-		t.Errorf("SNSAttributes() = %v, want nil", got)
-	}
 	if got := CarrierFrom(ctx); got != (Carrier{}) {
 		t.Errorf("CarrierFrom() = %+v, want empty", got)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/go-serverless/reference/services/fanout/internal/fanout"
+	"github.com/go-serverless/reference/services/fanout/internal/fanout/sqsqueue"
 	"github.com/go-serverless/reference/services/fanout/internal/handlers"
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/coldstart"
@@ -33,7 +34,7 @@ func main() {
 			Subtasks: fanout.Worker{
 				Joiner: fanout.Joiner{
 					Results: fanout.DynamoStore{DB: dynamodb.NewFromConfig(d.AWS), Table: env["FANOUT_TABLE"], Calls: budget.Calls{Budget: margin}},
-					Sink:    fanout.SQSSinkQueue{SQS: sqs.NewFromConfig(d.AWS), URL: env["SINK_QUEUE_URL"], Calls: budget.Calls{Budget: margin}},
+					Sink:    sqsqueue.SinkQueue{SQS: sqs.NewFromConfig(d.AWS), URL: env["SINK_QUEUE_URL"], Calls: budget.Calls{Budget: margin}},
 					Now:     time.Now,
 					Log:     d.Log,
 					Metrics: m,

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/go-serverless/reference/services/fanout/internal/fanout"
+	"github.com/go-serverless/reference/services/fanout/internal/fanout/sqsqueue"
 	"github.com/go-serverless/reference/services/fanout/internal/handlers"
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/coldstart"
@@ -34,7 +35,7 @@ func main() {
 		return handlers.Submit{
 			Batches: fanout.Submitter{
 				Batches:       fanout.DynamoStore{DB: dynamodb.NewFromConfig(d.AWS), Table: env["FANOUT_TABLE"], Calls: calls},
-				Queue:         fanout.SQSTaskQueue{SQS: sqs.NewFromConfig(d.AWS), URL: env["TASKS_QUEUE_URL"], Calls: calls},
+				Queue:         sqsqueue.TaskQueue{SQS: sqs.NewFromConfig(d.AWS), URL: env["TASKS_QUEUE_URL"], Calls: calls},
 				PublishWithin: sizing.PublishWithin,
 				Deadline:      sizing.Deadline(),
 				Retention:     batchRetention,

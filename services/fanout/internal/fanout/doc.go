@@ -23,4 +23,6 @@
 // The deadline is derived from the queues' retries (Sizing.Deadline), so a batch is FAILED by it
 // only once no queue has a retry left to give it.
 // The package knows nothing about API Gateway or SQS events; the handlers package translates those.
+// Its SQS adapter is package sqsqueue, next to this one, so that the functions that send no
+// message do not link the SQS SDK.
 package fanout

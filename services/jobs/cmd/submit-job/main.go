@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-serverless/reference/services/jobs/internal/handlers"
 	"github.com/go-serverless/reference/services/jobs/internal/jobs"
+	"github.com/go-serverless/reference/services/jobs/internal/jobs/sqsqueue"
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/coldstart"
 	"github.com/go-serverless/reference/shared/envvar"
@@ -39,7 +40,7 @@ func main() {
 		return metrics.Flushed(m, d.Log, handlers.Submit{
 			Jobs: jobs.Submitter{
 				Jobs:      jobs.DynamoStore{DB: db, Table: env["JOBS_TABLE"], Calls: calls},
-				Queue:     jobs.SQSQueue{SQS: sqs.NewFromConfig(d.AWS), URL: env["JOBS_QUEUE_URL"], Calls: calls},
+				Queue:     sqsqueue.Queue{SQS: sqs.NewFromConfig(d.AWS), URL: env["JOBS_QUEUE_URL"], Calls: calls},
 				Deadline:  time.Duration(deadline) * time.Second,
 				Retention: jobRetention,
 				Now:       time.Now,

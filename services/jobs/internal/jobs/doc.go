@@ -2,9 +2,10 @@
 // 202 Accepted at once, and polls while a worker does the slow part from a queue.
 //
 // The package holds the rules (what a valid job is, which status may follow which, when a job
-// has timed out, what an attempt that failed means) and the DynamoDB and SQS adapters that the
-// rules consume through small interfaces. It knows nothing about API Gateway or SQS events:
-// the handlers package translates those.
+// has timed out, what an attempt that failed means) and the DynamoDB adapter that the rules
+// consume through small interfaces. The SQS adapter is package sqsqueue, next to this one, so
+// that only the function that sends links the SQS SDK. The package knows nothing about API
+// Gateway or SQS events: the handlers package translates those.
 //
 // A job's life:
 //

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-serverless/reference/services/ledger/internal/handlers"
 	"github.com/go-serverless/reference/services/ledger/internal/ledger"
+	"github.com/go-serverless/reference/services/ledger/internal/ledger/snstopic"
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/coldstart"
 	"github.com/go-serverless/reference/shared/envvar"
@@ -28,7 +29,7 @@ func main() {
 		return handlers.Project{
 			Projector: ledger.Projector{
 				ReadModel: ledger.ReadModel{DB: dynamodb.NewFromConfig(d.AWS), Table: env["ACCOUNTS_TABLE"], Calls: calls},
-				Publisher: ledger.SNSPublisher{SNS: sns.NewFromConfig(d.AWS), TopicARN: env["EVENTS_TOPIC_ARN"], Calls: calls},
+				Publisher: snstopic.Publisher{SNS: sns.NewFromConfig(d.AWS), TopicARN: env["EVENTS_TOPIC_ARN"], Calls: calls},
 			},
 			Budget: margin,
 			Log:    d.Log,

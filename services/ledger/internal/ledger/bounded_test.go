@@ -1,4 +1,4 @@
-package ledger
+package ledger_test
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/go-serverless/reference/services/ledger/internal/ledger"
+	"github.com/go-serverless/reference/services/ledger/internal/ledger/snstopic"
 	"github.com/go-serverless/reference/shared/budget"
 )
 
@@ -61,7 +63,12 @@ func (f *boundedReadModelDB) UpdateItem(ctx context.Context, in *dynamodb.Update
 
 func (f *boundedReadModelDB) GetItem(ctx context.Context, _ *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	f.record(ctx, "GetItem")
-	return &dynamodb.GetItemOutput{Item: map[string]types.AttributeValue{"owner": str("alice"), "accountId": str("a1"), "version": num(9), "balance": num(5)}}, nil
+	return &dynamodb.GetItemOutput{Item: map[string]types.AttributeValue{
+		"owner":     &types.AttributeValueMemberS{Value: "alice"},
+		"accountId": &types.AttributeValueMemberS{Value: "a1"},
+		"version":   &types.AttributeValueMemberN{Value: "9"},
+		"balance":   &types.AttributeValueMemberN{Value: "5"},
+	}}, nil
 }
 
 func (f *boundedReadModelDB) Query(ctx context.Context, _ *dynamodb.QueryInput, _ ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
@@ -78,12 +85,12 @@ func (f *boundedSNS) Publish(ctx context.Context, _ *sns.PublishInput, _ ...func
 
 // projectionCalls makes every call the projection makes: a balanceAfter event, a delta event
 // found already projected (UpdateItem, then GetItem), a page of the list, and a publish.
-func projectionCalls(t *testing.T, ctx context.Context, m ReadModel, p SNSPublisher) {
+func projectionCalls(t *testing.T, ctx context.Context, m ledger.ReadModel, p snstopic.Publisher) {
 	t.Helper()
 	after := int64(5)
-	withBalance := Event{AccountID: "a1", Owner: "alice", Version: 9, Type: Deposited, Amount: 5, BalanceAfter: &after, At: t0}
-	delta := Event{AccountID: "a1", Owner: "alice", Version: 8, Type: Deposited, Amount: 5, At: t0}
-	for _, e := range []Event{withBalance, delta} {
+	withBalance := ledger.Event{AccountID: "a1", Owner: "alice", Version: 9, Type: ledger.Deposited, Amount: 5, BalanceAfter: &after, At: ledger.T0}
+	delta := ledger.Event{AccountID: "a1", Owner: "alice", Version: 8, Type: ledger.Deposited, Amount: 5, At: ledger.T0}
+	for _, e := range []ledger.Event{withBalance, delta} {
 		if err := m.Apply(ctx, e); err != nil {
 			t.Fatalf("Apply version %d: %v", e.Version, err)
 		}
@@ -101,7 +108,7 @@ func projectionCalls(t *testing.T, ctx context.Context, m ReadModel, p SNSPublis
 // with time left to report the record, instead of running until Lambda kills the invocation.
 func TestProjectionCallsAreBounded(t *testing.T) {
 	db, topic := &boundedReadModelDB{}, &boundedSNS{}
-	projectionCalls(t, context.Background(), ReadModel{DB: db, Table: "accounts"}, SNSPublisher{SNS: topic, TopicARN: "arn:topic"})
+	projectionCalls(t, context.Background(), ledger.ReadModel{DB: db, Table: "accounts"}, snstopic.Publisher{SNS: topic, TopicARN: "arn:topic"})
 	db.check(t, time.Time{})
 	topic.check(t, time.Time{})
 }
@@ -115,7 +122,7 @@ func TestProjectionCallsKeepTheMargin(t *testing.T) {
 	defer cancel()
 	calls := budget.Calls{Budget: budget.Budget{Margin: margin}, Timeout: time.Hour}
 	db, topic := &boundedReadModelDB{}, &boundedSNS{}
-	projectionCalls(t, ctx, ReadModel{DB: db, Table: "accounts", Calls: calls}, SNSPublisher{SNS: topic, TopicARN: "arn:topic", Calls: calls})
+	projectionCalls(t, ctx, ledger.ReadModel{DB: db, Table: "accounts", Calls: calls}, snstopic.Publisher{SNS: topic, TopicARN: "arn:topic", Calls: calls})
 	db.check(t, invocation.Add(-margin))
 	topic.check(t, invocation.Add(-margin))
 }

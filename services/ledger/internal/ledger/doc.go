@@ -13,6 +13,7 @@
 // A command with an Idempotency-Key writes its receipt in that same transaction: the event and
 // the record that it happened cannot be separated, so a retry never appends twice.
 //
-// The DynamoDB adapter ([DynamoStore]) and the projection's adapters ([ReadModel], [SNSPublisher])
-// sit next to the rules and are consumed through small interfaces.
+// The DynamoDB adapter ([DynamoStore]) and the projection's read model ([ReadModel]) sit next to
+// the rules and are consumed through small interfaces. The projection's SNS publisher is package
+// snstopic, next to this one, so that only the function that publishes links the SNS SDK.
 package ledger

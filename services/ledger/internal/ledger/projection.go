@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -10,11 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
-	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/go-serverless/reference/shared/budget"
-	"github.com/go-serverless/reference/shared/correlation"
 )
 
 // ErrOutOfOrder means the read model is behind an event written before events carried
@@ -145,44 +141,6 @@ func (m ReadModel) List(ctx context.Context, owner, after string, limit int) ([]
 	}
 	rows, more := trimPage(rows, limit)
 	return rows, more, nil
-}
-
-// SNSAPI is the part of the SNS client the publisher calls.
-type SNSAPI interface {
-	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
-}
-
-// AttributeEventType is the message attribute naming the event's type, for subscription filters.
-const AttributeEventType = "event-type"
-
-// SNSPublisher publishes domain events to a topic, with the correlation IDs of the command that
-// caused them as message attributes.
-type SNSPublisher struct {
-	SNS      SNSAPI
-	TopicARN string
-	// Calls bounds each Publish by its Timeout and by the invocation's remaining time minus its margin.
-	Calls budget.Calls
-}
-
-// Publish sends e. Subscribers may receive an event twice (a redelivered stream batch): they
-// deduplicate on accountId and version.
-func (p SNSPublisher) Publish(ctx context.Context, e Event) error {
-	body, err := json.Marshal(e)
-	if err != nil {
-		return fmt.Errorf("marshal event: %w", err)
-	}
-	attrs := correlation.SNSAttributes(ctx)
-	if attrs == nil {
-		attrs = map[string]snstypes.MessageAttributeValue{}
-	}
-	attrs[AttributeEventType] = snstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(string(e.Type))}
-	ctx, cancel := p.Calls.Context(ctx)
-	defer cancel()
-	_, err = p.SNS.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(p.TopicARN), Message: aws.String(string(body)), MessageAttributes: attrs})
-	if err != nil {
-		return fmt.Errorf("publish %s version %d: %w", e.AccountID, e.Version, err)
-	}
-	return nil
 }
 
 // Projector turns one stored event into its effects outside the events table.

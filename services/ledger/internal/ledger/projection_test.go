@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -12,9 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 
-	"github.com/go-serverless/reference/shared/correlation"
 	"github.com/go-serverless/reference/shared/dynamotest"
 )
 
@@ -109,24 +106,6 @@ func TestReadModelHealsAfterALostEvent(t *testing.T) {
 	}
 	if want := []Summary{{Owner: "alice", AccountID: "a2", Balance: 5, Version: 2}}; !reflect.DeepEqual(rows, want) {
 		t.Errorf("List(after a1) = %+v, want %+v", rows, want)
-	}
-}
-
-// TestProjectorPublishesAfterALostEvent runs the projector over a read model on DynamoDB Local
-// with version 2 lost: version 3 is still projected and published, not failed for ever.
-func TestProjectorPublishesAfterALostEvent(t *testing.T) {
-	m := newReadModel(t)
-	pub := &fakeSNS{}
-	p := Projector{ReadModel: m, Publisher: SNSPublisher{SNS: pub, TopicARN: "arn:topic"}}
-	ctx := context.Background()
-	v3 := Event{AccountID: "a1", Owner: "alice", Version: 3, Type: Deposited, Amount: 7, At: t0, BalanceAfter: new(int64(12))}
-	for _, e := range []Event{opened("a1", "alice"), v3} {
-		if err := p.Project(ctx, e); err != nil {
-			t.Fatalf("Project(version %d) = %v, want nil", e.Version, err)
-		}
-	}
-	if len(pub.inputs) != 2 {
-		t.Errorf("published %d events, want 2 (versions 1 and 3)", len(pub.inputs))
 	}
 }
 
@@ -281,42 +260,6 @@ func TestReadModelRefusesAGap(t *testing.T) {
 	missing := Event{AccountID: "a2", Owner: "alice", Version: 2, Type: Deposited, Amount: 5, At: t0}
 	if err := m.Apply(ctx, missing); !errors.Is(err, ErrOutOfOrder) {
 		t.Errorf("version 2 of an account never opened = %v, want ErrOutOfOrder", err)
-	}
-}
-
-type fakeSNS struct{ inputs []*sns.PublishInput }
-
-func (f *fakeSNS) Publish(_ context.Context, in *sns.PublishInput, _ ...func(*sns.Options)) (*sns.PublishOutput, error) {
-	f.inputs = append(f.inputs, in)
-	return &sns.PublishOutput{MessageId: aws.String("m1")}, nil
-}
-
-func TestSNSPublisherCarriesTheCorrelationID(t *testing.T) {
-	f := &fakeSNS{}
-	p := SNSPublisher{SNS: f, TopicARN: "arn:topic"}
-	ctx := correlation.NewContext(context.Background(), correlation.IDs{CorrelationID: "c-9"})
-	e := Event{AccountID: "a1", Owner: "alice", Version: 2, Type: Deposited, Amount: 5, At: t0, CorrelationID: "c-9"}
-	if err := p.Publish(ctx, e); err != nil {
-		t.Fatal(err)
-	}
-	in := f.inputs[0]
-	if aws.ToString(in.TopicArn) != "arn:topic" {
-		t.Errorf("topic = %s, want arn:topic", aws.ToString(in.TopicArn))
-	}
-	attrs := in.MessageAttributes
-	if got := aws.ToString(attrs[correlation.AttributeCorrelationID].StringValue); got != "c-9" {
-		t.Errorf("correlation attribute = %q, want c-9", got)
-	}
-	if got := aws.ToString(attrs[AttributeEventType].StringValue); got != string(Deposited) {
-		t.Errorf("event-type attribute = %q, want %s", got, Deposited)
-	}
-	var body map[string]any
-	if err := json.Unmarshal([]byte(aws.ToString(in.Message)), &body); err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]any{"accountId": "a1", "version": float64(2), "type": "MoneyDeposited", "amount": float64(5), "at": "2026-11-30T12:00:00Z"}
-	if !reflect.DeepEqual(body, want) {
-		t.Errorf("message = %v, want %v (no owner, no internal fields)", body, want)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/go-serverless/reference/services/pricing/internal/flags/launchdarkly"
 	"github.com/go-serverless/reference/services/pricing/internal/handlers"
 	"github.com/go-serverless/reference/services/pricing/internal/quotes"
+	"github.com/go-serverless/reference/services/pricing/internal/quotes/sqsqueue"
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/coldstart"
 	"github.com/go-serverless/reference/shared/envvar"
@@ -55,7 +56,7 @@ func main() {
 		// 500 (and release the Idempotency-Key) instead of being killed mid-request.
 		calls := budget.Calls{Budget: budget.Budget{Margin: 500 * time.Millisecond}}
 		return handlers.SubmitQuote{
-			Quotes: quotes.Submitter{Queue: quotes.SQSQueue{SQS: sqs.NewFromConfig(d.AWS), URL: env["QUOTES_QUEUE_URL"], Calls: calls}},
+			Quotes: quotes.Submitter{Queue: sqsqueue.Queue{SQS: sqs.NewFromConfig(d.AWS), URL: env["QUOTES_QUEUE_URL"], Calls: calls}},
 			// Keys are remembered as long as the quotes they name, so a key is never reused for
 			// another quote while its quote can still be read.
 			Idempotency: idempotency.New(db, env["IDEMPOTENCY_TABLE"], idempotency.WithTTL(quoteRetention), idempotency.WithCalls(calls)),

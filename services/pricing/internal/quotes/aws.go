@@ -2,7 +2,6 @@ package quotes
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -10,51 +9,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/go-serverless/reference/shared/budget"
-	"github.com/go-serverless/reference/shared/correlation"
 )
-
-// EngineAttribute is the SQS message attribute that repeats the job's engine, so the decision is
-// visible in the console and to queue tooling without parsing the body. The body is what the
-// worker trusts.
-const EngineAttribute = "pricing-engine"
-
-// SQSAPI is the part of the SQS client SQSQueue calls.
-type SQSAPI interface {
-	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
-}
-
-// SQSQueue sends jobs to the quotes queue with the correlation IDs and the engine as attributes.
-type SQSQueue struct {
-	SQS SQSAPI
-	URL string
-	// Calls bounds the send by its Timeout and by the invocation's remaining time minus its margin.
-	Calls budget.Calls
-}
-
-// Send queues job.
-func (q SQSQueue) Send(ctx context.Context, job Job) error {
-	body, err := json.Marshal(job)
-	if err != nil {
-		return fmt.Errorf("marshal quote job %s: %w", job.QuoteID, err)
-	}
-	attrs := correlation.SQSAttributes(ctx)
-	if attrs == nil {
-		attrs = map[string]sqstypes.MessageAttributeValue{}
-	}
-	attrs[EngineAttribute] = sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(string(job.Engine))}
-	ctx, cancel := q.Calls.Context(ctx)
-	defer cancel()
-	if _, err := q.SQS.SendMessage(ctx, &sqs.SendMessageInput{
-		QueueUrl: aws.String(q.URL), MessageBody: aws.String(string(body)), MessageAttributes: attrs,
-	}); err != nil {
-		return fmt.Errorf("send quote job %s: %w", job.QuoteID, err)
-	}
-	return nil
-}
 
 // DynamoAPI is the part of the DynamoDB client DynamoStore calls.
 type DynamoAPI interface {

@@ -40,7 +40,7 @@ type Quote struct {
 	ExpiresAt int64          `dynamodbav:"expiresAt" json:"-"`
 }
 
-// Queue takes jobs to the worker (SQSQueue).
+// Queue takes jobs to the worker (sqsqueue.Queue).
 type Queue interface {
 	Send(ctx context.Context, job Job) error
 }

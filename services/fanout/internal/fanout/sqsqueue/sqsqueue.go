@@ -1,4 +1,12 @@
-package fanout
+// Package sqsqueue sends fanout's messages to SQS: subtasks to the workers' queue (TaskQueue,
+// behind fanout.TaskSender) and "aggregate this batch" to the sink's queue (SinkQueue, behind
+// fanout.SinkSender).
+//
+// It is a package of its own, apart from fanout, because only SubmitBatchFunction,
+// ProcessSubtaskFunction and RecordFailedSubtaskFunction send: GetBatchFunction and
+// AggregateBatchFunction link fanout without it, and so without the SQS SDK, whose packages' init
+// would otherwise run at each of their cold starts.
+package sqsqueue
 
 import (
 	"context"
@@ -11,39 +19,37 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/go-serverless/reference/services/fanout/internal/fanout"
 	"github.com/go-serverless/reference/shared/budget"
-	"github.com/go-serverless/reference/shared/correlation"
+	"github.com/go-serverless/reference/shared/correlation/sqsattr"
 )
-
-// SendBatchSize is the most messages one SendMessageBatch call takes.
-const SendBatchSize = 10
 
 // entryAttempts is how often an entry SQS refused in a SendMessageBatch answer is sent again.
 const entryAttempts = 3
 
-// SQSAPI is the part of the SQS client the queues call.
-type SQSAPI interface {
+// API is the part of the SQS client the queues call.
+type API interface {
 	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
 	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
 }
 
-// SQSTaskQueue sends subtasks to the workers' queue, ten per call, with the caller's correlation
+// TaskQueue sends subtasks to the workers' queue, ten per call, with the caller's correlation
 // IDs as message attributes.
-type SQSTaskQueue struct {
-	SQS SQSAPI
+type TaskQueue struct {
+	SQS API
 	URL string
-	// Calls bounds each call, as in DynamoStore.
+	// Calls bounds each call, as in fanout.DynamoStore.
 	Calls budget.Calls
 }
 
-// SendBatch sends up to SendBatchSize subtasks in one call. SendMessageBatch can succeed for some
-// entries and fail for others; only the failed ones are sent again (at most entryAttempts times),
-// so a partial failure never duplicates the entries that went through.
-func (q SQSTaskQueue) SendBatch(ctx context.Context, tasks []Subtask) error {
-	if len(tasks) > SendBatchSize {
-		return fmt.Errorf("send %d subtasks in one batch: at most %d", len(tasks), SendBatchSize)
+// SendBatch sends up to fanout.SendBatchSize subtasks in one call. SendMessageBatch can succeed
+// for some entries and fail for others; only the failed ones are sent again (at most entryAttempts
+// times), so a partial failure never duplicates the entries that went through.
+func (q TaskQueue) SendBatch(ctx context.Context, tasks []fanout.Subtask) error {
+	if len(tasks) > fanout.SendBatchSize {
+		return fmt.Errorf("send %d subtasks in one batch: at most %d", len(tasks), fanout.SendBatchSize)
 	}
-	attrs := correlation.SQSAttributes(ctx)
+	attrs := sqsattr.Attributes(ctx)
 	pending := make([]types.SendMessageBatchRequestEntry, len(tasks))
 	for i, task := range tasks {
 		body, err := json.Marshal(task)
@@ -92,39 +98,25 @@ func (q SQSTaskQueue) SendBatch(ctx context.Context, tasks []Subtask) error {
 	return nil
 }
 
-// sinkMessage is the sink queue's message: only the batch id, the record is the source of truth.
-type sinkMessage struct {
-	BatchID string `json:"batchId"`
-}
-
-// SQSSinkQueue sends "aggregate this batch" to the sink's queue.
-type SQSSinkQueue struct {
-	SQS   SQSAPI
+// SinkQueue sends "aggregate this batch" to the sink's queue.
+type SinkQueue struct {
+	SQS   API
 	URL   string
 	Calls budget.Calls
 }
 
 // Send asks the sink to aggregate batchID.
-func (q SQSSinkQueue) Send(ctx context.Context, batchID string) error {
-	body, _ := json.Marshal(sinkMessage{BatchID: batchID}) // a struct of one string always marshals
+func (q SinkQueue) Send(ctx context.Context, batchID string) error {
+	body := fanout.EncodeSinkMessage(batchID)
 	ctx, cancel := q.Calls.Context(ctx)
 	defer cancel()
 	_, err := q.SQS.SendMessage(ctx, &sqs.SendMessageInput{
 		QueueUrl:          aws.String(q.URL),
-		MessageBody:       aws.String(string(body)),
-		MessageAttributes: correlation.SQSAttributes(ctx),
+		MessageBody:       aws.String(body),
+		MessageAttributes: sqsattr.Attributes(ctx),
 	})
 	if err != nil {
 		return fmt.Errorf("send batch %s to the sink: %w", batchID, err)
 	}
 	return nil
-}
-
-// DecodeSinkMessage reads the batch id from a sink queue message body.
-func DecodeSinkMessage(body string) (string, error) {
-	var m sinkMessage
-	if err := json.Unmarshal([]byte(body), &m); err != nil || !validID(m.BatchID) {
-		return "", fmt.Errorf("sink message %.100q names no batch", body)
-	}
-	return m.BatchID, nil
 }

@@ -1,4 +1,4 @@
-package fanout
+package sqsqueue
 
 import (
 	"context"
@@ -9,12 +9,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/go-serverless/reference/services/fanout/internal/fanout"
 )
+
+const batchID = "0123456789abcdef0123456789abcdef"
 
 // flakySQS refuses, in each SendMessageBatch answer, the entries whose item is in refuse, for as
 // many calls as refuse says; it records every body it accepted.
 type flakySQS struct {
-	SQSAPI
+	API
 	refuse   map[string]int
 	accepted []string
 	calls    [][]string
@@ -24,7 +28,7 @@ func (f *flakySQS) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchI
 	out := &sqs.SendMessageBatchOutput{}
 	var call []string
 	for _, e := range in.Entries {
-		var task Subtask
+		var task fanout.Subtask
 		if err := json.Unmarshal([]byte(aws.ToString(e.MessageBody)), &task); err != nil {
 			return nil, err
 		}
@@ -42,12 +46,12 @@ func (f *flakySQS) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchI
 }
 
 func TestSendBatchRetriesOnlyFailedEntries(t *testing.T) {
-	tasks := make([]Subtask, 10)
+	tasks := make([]fanout.Subtask, 10)
 	for i := range tasks {
-		tasks[i] = Subtask{BatchID: batchID, Item: Item{ID: fmt.Sprintf("i%d", i)}}
+		tasks[i] = fanout.Subtask{BatchID: batchID, Item: fanout.Item{ID: fmt.Sprintf("i%d", i)}}
 	}
 	f := &flakySQS{refuse: map[string]int{"i3": 1, "i7": 2}}
-	if err := (SQSTaskQueue{SQS: f, URL: "q"}).SendBatch(context.Background(), tasks); err != nil {
+	if err := (TaskQueue{SQS: f, URL: "q"}).SendBatch(context.Background(), tasks); err != nil {
 		t.Fatalf("SendBatch: %v", err)
 	}
 	if len(f.accepted) != 10 {
@@ -58,7 +62,7 @@ func TestSendBatchRetriesOnlyFailedEntries(t *testing.T) {
 	}
 
 	stuck := &flakySQS{refuse: map[string]int{"i0": entryAttempts}}
-	if err := (SQSTaskQueue{SQS: stuck, URL: "q"}).SendBatch(context.Background(), tasks[:1]); err == nil {
+	if err := (TaskQueue{SQS: stuck, URL: "q"}).SendBatch(context.Background(), tasks[:1]); err == nil {
 		t.Error("SendBatch with an entry refused on every attempt = nil; want an error")
 	}
 }

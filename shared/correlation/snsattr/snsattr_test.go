@@ -1,0 +1,31 @@
+package snsattr
+
+import (
+	"context"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/go-serverless/reference/shared/correlation"
+)
+
+func TestRoundTrip(t *testing.T) {
+	ctx := correlation.NewContext(context.Background(), correlation.IDs{CorrelationID: "abc", DebugSampled: true})
+	// The subscriber neither samples nor makes an ID of its own: the attributes decide both.
+	ex := correlation.Extractor{Rand: func() float64 { return 0.5 }, NewID: func() string { return "new-id" }}
+
+	// The attribute shape as it arrives in a Lambda SNS event.
+	in := map[string]interface{}{}
+	for k, v := range Attributes(ctx) {
+		in[k] = map[string]interface{}{"Type": *v.DataType, "Value": *v.StringValue}
+	}
+	if got, want := ex.SNS(events.SNSEntity{MessageAttributes: in}), (correlation.IDs{CorrelationID: "abc", DebugSampled: true}); got != want {
+		t.Errorf("SNS round trip = %+v, want %+v", got, want)
+	}
+}
+
+func TestWithoutIDs(t *testing.T) {
+	if got := Attributes(context.Background()); got != nil {
+		t.Errorf("Attributes() = %v, want nil", got)
+	}
+}
