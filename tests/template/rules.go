@@ -48,6 +48,7 @@ func allRules() []rule {
 		{name: "QueuesAreAlarmed", check: checkQueuesAreAlarmed},
 		{name: "StreamsAreAlarmed", check: checkStreamsAreAlarmed},
 		{name: "FunctionsAreTraced", check: checkFunctionsAreTraced},
+		{name: "SQSEventsAreAccepted", check: checkSQSEventsAreAccepted},
 	}
 }
 
@@ -344,6 +345,41 @@ func checkSQSEventsCapConcurrency(t *template.Template) []string {
 		}
 	}
 	return out
+}
+
+// checkSQSEventsAreAccepted: every SQS event is one Lambda creates a mapping for
+// (template.SQSEventRefusals, which the local runner refuses to start without too). cfn-lint sees
+// each property's range but not a BatchSize above 10 without a batching window, nor one above 10
+// from a FIFO queue, which AWS refuses only once the deploy has begun.
+func checkSQSEventsAreAccepted(t *template.Template) []string {
+	fns, out := functionsOf(t)
+	for _, f := range fns {
+		for _, e := range f.Events {
+			if e.Type != "SQS" {
+				continue
+			}
+			for _, r := range template.SQSEventRefusals(e.Properties, fifoQueue(t, e.Properties["Queue"])) {
+				out = append(out, fmt.Sprintf("%s: SQS event %s: %s", f.LogicalID, e.Name, r))
+			}
+		}
+	}
+	return out
+}
+
+// fifoQueue reports whether v, an SQS event's Queue, is a FIFO queue: a queue ARN ending in .fifo,
+// or !GetAtt <queue>.Arn of a queue of t with FifoQueue true or a QueueName ending in .fifo.
+func fifoQueue(t *template.Template, v template.Value) bool {
+	if arn, ok := v.(string); ok {
+		return strings.HasSuffix(arn, ".fifo")
+	}
+	id, attr, ok := getAttOf(v)
+	r, declared := t.Resources[id]
+	if !ok || attr != "Arn" || !declared {
+		return false
+	}
+	name, _ := r.Properties["QueueName"].(string)
+	fifo := r.Properties["FifoQueue"]
+	return fifo == true || fifo == "true" || strings.HasSuffix(name, ".fifo")
 }
 
 // asyncInvocations returns, for each function invoked asynchronously, why: its asynchronous events,

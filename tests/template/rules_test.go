@@ -288,6 +288,12 @@ func TestSQSEventsCapConcurrency(t *testing.T) {
 	)
 }
 
+func TestSQSEventsAreAccepted(t *testing.T) {
+	testRule(t, "SQSEventsAreAccepted", "sqs-batch-without-window.yaml",
+		offence{"WorkFunction", "SQS event Work: BatchSize 20 is above 10, which needs MaximumBatchingWindowInSeconds of at least 1, not 0"},
+	)
+}
+
 func TestAsyncFunctionsHaveFailureDestinations(t *testing.T) {
 	testRule(t, "AsyncFunctionsHaveFailureDestinations", "async-without-failure-destination.yaml",
 		offence{"NotifyFunction", "S3 event Upload) but has neither DeadLetterQueue nor"},

@@ -7,4 +7,6 @@
 // their long form when the file is loaded; nothing downstream sees a YAML tag. Load reads one
 // file as written; LoadApp also reads the nested applications it declares and flattens them into
 // one template, so that everything downstream runs an application of nested stacks as one stack.
+// SQSEventRefusals says what Lambda would refuse of an SQS event, for the runner, which refuses
+// to start such a template, and the template rules (tests/template) alike.
 package template

@@ -273,7 +273,9 @@ func (w *wiring) throttleSettings(v template.Value) (*sources.Throttle, error) {
 	return sources.NewThrottle(rate, int(burst)), nil
 }
 
-// sqsMappings builds an event source mapping for every SQS event.
+// sqsMappings builds an event source mapping for every SQS event. An event AWS would refuse
+// (template.SQSEventRefusals: a BatchSize above 10 without a batching window, say) stops the run
+// here, at start-up, as it would stop the deploy on AWS.
 func (w *wiring) sqsMappings() ([]*sources.SQSMapping, error) {
 	var out []*sources.SQSMapping
 	for _, fe := range w.events("SQS") {
@@ -289,6 +291,13 @@ func (w *wiring) sqsMappings() ([]*sources.SQSMapping, error) {
 		queue, ok := w.resources.QueueByARN(arn)
 		if !ok {
 			return nil, fmt.Errorf("function %s event %s: queue %s is not declared in the template", fe.fn.LogicalID, fe.event.Name, arn)
+		}
+		// SQS requires a FIFO queue's name to end in .fifo; provisioning names one so when the
+		// template gives it no QueueName.
+		fifo := strings.HasSuffix(queue.Name, ".fifo")
+		if refusals := template.SQSEventRefusals(p, fifo); len(refusals) > 0 {
+			return nil, fmt.Errorf("function %s event %s: AWS would refuse this SQS event source: %s",
+				fe.fn.LogicalID, fe.event.Name, strings.Join(refusals, "; "))
 		}
 		m := &sources.SQSMapping{
 			SQS: w.sqs, Invoker: w.invokerFor(faults.SourceSQS), Log: w.log, Function: fe.name,

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -41,6 +42,8 @@ const (
 	jobsQueueARN     = "arn:aws:sqs:us-east-1:000000000000:local-JobsQueue"
 	failuresQueueURL = "http://127.0.0.1:9324/000000000000/local-FailuresQueue"
 	failuresQueueARN = "arn:aws:sqs:us-east-1:000000000000:local-FailuresQueue"
+	ordersQueueURL   = "http://127.0.0.1:9324/000000000000/local-OrdersQueue.fifo"
+	ordersQueueARN   = "arn:aws:sqs:us-east-1:000000000000:local-OrdersQueue.fifo"
 	accountsStream   = "arn:aws:dynamodb:ddblocal:000000000000:table/local-AccountsTable/stream/2025-01-01T00:00:00.000"
 	uploadsBucket    = "local-uploadsbucket"
 	workFunctionARN  = "arn:aws:lambda:us-east-1:000000000000:function:local-WorkFunction"
@@ -59,6 +62,7 @@ Mappings:
 Resources:
   JobsQueue: {Type: AWS::SQS::Queue}
   FailuresQueue: {Type: AWS::SQS::Queue}
+  OrdersQueue: {Type: AWS::SQS::Queue, Properties: {FifoQueue: true}}
   AccountsTable: {Type: AWS::DynamoDB::Table}
   UploadsBucket: {Type: AWS::S3::Bucket}
   AlarmTopic: {Type: AWS::SNS::Topic}
@@ -89,6 +93,7 @@ func testResources() *provision.Resources {
 		Queues: map[string]provision.Queue{
 			"JobsQueue":     {LogicalID: "JobsQueue", Name: "local-JobsQueue", URL: jobsQueueURL, ARN: jobsQueueARN},
 			"FailuresQueue": {LogicalID: "FailuresQueue", Name: "local-FailuresQueue", URL: failuresQueueURL, ARN: failuresQueueARN},
+			"OrdersQueue":   {LogicalID: "OrdersQueue", Name: "local-OrdersQueue.fifo", URL: ordersQueueURL, ARN: ordersQueueARN},
 		},
 		Tables: map[string]provision.Table{
 			"AccountsTable": {LogicalID: "AccountsTable", Name: "local-AccountsTable", ARN: "arn:aws:dynamodb:us-east-1:000000000000:table/local-AccountsTable", StreamARN: accountsStream},
@@ -558,6 +563,95 @@ func TestSQSMappings(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got\n%+v\nwant\n%+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestSQSMappingsRefuseWhatAWSRefuses: an SQS event AWS would not create a mapping for stops the
+// run at start-up, with an error naming the function, the event and what AWS refuses; the edges
+// AWS accepts start.
+func TestSQSMappingsRefuseWhatAWSRefuses(t *testing.T) {
+	tests := []struct {
+		name  string
+		props string // the event's properties besides Queue and FunctionResponseTypes
+		queue string // JobsQueue (standard) when empty
+		// wantErr is what the error says after "function WorkFunction event Work: AWS would refuse
+		// this SQS event source: "; empty for an event AWS accepts.
+		wantErr string
+	}{
+		{name: "BatchSize 1", props: "BatchSize: 1"},
+		{name: "BatchSize 10 without a window", props: "BatchSize: 10"},
+		{name: "BatchSize 11 with a 1 s window", props: "BatchSize: 11, MaximumBatchingWindowInSeconds: 1"},
+		{name: "BatchSize 10,000 with the longest window", props: "BatchSize: 10000, MaximumBatchingWindowInSeconds: 300"},
+		{name: "BatchSize from a parameter, with a window", props: "BatchSize: !Ref BatchSize, MaximumBatchingWindowInSeconds: 1"},
+		{name: "MaximumConcurrency 2", props: "ScalingConfig: {MaximumConcurrency: 2}"},
+		{name: "MaximumConcurrency 1,000", props: "ScalingConfig: {MaximumConcurrency: 1000}"},
+		{name: "FIFO, BatchSize 10", props: "BatchSize: 10", queue: "OrdersQueue"},
+		{
+			name: "BatchSize 0", props: "BatchSize: 0",
+			wantErr: "BatchSize 0 is outside 1–10000, what Lambda takes from a standard queue",
+		},
+		{
+			name: "BatchSize 10,001", props: "BatchSize: 10001, MaximumBatchingWindowInSeconds: 1",
+			wantErr: "BatchSize 10001 is outside 1–10000, what Lambda takes from a standard queue",
+		},
+		{
+			name: "FIFO, BatchSize 11", props: "BatchSize: 11", queue: "OrdersQueue",
+			wantErr: "BatchSize 11 is outside 1–10, what Lambda takes from a FIFO queue",
+		},
+		{
+			name: "FIFO, a batching window", props: "BatchSize: 10, MaximumBatchingWindowInSeconds: 1", queue: "OrdersQueue",
+			wantErr: "MaximumBatchingWindowInSeconds 1 is set, and a FIFO queue takes no batching window",
+		},
+		{
+			name: "BatchSize 11 without a window", props: "BatchSize: 11",
+			wantErr: "BatchSize 11 is above 10, which needs MaximumBatchingWindowInSeconds of at least 1, not 0",
+		},
+		{
+			name: "BatchSize from a parameter (25), without a window", props: "BatchSize: !Ref BatchSize, MaximumBatchingWindowInSeconds: 0",
+			wantErr: "BatchSize 25 is above 10, which needs MaximumBatchingWindowInSeconds of at least 1, not 0",
+		},
+		{
+			name: "window of 301 s", props: "MaximumBatchingWindowInSeconds: 301",
+			wantErr: "MaximumBatchingWindowInSeconds 301 is outside 0–300",
+		},
+		{
+			name: "negative window", props: "MaximumBatchingWindowInSeconds: -1",
+			wantErr: "MaximumBatchingWindowInSeconds -1 is outside 0–300",
+		},
+		{
+			name: "MaximumConcurrency 1", props: "ScalingConfig: {MaximumConcurrency: 1}",
+			wantErr: "ScalingConfig.MaximumConcurrency 1 is outside 2–1000",
+		},
+		{
+			name: "MaximumConcurrency 1,001", props: "ScalingConfig: {MaximumConcurrency: 1001}",
+			wantErr: "ScalingConfig.MaximumConcurrency 1001 is outside 2–1000",
+		},
+		{
+			name: "every refusal is named", props: `BatchSize: "20", ScalingConfig: {MaximumConcurrency: 1}`,
+			wantErr: "BatchSize 20 is above 10, which needs MaximumBatchingWindowInSeconds of at least 1, not 0; " +
+				"ScalingConfig.MaximumConcurrency 1 is outside 2–1000",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			queue := cmp.Or(tt.queue, "JobsQueue")
+			w := testWiring(t, workFunction(nil, fmt.Sprintf(
+				"Work: {Type: SQS, Properties: {Queue: !GetAtt %s.Arn, %s, FunctionResponseTypes: [ReportBatchItemFailures]}}", queue, tt.props)))
+			mappings, err := w.sqsMappings()
+			if tt.wantErr == "" {
+				if err != nil || len(mappings) != 1 {
+					t.Fatalf("got %d mappings, error %v; want the one mapping", len(mappings), err)
+				}
+				return
+			}
+			want := "function WorkFunction event Work: AWS would refuse this SQS event source: " + tt.wantErr
+			if err == nil || err.Error() != want {
+				t.Fatalf("got error %v\nwant %s", err, want)
+			}
+			if mappings != nil {
+				t.Errorf("got %d mappings with the error; want none", len(mappings))
 			}
 		})
 	}

@@ -34,7 +34,7 @@ const (
 // It is a time, not a number of attempts, because of how writers meet on one item: DynamoDB
 // cancels the newcomer and keeps no queue, and a writer whose next transaction follows its last
 // at once keeps finding the item free while the others, backing off, keep finding it held. The
-// eight attempts this store used to make (about 0.3 s) gave up on about a quarter of a busy
+// eight attempts this store used to make (about 0.3 s) gave up on up to a quarter of a busy
 // batch's results in BenchmarkWorkerOnAWSConflicts; five seconds gives up on almost none
 // (services/fanout/README.md, the hot key). Every call is also bounded by the invocation's budget (Calls), so the attempts end
 // in time for the invocation to answer.

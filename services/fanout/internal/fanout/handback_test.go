@@ -81,7 +81,7 @@ func subtaskEvent(t *testing.T, n, durationMS int) events.SQSEvent {
 }
 
 // TestWorkerBatchNeverDropsARecordSilently reproduces the silence of issue 11: an unfaulted batch
-// of 10 subtasks whose records were received, not run, and came back a visibility timeout later
+// of subtasks whose records were received, not run, and came back a visibility timeout later
 // with no line about them. It happens when the invocation's time budget is spent before a record
 // starts (sqsbatch hands the rest back unstarted). Every record must end processed, or handed
 // back with a WARN line naming its message, in its batch's correlation chain.
@@ -92,7 +92,7 @@ func TestWorkerBatchNeverDropsARecordSilently(t *testing.T) {
 		budgetLeft time.Duration
 		wantRun    int
 	}{
-		// 5 items of 5 s use the 25 s exactly: the other 5 find no time left at all.
+		// 5 items of 5 s use the 25 s exactly: the rest of the batch finds no time left at all.
 		{name: "budget spent part-way", budgetLeft: 25 * time.Second, wantRun: 5},
 		{name: "budget spent before the first record", budgetLeft: 0, wantRun: 0},
 		// 3 s left: not enough for a 5 s item, which the worker hands back unstarted.

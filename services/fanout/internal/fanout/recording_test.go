@@ -171,19 +171,20 @@ func slowWork(n int, release <-chan struct{}) func(context.Context, Item) (strin
 }
 
 // TestRecordingRecordsAnInvocationsResultsTogether: the quick results of an invocation wait,
-// unrecorded, while its slow item works; then all ten are recorded in one transaction. A group
+// unrecorded, while its slow item works; then all of them are recorded in one transaction. A group
 // that cannot be recorded together goes one result at a time; a group that fails fails each result.
 func TestRecordingRecordsAnInvocationsResultsTogether(t *testing.T) {
 	errDown := errors.New("dynamodb unavailable")
+	group := fmt.Sprintf("RecordAll(%d)", WorkerBatchSize) // a full batch's results, together
 	tests := []struct {
 		name      string
 		allErr    error
 		wantCalls []string
 		wantErr   error
 	}{
-		{"together", nil, []string{"RecordAll(10)"}, nil},
-		{"one by one", ErrRecordOneByOne, append([]string{"RecordAll(10)"}, slices.Repeat([]string{"Record"}, 10)...), nil},
-		{"the group fails", errDown, []string{"RecordAll(10)"}, errDown},
+		{"together", nil, []string{group}, nil},
+		{"one by one", ErrRecordOneByOne, append([]string{group}, slices.Repeat([]string{"Record"}, WorkerBatchSize)...), nil},
+		{"the group fails", errDown, []string{group}, errDown},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -264,7 +265,7 @@ func TestRecordingGivesUpWaitingAtTheBudget(t *testing.T) {
 }
 
 // TestRecordingCountsEachSubtaskOnce runs rounds of a batch of 60 items whose 75 deliveries (15
-// items twice, in random order) go to three execution environments, invocations of ten at a time,
+// items twice, in random order) go to three execution environments, invocations of WorkerBatchSize at a time,
 // each environment recording its results a group at a time on DynamoDB Local. Groups meet
 // duplicates, the batch's last subtasks and each other: every round must count 60, end AGGREGATING,
 // and have exactly one result recorded as the last. (A duplicate that arrives once the batch is

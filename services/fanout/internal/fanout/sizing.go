@@ -67,9 +67,9 @@ const DeadlineMargin = time.Minute
 // queue are what the template's rule already holds the code to.
 //
 // What the deadline does not count is waiting behind other work: the retries start when a message
-// is first received. Fifty items run at once (5 invocations of 10), so 10,000 items of 5 s take
-// about 1,000 s of the 1,770; behind other batches on the queue, a batch can still run out of time
-// and end FAILED at its deadline.
+// is first received. A hundred items run at once (5 invocations of 20), so 10,000 items of 5 s
+// take about 500 s of the 1,770; behind other batches on the queue, a batch can still run out of
+// time and end FAILED at its deadline.
 func (s Sizing) Deadline() time.Duration {
 	return s.PublishWithin + s.Tasks.Span() + s.TasksDeadLetter.Span() + s.Sink.Span() + DeadlineMargin
 }

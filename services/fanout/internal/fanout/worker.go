@@ -107,9 +107,9 @@ func (j Joiner) afterDuplicate(ctx context.Context, batchID, itemID string) erro
 //	  MaxItemDuration            5 s      the longest item; every record's work runs side by side
 //	+ DefaultConflictPatience    5 s      the group's transaction, kept waiting by others on the batch record
 //	+ budget.DefaultCallTimeout  2 s      its last attempt, slowed by the SDK's retries of a throttled write
-//	+ 11 transactions of ~20 ms  0.25 s   a group that cannot be recorded together, one result at a time
+//	+ 21 transactions of ~20 ms  0.42 s   a group that cannot be recorded together, one result at a time
 //	+ WorkerMargin               2 s      to answer
-//	= 14.25 s ≤ 15 s
+//	= 14.42 s ≤ 15 s
 //
 // A batch that does not fit has records interrupted or handed back, and every such delivery counts
 // toward the queue's maxReceiveCount (3): healthy items would end in the dead-letter queue, FAILED.
@@ -119,7 +119,7 @@ const (
 	// WorkerTimeout is ProcessSubtaskFunction's Timeout.
 	WorkerTimeout = 15 * time.Second
 	// WorkerBatchSize is the BatchSize of ProcessSubtaskFunction's event source.
-	WorkerBatchSize = 10
+	WorkerBatchSize = 20
 	// WorkerMaxConcurrency is the MaximumConcurrency of ProcessSubtaskFunction's event source: how
 	// many invocations run at once, whatever the depth of the queue.
 	WorkerMaxConcurrency = 5
@@ -128,14 +128,14 @@ const (
 
 	// WorkerConcurrency is how many records of an invocation's batch are worked at once: all of
 	// them. The work touches nothing shared, so running it side by side costs the batch record
-	// nothing, and the Timeout holds one item, not ten.
+	// nothing, and the Timeout holds one item, not twenty.
 	WorkerConcurrency = WorkerBatchSize
 	// WorkerRecordConcurrency is how many transactions an invocation has in flight to record its
 	// results: one, which records all the results of a batch (Recording). Every result counts on
 	// its batch's one record, and DynamoDB cancels a transaction that touches an item another
 	// transaction holds, so what bounds the contention on that record is the transactions in flight
 	// on it: WorkerMaxConcurrency × WorkerRecordConcurrency, five, as many as when records ran one
-	// after another, each now carrying up to ten results (services/fanout/README.md, the hot key).
+	// after another, each now carrying up to twenty results (services/fanout/README.md, the hot key).
 	WorkerRecordConcurrency = 1
 )
 
@@ -213,7 +213,7 @@ func (w Worker) Process(ctx context.Context, task Subtask) error {
 // Recording records the results of the records an execution environment works side by side once
 // their work is over: one transaction per batch (Joiner.JoinAll) for all of its results, one
 // transaction in flight at a time (WorkerRecordConcurrency). A full batch of items is one
-// transaction on its batch record instead of ten, which is what keeps that record's contention at
+// transaction on its batch record instead of twenty, which is what keeps that record's contention at
 // five transactions in flight, one per invocation, however many records run side by side. Waiting
 // for the slowest item costs nothing in acknowledgement: a message is deleted when its invocation
 // ends, and the invocation ends after its slowest item anyway.

@@ -145,7 +145,7 @@ var (
 	// oneAfterAnother is how the worker ran before: one record after another.
 	oneAfterAnother = workerSetup{concurrency: 1}
 	// ungrouped works the records side by side and records each result as soon as it is ready:
-	// up to ten transactions in flight per invocation.
+	// up to twenty transactions in flight per invocation.
 	ungrouped = workerSetup{concurrency: fanout.WorkerConcurrency}
 )
 
@@ -216,15 +216,15 @@ func runBatch(b *testing.B, db fanout.DynamoDBAPI, table, batchID string, n, dur
 }
 
 // BenchmarkWorker runs a batch of 1,000 items through ProcessSubtaskFunction's handler and the
-// real worker, on DynamoDB Local, with the production BatchSize (10), MaximumConcurrency (5) and
+// real worker, on DynamoDB Local, with the production BatchSize (20), MaximumConcurrency (5) and
 // Timeout: once with items of 0 ms, once with items of 50 ms, in the same iteration (in turn
 // first), and reports each batch's wall time, their ratio, and the 50 ms batch against its ideal:
-// the work alone, 1,000 × 50 ms over the 50 items in flight, 1.0 s. The 0 ms batch is the floor,
+// the work alone, 1,000 × 50 ms over the 100 items in flight, 0.5 s. The 0 ms batch is the floor,
 // the rate at which the batch record takes the results.
 //
 // It runs the production worker (records side by side, each invocation's results recorded in one
 // transaction), the worker as it was (one record after another: 10.0 s of work alone at 50 ms), and
-// records side by side with each result recorded on its own as soon as it is ready (ten
+// records side by side with each result recorded on its own as soon as it is ready (twenty
 // transactions in flight per invocation; see BenchmarkWorkerOnAWSConflicts for what that does on
 // AWS).
 func BenchmarkWorker(b *testing.B) {
@@ -377,7 +377,7 @@ func (a *awsConflicts) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemIn
 // answer. It compares the production worker (records side by side, an invocation's results in one
 // transaction: at most five transactions in flight on the batch record, one per invocation) with
 // the worker as it was (one record after another: five in flight too, one result each) and with
-// records side by side, each result recorded on its own as soon as it is ready (fifty in flight);
+// records side by side, each result recorded on its own as soon as it is ready (a hundred in flight);
 // and DynamoStore's patience with conflicts at 5 s (DefaultConflictPatience) with 0.3 s, about
 // what the eight attempts it used to make took. It reports the transactions and the
 // TransactionConflict cancellations per item, and the deliveries handed back to the queue because

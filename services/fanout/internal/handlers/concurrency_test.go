@@ -113,8 +113,8 @@ func (r *gaugedRecorder) RecordAll(ctx context.Context, batchID string, results 
 	return r.countingRecorder.RecordAll(ctx, batchID, results)
 }
 
-// TestProcessWorksABatchsRecordsSideBySide: each of the ten items of a full batch waits, in its
-// work, until all ten have started. Worked one after another, the first would wait for ever; the
+// TestProcessWorksABatchsRecordsSideBySide: each of the twenty items of a full batch waits, in its
+// work, until all twenty have started. Worked one after another, the first would wait for ever; the
 // test gives up after waitFor and fails instead. The results are still recorded one at a time.
 func TestProcessWorksABatchsRecordsSideBySide(t *testing.T) {
 	work := &gauge{}

@@ -52,7 +52,7 @@ func (noSink) Send(context.Context, string) error { return nil }
 // TestProcessFullBatchOfLongestItemsFits runs ProcessSubtaskFunction's handler on a full batch of
 // the longest items allowed, with the production Timeout, BatchSize, concurrency and margin scaled
 // down by the same factor: every item must be worked and recorded, none handed back. The Timeout
-// holds one item and the recordings, not ten items: worked one after another, as they were before,
+// holds one item and the recordings, not twenty items: worked one after another, as they were before,
 // most of the batch cannot fit, and every delivery handed back counts toward maxReceiveCount, so a
 // healthy item could reach the dead-letter queue.
 func TestProcessFullBatchOfLongestItemsFits(t *testing.T) {
