@@ -19,14 +19,6 @@ import (
 	"github.com/go-serverless/reference/shared/budget"
 )
 
-// CallTimeout is the Timeout of the budget.Calls every import function gives its adapters
-// (DynamoStore, s3objects.Objects, lambdainvoke.Continuer), in place of
-// budget.DefaultCallTimeout (2 s). Imports make bigger calls than the other services' point reads
-// and writes: a BatchWriteItem of 25 orders with its retries of unprocessed items, and a Range GET
-// whose first byte comes from a large object, so they get a second more before a call is
-// abandoned and the batch handed on.
-const CallTimeout = 3 * time.Second
-
 // Defaults for a DynamoStore that leaves them unset.
 const (
 	// defaultWriteAttempts bounds the BatchWriteItem calls for one chunk: the first and the
