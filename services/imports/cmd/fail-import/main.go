@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-serverless/reference/services/imports/internal/handlers"
 	"github.com/go-serverless/reference/services/imports/internal/imports"
+	"github.com/go-serverless/reference/services/imports/internal/imports/dynamostore"
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/coldstart"
 	"github.com/go-serverless/reference/shared/envvar"
@@ -22,7 +23,7 @@ func main() {
 			return nil, err
 		}
 		margin := budget.Budget{Margin: time.Second}
-		store := imports.DynamoStore{DB: dynamodb.NewFromConfig(d.AWS), ImportsTable: env["IMPORTS_TABLE"], Calls: budget.Calls{Budget: margin, Timeout: imports.CallTimeout}}
+		store := dynamostore.Store{DB: dynamodb.NewFromConfig(d.AWS), ImportsTable: env["IMPORTS_TABLE"], Calls: budget.Calls{Budget: margin, Timeout: imports.CallTimeout}}
 		return handlers.Fail{
 			Imports:     imports.ChainGuard{Store: store, Now: time.Now},
 			Correlation: d.Correlation,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-serverless/reference/services/imports/internal/handlers"
 	"github.com/go-serverless/reference/services/imports/internal/imports"
+	"github.com/go-serverless/reference/services/imports/internal/imports/dynamostore"
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/coldstart"
 	"github.com/go-serverless/reference/shared/envvar"
@@ -20,7 +21,7 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
-		store := imports.DynamoStore{
+		store := dynamostore.Store{
 			DB: dynamodb.NewFromConfig(d.AWS), ImportsTable: env["IMPORTS_TABLE"], RejectsTable: env["REJECTS_TABLE"],
 			Calls: budget.Calls{Budget: budget.Budget{Margin: 500 * time.Millisecond}, Timeout: imports.CallTimeout},
 		}

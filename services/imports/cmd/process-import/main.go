@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-serverless/reference/services/imports/internal/handlers"
 	"github.com/go-serverless/reference/services/imports/internal/imports"
+	"github.com/go-serverless/reference/services/imports/internal/imports/dynamostore"
 	"github.com/go-serverless/reference/services/imports/internal/imports/lambdainvoke"
 	"github.com/go-serverless/reference/services/imports/internal/imports/s3objects"
 	"github.com/go-serverless/reference/shared/budget"
@@ -46,7 +47,7 @@ func main() {
 		m := metrics.New(os.Stdout, imports.Namespace, metrics.Dimension{Name: "Service", Value: "imports"})
 		return metrics.FlushedErr(m, d.Log, handlers.Process{
 			Imports: imports.Processor{
-				Store: imports.DynamoStore{
+				Store: dynamostore.Store{
 					DB:           dynamodb.NewFromConfig(d.AWS),
 					ImportsTable: env["IMPORTS_TABLE"], OrdersTable: env["ORDERS_TABLE"], RejectsTable: env["REJECTS_TABLE"],
 					Calls: budget.Calls{Budget: budget.Budget{Margin: time.Second}, Timeout: imports.CallTimeout},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-serverless/reference/services/imports/internal/handlers"
 	"github.com/go-serverless/reference/services/imports/internal/imports"
+	"github.com/go-serverless/reference/services/imports/internal/imports/dynamostore"
 	"github.com/go-serverless/reference/services/imports/internal/imports/lambdainvoke"
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/coldstart"
@@ -28,7 +29,7 @@ func main() {
 		calls := budget.Calls{Budget: budget.Budget{Margin: 500 * time.Millisecond}, Timeout: imports.CallTimeout}
 		return handlers.Start{
 			Imports: imports.Starter{
-				Store:     imports.DynamoStore{DB: dynamodb.NewFromConfig(d.AWS), ImportsTable: env["IMPORTS_TABLE"], Calls: calls},
+				Store:     dynamostore.Store{DB: dynamodb.NewFromConfig(d.AWS), ImportsTable: env["IMPORTS_TABLE"], Calls: calls},
 				Next:      lambdainvoke.Continuer{Lambda: lambda.NewFromConfig(d.AWS), Function: env["PROCESS_IMPORT_FUNCTION"], Calls: calls},
 				Retention: importRetention,
 				Now:       time.Now,

@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/go-serverless/reference/services/imports/internal/imports"
+	"github.com/go-serverless/reference/services/imports/internal/imports/dynamostore"
+	"github.com/go-serverless/reference/services/imports/internal/imports/dynamostore/dynamostoretest"
 	"github.com/go-serverless/reference/services/imports/internal/imports/s3objects"
 	"github.com/go-serverless/reference/services/imports/internal/s3test"
 	"github.com/go-serverless/reference/shared/budget"
@@ -25,13 +27,14 @@ import (
 // import, reads its checkpoint back and opens a new Range GET. Both read the file from versitygw
 // (real HTTP Range GETs) and report the GETs made and the bytes they asked for, as a multiple of
 // the file: a link that asks for more than it reads makes versitygw read and send the rest, to be
-// thrown away at the hand-over. The store keeps the checkpoint rules of DynamoStore but only counts
-// orders: DynamoDB Local writes about 2,000 items/s on two cores, so 1,000,000 lines would take
+// thrown away at the hand-over. The store keeps the checkpoint rules of dynamostore.Store but only
+// counts orders: DynamoDB Local writes about 2,000 items/s on two cores, so 1,000,000 lines would take
 // minutes per run and measure DynamoDB Local, not the chain. BenchmarkChainOnDynamoDBLocal
 // measures the real store on a smaller file.
 //
-// They read through the S3 adapter, package s3objects, which imports package imports: so they are
-// in package imports_test, with the test helpers export_test.go lends them.
+// They read through the S3 adapter, package s3objects, and BenchmarkChainOnDynamoDBLocal writes
+// through the DynamoDB adapter, package dynamostore; both import package imports, so the
+// benchmarks are in package imports_test, with the test helpers export_test.go lends them.
 
 const benchLines = 1_000_000
 
@@ -183,7 +186,7 @@ func BenchmarkChainOverhead(b *testing.B) {
 func BenchmarkChainOnDynamoDBLocal(b *testing.B) {
 	const lines = 20_000
 	objects, obj := benchFile(b, lines)
-	store := imports.NewDynamoStore(b)
+	store := dynamostoretest.New(b)
 	for _, bc := range []struct {
 		name     string
 		maxLines int64
@@ -205,7 +208,7 @@ func BenchmarkChainOnDynamoDBLocal(b *testing.B) {
 
 // runChainDynamo imports obj under a fresh import id (the ETag alone names a version, so the key
 // gets a unique suffix in the id only) on the DynamoDB store.
-func runChainDynamo(b *testing.B, store imports.DynamoStore, objects imports.Objects, obj imports.Object, maxLines int64) int {
+func runChainDynamo(b *testing.B, store dynamostore.Store, objects imports.Objects, obj imports.Object, maxLines int64) int {
 	var queue []imports.Link
 	next := continuerFunc(func(_ context.Context, l imports.Link) error { queue = append(queue, l); return nil })
 	p := imports.Processor{

@@ -3,11 +3,12 @@
 // continuing where the last one stopped.
 //
 // The package holds the rules (what a valid record is, where an invocation may resume, when a
-// chain must stop) and the DynamoDB adapter, which every function calls. The rules consume their
-// adapters through small interfaces (Store, Objects, Continuer); the S3 and Lambda adapters, which
-// only some functions call, are packages of their own (s3objects, lambdainvoke), so that the other
-// functions do not link those SDK clients. The package knows nothing about API Gateway, S3
-// notifications or SQS: the handlers package translates those.
+// chain must stop), which consume their adapters through small interfaces (Store, Objects,
+// Continuer). Each adapter is a package of its own, imported only by the mains that build its
+// SDK client: dynamostore (DynamoDB, every function but CreateImportUploadFunction), s3objects
+// (S3) and lambdainvoke (Lambda). Every function links this package, through the handlers, so it
+// imports no AWS SDK service package: a function links only the clients it builds. The package
+// knows nothing about API Gateway, S3 notifications or SQS: the handlers package translates those.
 //
 // An import's life:
 //

@@ -2,18 +2,16 @@ package imports
 
 import "log/slog"
 
-// The tests in package imports_test run the chain on the S3 adapter, package s3objects, which
-// imports this package: they cannot be in package imports. This file lends them the test helpers
-// of package imports they use.
+// The tests in package imports_test run the chain on the adapters, packages s3objects and
+// dynamostore, which import this package: they cannot be in package imports. This file lends them
+// the test helpers of package imports they use.
 
 var (
-	NewChain       = newChain
-	NewMemStore    = newMemStore
-	NewMemObjects  = newMemObjects
-	NewDynamoStore = newDynamoStore
-	OrdersFile     = ordersFile
-	Get            = get
-	CountItems     = countItems
+	NewChain      = newChain
+	NewMemStore   = newMemStore
+	NewMemObjects = newMemObjects
+	OrdersFile    = ordersFile
+	Get           = get
 )
 
 // Put stores body as the current version of bucket/key (memObjects.put).

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// memStore is an in-memory Store with the same conditional rules as DynamoStore.
+// memStore is an in-memory Store with the same conditional rules as dynamostore.Store.
 type memStore struct {
 	mu      sync.Mutex
 	imports map[string]Import

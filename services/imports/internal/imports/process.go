@@ -21,7 +21,15 @@ const (
 	DefaultWindow        = 4 << 20
 )
 
-// Store keeps imports, their checkpoints and what they wrote (DynamoStore).
+// CallTimeout is the Timeout of the budget.Calls every import function gives its adapters
+// (dynamostore.Store, s3objects.Objects, lambdainvoke.Continuer), in place of
+// budget.DefaultCallTimeout (2 s). Imports make bigger calls than the other services' point reads
+// and writes: a BatchWriteItem of 25 orders with its retries of unprocessed items, and a Range GET
+// whose first byte comes from a large object, so they get a second more before a call is
+// abandoned and the batch handed on.
+const CallTimeout = 3 * time.Second
+
+// Store keeps imports, their checkpoints and what they wrote (dynamostore.Store).
 type Store interface {
 	Create(ctx context.Context, imp Import) error
 	Get(ctx context.Context, id string) (Import, error)

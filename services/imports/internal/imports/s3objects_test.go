@@ -18,19 +18,21 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/go-serverless/reference/services/imports/internal/imports"
+	"github.com/go-serverless/reference/services/imports/internal/imports/dynamostore/dynamostoretest"
 	"github.com/go-serverless/reference/services/imports/internal/imports/s3objects"
 	"github.com/go-serverless/reference/services/imports/internal/s3test"
 	"github.com/go-serverless/reference/shared/budget"
 )
 
-// These tests run the chain on the S3 adapter, package s3objects. It imports package imports, so
-// they are in package imports_test, with the test helpers export_test.go lends them.
+// These tests run the chain on the S3 adapter, package s3objects, and the first of them on the
+// DynamoDB adapter, package dynamostore, too. Both import package imports, so the tests are in
+// package imports_test, with the test helpers export_test.go lends them.
 
 func TestChainOnDynamoDBAndS3(t *testing.T) {
 	// The whole chain against the real stand-ins: DynamoDB Local and versitygw, a file needing
 	// at least 5 invocations, a batch killed mid-way, and every record stored exactly once.
 	ctx := context.Background()
-	store := imports.NewDynamoStore(t)
+	store := dynamostoretest.New(t)
 	client, bucket := s3test.Start(t)
 	body, want := imports.OrdersFile(500)
 	body += "o-bad,not json\n"
@@ -58,7 +60,7 @@ func TestChainOnDynamoDBAndS3(t *testing.T) {
 	if !killer.killed {
 		t.Error("no batch was killed; the test proves less than it says")
 	}
-	if n := imports.CountItems(t, store, store.OrdersTable, imp.ID); n != len(want) {
+	if n := dynamostoretest.CountItems(t, store, store.OrdersTable, imp.ID); n != len(want) {
 		t.Errorf("%d order items; want %d, one per valid line", n, len(want))
 	}
 	rejects, err := store.Rejects(ctx, imp.ID, 10)

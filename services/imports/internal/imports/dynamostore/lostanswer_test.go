@@ -1,4 +1,4 @@
-package imports
+package dynamostore_test
 
 import (
 	"bytes"
@@ -13,6 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/go-serverless/reference/services/imports/internal/imports"
+	"github.com/go-serverless/reference/services/imports/internal/imports/dynamostore/dynamostoretest"
 )
 
 // loseFirstAnswer is an HTTP client that delivers every request but throws away DynamoDB's
@@ -60,9 +63,9 @@ func TestCheckpointWhoseAnswerWasLostIsOurs(t *testing.T) {
 	for _, done := range []bool{false, true} {
 		t.Run(map[bool]string{false: "mid-file", true: "last batch"}[done], func(t *testing.T) {
 			ctx := context.Background()
-			s := newDynamoStore(t)
+			s := dynamostoretest.New(t)
 			now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
-			imp := Import{ID: "i-1", Owner: "alice", Bucket: "b", Key: "imports/alice/a.csv", ETag: "e", Size: 100, Format: FormatCSV, Status: StatusRunning, CreatedAt: now, UpdatedAt: now}
+			imp := imports.Import{ID: "i-1", Owner: "alice", Bucket: "b", Key: "imports/alice/a.csv", ETag: "e", Size: 100, Format: imports.FormatCSV, Status: imports.StatusRunning, CreatedAt: now, UpdatedAt: now}
 			if err := s.Create(ctx, imp); err != nil {
 				t.Fatal(err)
 			}
@@ -76,7 +79,7 @@ func TestCheckpointWhoseAnswerWasLostIsOurs(t *testing.T) {
 					so.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
 				})
 			})
-			cp := Checkpoint{Offset: 100, Line: 7, Accepted: 6, Rejected: 1, Done: done, Now: now}
+			cp := imports.Checkpoint{Offset: 100, Line: 7, Accepted: 6, Rejected: 1, Done: done, Now: now}
 			if err := s.Checkpoint(ctx, "i-1", 0, cp); err != nil {
 				t.Fatalf("Checkpoint whose answer was lost = %v; want success", err)
 			}
@@ -87,10 +90,10 @@ func TestCheckpointWhoseAnswerWasLostIsOurs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Offset != 100 || got.Accepted != 6 || got.Rejected != 1 || (got.Status == StatusSucceeded) != done {
+			if got.Offset != 100 || got.Accepted != 6 || got.Rejected != 1 || (got.Status == imports.StatusSucceeded) != done {
 				t.Errorf("import = %+v; want byte 100 with 6 accepted and 1 rejected, counted once", got)
 			}
-			if err := s.Checkpoint(ctx, "i-1", 0, cp); !errors.Is(err, ErrConflict) {
+			if err := s.Checkpoint(ctx, "i-1", 0, cp); !errors.Is(err, imports.ErrConflict) {
 				t.Errorf("another invocation's checkpoint from the same offset = %v; want ErrConflict", err)
 			}
 		})

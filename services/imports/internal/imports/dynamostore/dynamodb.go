@@ -1,4 +1,4 @@
-package imports
+package dynamostore
 
 import (
 	"cmp"
@@ -16,18 +16,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/go-serverless/reference/services/imports/internal/imports"
 	"github.com/go-serverless/reference/shared/budget"
 )
 
-// CallTimeout is the Timeout of the budget.Calls every import function gives its adapters
-// (DynamoStore, s3objects.Objects, lambdainvoke.Continuer), in place of
-// budget.DefaultCallTimeout (2 s). Imports make bigger calls than the other services' point reads
-// and writes: a BatchWriteItem of 25 orders with its retries of unprocessed items, and a Range GET
-// whose first byte comes from a large object, so they get a second more before a call is
-// abandoned and the batch handed on.
-const CallTimeout = 3 * time.Second
-
-// Defaults for a DynamoStore that leaves them unset.
+// Defaults for a Store that leaves them unset.
 const (
 	// defaultWriteAttempts bounds the BatchWriteItem calls for one chunk: the first and the
 	// retries of what DynamoDB left unprocessed (it throttles by returning UnprocessedItems).
@@ -41,8 +34,8 @@ const (
 // ErrUnprocessed reports items DynamoDB still left unprocessed after every attempt.
 var ErrUnprocessed = errors.New("items left unprocessed after every attempt")
 
-// DynamoDBAPI is the part of the DynamoDB client the import store calls.
-type DynamoDBAPI interface {
+// API is the part of the DynamoDB client the import store calls.
+type API interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
@@ -50,10 +43,10 @@ type DynamoDBAPI interface {
 	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 }
 
-// DynamoStore keeps imports in three tables: Imports (one item per import, its checkpoint
+// Store keeps imports in three tables: Imports (one item per import, its checkpoint
 // included), Orders and Rejects (one item per line, keyed importId + line).
-type DynamoStore struct {
-	DB                                      DynamoDBAPI
+type Store struct {
+	DB                                      API
 	ImportsTable, OrdersTable, RejectsTable string
 	// Calls bounds each call by its Timeout and by the invocation's remaining time minus its margin.
 	Calls budget.Calls
@@ -64,8 +57,8 @@ type DynamoStore struct {
 	Sleep         func(ctx context.Context, d time.Duration) error
 }
 
-// Create stores a new import; ErrConflict if its id exists.
-func (s DynamoStore) Create(ctx context.Context, imp Import) error {
+// Create stores a new import; imports.ErrConflict if its id exists.
+func (s Store) Create(ctx context.Context, imp imports.Import) error {
 	item, err := attributevalue.MarshalMap(imp)
 	if err != nil {
 		return fmt.Errorf("marshal import %s: %w", imp.ID, err)
@@ -87,28 +80,28 @@ func (s DynamoStore) Create(ctx context.Context, imp Import) error {
 }
 
 // Get reads an import with a strongly consistent read: a link must see the last checkpoint.
-func (s DynamoStore) Get(ctx context.Context, id string) (Import, error) {
+func (s Store) Get(ctx context.Context, id string) (imports.Import, error) {
 	ctx, cancel := s.Calls.Context(ctx)
 	defer cancel()
 	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.ImportsTable), Key: importKey(id), ConsistentRead: aws.Bool(true)})
 	if err != nil {
-		return Import{}, fmt.Errorf("get import %s: %w", id, err)
+		return imports.Import{}, fmt.Errorf("get import %s: %w", id, err)
 	}
 	if out.Item == nil {
-		return Import{}, ErrNotFound
+		return imports.Import{}, imports.ErrNotFound
 	}
 	return unmarshalImport(id, out.Item)
 }
 
 // Claim records that hop depth works on a RUNNING import no later hop has claimed.
-func (s DynamoStore) Claim(ctx context.Context, id string, depth int, now time.Time) (Import, error) {
+func (s Store) Claim(ctx context.Context, id string, depth int, now time.Time) (imports.Import, error) {
 	update := expression.Set(expression.Name("depth"), expression.Value(depth)).
 		Set(expression.Name("updatedAt"), expression.Value(now.UTC())).
 		Add(expression.Name("invocations"), expression.Value(1))
 	cond := running().And(expression.Name("depth").LessThanEqual(expression.Value(depth)))
 	out, err := s.update(ctx, id, update, cond, types.ReturnValueAllNew)
 	if err != nil {
-		return Import{}, fmt.Errorf("claim import %s for hop %d: %w", id, depth, err)
+		return imports.Import{}, fmt.Errorf("claim import %s for hop %d: %w", id, depth, err)
 	}
 	return unmarshalImport(id, out.Attributes)
 }
@@ -120,7 +113,7 @@ func (s DynamoStore) Claim(ctx context.Context, id string, depth int, now time.T
 // write. Taken for another invocation's, it would stop the chain with no one left to carry it on,
 // and the import would stay RUNNING for ever. So each checkpoint carries a random id, and a failed
 // condition whose existing item (ALL_OLD) holds ours is this write's success.
-func (s DynamoStore) Checkpoint(ctx context.Context, id string, from int64, cp Checkpoint) error {
+func (s Store) Checkpoint(ctx context.Context, id string, from int64, cp imports.Checkpoint) error {
 	now := cp.Now.UTC()
 	writeID := rand.Text()
 	update := expression.Set(expression.Name("offset"), expression.Value(cp.Offset)).
@@ -130,11 +123,11 @@ func (s DynamoStore) Checkpoint(ctx context.Context, id string, from int64, cp C
 		Add(expression.Name("accepted"), expression.Value(cp.Accepted)).
 		Add(expression.Name("rejected"), expression.Value(cp.Rejected))
 	if cp.Hop != nil {
-		hops := expression.IfNotExists(expression.Name("hops"), expression.Value([]Hop{}))
-		update = update.Set(expression.Name("hops"), expression.ListAppend(hops, expression.Value([]Hop{*cp.Hop})))
+		hops := expression.IfNotExists(expression.Name("hops"), expression.Value([]imports.Hop{}))
+		update = update.Set(expression.Name("hops"), expression.ListAppend(hops, expression.Value([]imports.Hop{*cp.Hop})))
 	}
 	if cp.Done {
-		update = update.Set(expression.Name("status"), expression.Value(StatusSucceeded)).
+		update = update.Set(expression.Name("status"), expression.Value(imports.StatusSucceeded)).
 			Set(expression.Name("finishedAt"), expression.Value(now))
 	}
 	cond := running().And(expression.Name("offset").Equal(expression.Value(from)))
@@ -163,8 +156,8 @@ func (s DynamoStore) Checkpoint(ctx context.Context, id string, from int64, cp C
 }
 
 // Fail records FAILED with reason.
-func (s DynamoStore) Fail(ctx context.Context, id string, depth int, reason string, now time.Time) error {
-	update := expression.Set(expression.Name("status"), expression.Value(StatusFailed)).
+func (s Store) Fail(ctx context.Context, id string, depth int, reason string, now time.Time) error {
+	update := expression.Set(expression.Name("status"), expression.Value(imports.StatusFailed)).
 		Set(expression.Name("failure"), expression.Value(reason)).
 		Set(expression.Name("finishedAt"), expression.Value(now.UTC())).
 		Set(expression.Name("updatedAt"), expression.Value(now.UTC()))
@@ -176,7 +169,7 @@ func (s DynamoStore) Fail(ctx context.Context, id string, depth int, reason stri
 }
 
 // WriteOrders writes orders, 25 to a BatchWriteItem call, the calls concurrently.
-func (s DynamoStore) WriteOrders(ctx context.Context, orders []Order) error {
+func (s Store) WriteOrders(ctx context.Context, orders []imports.Order) error {
 	requests := make([]types.WriteRequest, 0, len(orders))
 	for _, o := range orders {
 		item, err := attributevalue.MarshalMap(o)
@@ -189,7 +182,7 @@ func (s DynamoStore) WriteOrders(ctx context.Context, orders []Order) error {
 }
 
 // WriteRejects writes the rejects of import id like WriteOrders.
-func (s DynamoStore) WriteRejects(ctx context.Context, id string, rejects []Reject) error {
+func (s Store) WriteRejects(ctx context.Context, id string, rejects []imports.Reject) error {
 	requests := make([]types.WriteRequest, 0, len(rejects))
 	for _, r := range rejects {
 		item := map[string]types.AttributeValue{
@@ -203,7 +196,7 @@ func (s DynamoStore) WriteRejects(ctx context.Context, id string, rejects []Reje
 }
 
 // Rejects returns the first limit rejects of import id, by line.
-func (s DynamoStore) Rejects(ctx context.Context, id string, limit int) ([]Reject, error) {
+func (s Store) Rejects(ctx context.Context, id string, limit int) ([]imports.Reject, error) {
 	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key("importId").Equal(expression.Value(id))).Build()
 	if err != nil {
 		return nil, fmt.Errorf("build key condition: %w", err)
@@ -218,7 +211,7 @@ func (s DynamoStore) Rejects(ctx context.Context, id string, limit int) ([]Rejec
 	if err != nil {
 		return nil, fmt.Errorf("query rejects of import %s: %w", id, err)
 	}
-	rejects := make([]Reject, 0, len(out.Items))
+	rejects := make([]imports.Reject, 0, len(out.Items))
 	if err := attributevalue.UnmarshalListOfMaps(out.Items, &rejects); err != nil {
 		return nil, fmt.Errorf("unmarshal rejects of import %s: %w", id, err)
 	}
@@ -227,7 +220,7 @@ func (s DynamoStore) Rejects(ctx context.Context, id string, limit int) ([]Rejec
 
 // batchWrite writes requests in chunks of 25, concurrently, each chunk retrying what DynamoDB
 // leaves unprocessed with exponential backoff.
-func (s DynamoStore) batchWrite(ctx context.Context, table string, requests []types.WriteRequest) error {
+func (s Store) batchWrite(ctx context.Context, table string, requests []types.WriteRequest) error {
 	var wg sync.WaitGroup
 	errs := make([]error, (len(requests)+batchWriteLimit-1)/batchWriteLimit)
 	for i := 0; i*batchWriteLimit < len(requests); i++ {
@@ -238,7 +231,7 @@ func (s DynamoStore) batchWrite(ctx context.Context, table string, requests []ty
 	return errors.Join(errs...)
 }
 
-func (s DynamoStore) writeChunk(ctx context.Context, table string, chunk []types.WriteRequest) error {
+func (s Store) writeChunk(ctx context.Context, table string, chunk []types.WriteRequest) error {
 	attempts := cmp.Or(s.WriteAttempts, defaultWriteAttempts)
 	wait := cmp.Or(s.Backoff, defaultBackoff)
 	pending := chunk
@@ -263,7 +256,7 @@ func (s DynamoStore) writeChunk(ctx context.Context, table string, chunk []types
 	}
 }
 
-func (s DynamoStore) sleep(ctx context.Context, d time.Duration) error {
+func (s Store) sleep(ctx context.Context, d time.Duration) error {
 	if s.Sleep != nil {
 		return s.Sleep(ctx, d)
 	}
@@ -277,7 +270,7 @@ func (s DynamoStore) sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func (s DynamoStore) update(ctx context.Context, id string, update expression.UpdateBuilder, cond expression.ConditionBuilder, ret types.ReturnValue) (*dynamodb.UpdateItemOutput, error) {
+func (s Store) update(ctx context.Context, id string, update expression.UpdateBuilder, cond expression.ConditionBuilder, ret types.ReturnValue) (*dynamodb.UpdateItemOutput, error) {
 	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
 	if err != nil {
 		return nil, fmt.Errorf("build update: %w", err)
@@ -297,26 +290,26 @@ func (s DynamoStore) update(ctx context.Context, id string, update expression.Up
 }
 
 func running() expression.ConditionBuilder {
-	return expression.Name("status").Equal(expression.Value(StatusRunning))
+	return expression.Name("status").Equal(expression.Value(imports.StatusRunning))
 }
 
 func importKey(id string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{"importId": &types.AttributeValueMemberS{Value: id}}
 }
 
-func unmarshalImport(id string, item map[string]types.AttributeValue) (Import, error) {
-	var imp Import
+func unmarshalImport(id string, item map[string]types.AttributeValue) (imports.Import, error) {
+	var imp imports.Import
 	if err := attributevalue.UnmarshalMap(item, &imp); err != nil {
-		return Import{}, fmt.Errorf("unmarshal import %s: %w", id, err)
+		return imports.Import{}, fmt.Errorf("unmarshal import %s: %w", id, err)
 	}
 	return imp, nil
 }
 
-// conflictOr turns a failed condition into ErrConflict (a lost race, not an outage).
+// conflictOr turns a failed condition into imports.ErrConflict (a lost race, not an outage).
 func conflictOr(err error) error {
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		return ErrConflict
+		return imports.ErrConflict
 	}
 	return err
 }

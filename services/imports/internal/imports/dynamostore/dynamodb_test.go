@@ -1,4 +1,4 @@
-package imports
+package dynamostore_test
 
 import (
 	"context"
@@ -8,71 +8,74 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/go-serverless/reference/services/imports/internal/imports"
+	"github.com/go-serverless/reference/services/imports/internal/imports/dynamostore"
+	"github.com/go-serverless/reference/services/imports/internal/imports/dynamostore/dynamostoretest"
 )
 
-func TestDynamoStoreCheckpointRules(t *testing.T) {
+func TestStoreCheckpointRules(t *testing.T) {
 	ctx := context.Background()
-	s := newDynamoStore(t)
+	s := dynamostoretest.New(t)
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
-	imp := Import{ID: "i-1", Owner: "alice", Bucket: "b", Key: "imports/alice/a.csv", ETag: "e", Size: 100, Format: FormatCSV, Status: StatusRunning, CreatedAt: now, UpdatedAt: now}
+	imp := imports.Import{ID: "i-1", Owner: "alice", Bucket: "b", Key: "imports/alice/a.csv", ETag: "e", Size: 100, Format: imports.FormatCSV, Status: imports.StatusRunning, CreatedAt: now, UpdatedAt: now}
 
-	if _, err := s.Get(ctx, "i-1"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Get(ctx, "i-1"); !errors.Is(err, imports.ErrNotFound) {
 		t.Fatalf("Get before Create = %v; want ErrNotFound", err)
 	}
 	if err := s.Create(ctx, imp); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Create(ctx, imp); !errors.Is(err, ErrConflict) {
+	if err := s.Create(ctx, imp); !errors.Is(err, imports.ErrConflict) {
 		t.Fatalf("second Create = %v; want ErrConflict", err)
 	}
 	claimed, err := s.Claim(ctx, "i-1", 0, now)
 	if err != nil || claimed.Invocations != 1 || claimed.Depth != 0 || claimed.Key != imp.Key {
 		t.Fatalf("Claim(0) = %+v, %v; want the import with 1 invocation", claimed, err)
 	}
-	if err := s.Checkpoint(ctx, "i-1", 0, Checkpoint{Offset: 40, Line: 3, Accepted: 2, Rejected: 1, Hop: &Hop{Depth: 0}, Now: now}); err != nil {
+	if err := s.Checkpoint(ctx, "i-1", 0, imports.Checkpoint{Offset: 40, Line: 3, Accepted: 2, Rejected: 1, Hop: &imports.Hop{Depth: 0}, Now: now}); err != nil {
 		t.Fatal(err)
 	}
 	// A second invocation from the same offset lost the race: its checkpoint is refused, and
 	// its hop is not recorded.
-	if err := s.Checkpoint(ctx, "i-1", 0, Checkpoint{Offset: 40, Line: 3, Accepted: 2, Rejected: 1, Hop: &Hop{Depth: 1}, Now: now}); !errors.Is(err, ErrConflict) {
+	if err := s.Checkpoint(ctx, "i-1", 0, imports.Checkpoint{Offset: 40, Line: 3, Accepted: 2, Rejected: 1, Hop: &imports.Hop{Depth: 1}, Now: now}); !errors.Is(err, imports.ErrConflict) {
 		t.Fatalf("Checkpoint from a stale offset = %v; want ErrConflict", err)
 	}
 	if _, err := s.Claim(ctx, "i-1", 2, now); err != nil {
 		t.Fatalf("Claim(2): %v", err)
 	}
-	if _, err := s.Claim(ctx, "i-1", 1, now); !errors.Is(err, ErrConflict) {
+	if _, err := s.Claim(ctx, "i-1", 1, now); !errors.Is(err, imports.ErrConflict) {
 		t.Fatalf("Claim(1) after hop 2 = %v; want ErrConflict", err)
 	}
-	if err := s.Fail(ctx, "i-1", 1, "late report", now); !errors.Is(err, ErrConflict) {
+	if err := s.Fail(ctx, "i-1", 1, "late report", now); !errors.Is(err, imports.ErrConflict) {
 		t.Fatalf("Fail from hop 1 after hop 2 claimed = %v; want ErrConflict", err)
 	}
-	if err := s.Checkpoint(ctx, "i-1", 40, Checkpoint{Offset: 100, Line: 7, Accepted: 4, Done: true, Hop: &Hop{Depth: 2, Offset: 40, Line: 3}, Now: now.Add(time.Minute)}); err != nil {
+	if err := s.Checkpoint(ctx, "i-1", 40, imports.Checkpoint{Offset: 100, Line: 7, Accepted: 4, Done: true, Hop: &imports.Hop{Depth: 2, Offset: 40, Line: 3}, Now: now.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := s.Get(ctx, "i-1")
-	if want := []Hop{{Depth: 0}, {Depth: 2, Offset: 40, Line: 3}}; !slices.Equal(got.Hops, want) {
+	if want := []imports.Hop{{Depth: 0}, {Depth: 2, Offset: 40, Line: 3}}; !slices.Equal(got.Hops, want) {
 		t.Errorf("hops = %+v; want %+v, the refused checkpoint's left out", got.Hops, want)
 	}
-	if got.Status != StatusSucceeded || got.Offset != 100 || got.Line != 7 || got.Accepted != 6 || got.Rejected != 1 || got.Invocations != 2 || got.FinishedAt == nil {
+	if got.Status != imports.StatusSucceeded || got.Offset != 100 || got.Line != 7 || got.Accepted != 6 || got.Rejected != 1 || got.Invocations != 2 || got.FinishedAt == nil {
 		t.Fatalf("import = %+v; want SUCCEEDED at byte 100 line 7, 6 accepted, 1 rejected, 2 invocations", got)
 	}
-	if _, err := s.Claim(ctx, "i-1", 3, now); !errors.Is(err, ErrConflict) {
+	if _, err := s.Claim(ctx, "i-1", 3, now); !errors.Is(err, imports.ErrConflict) {
 		t.Errorf("Claim of a finished import = %v; want ErrConflict", err)
 	}
-	if err := s.Fail(ctx, "i-1", 3, "x", now); !errors.Is(err, ErrConflict) {
+	if err := s.Fail(ctx, "i-1", 3, "x", now); !errors.Is(err, imports.ErrConflict) {
 		t.Errorf("Fail of a finished import = %v; want ErrConflict", err)
 	}
 }
 
-func TestDynamoStoreWritesAndReadsRejects(t *testing.T) {
+func TestStoreWritesAndReadsRejects(t *testing.T) {
 	ctx := context.Background()
-	s := newDynamoStore(t)
-	var rejects []Reject
+	s := dynamostoretest.New(t)
+	var rejects []imports.Reject
 	for line := int64(60); line >= 1; line-- { // out of order, more than one BatchWriteItem
-		rejects = append(rejects, Reject{Line: line, Reason: fmt.Sprintf("reason %d", line)})
+		rejects = append(rejects, imports.Reject{Line: line, Reason: fmt.Sprintf("reason %d", line)})
 	}
 	if err := s.WriteRejects(ctx, "i-1", rejects); err != nil {
 		t.Fatal(err)
@@ -84,7 +87,7 @@ func TestDynamoStoreWritesAndReadsRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 10 || got[0] != (Reject{Line: 1, Reason: "reason 1"}) || got[9].Line != 10 {
+	if len(got) != 10 || got[0] != (imports.Reject{Line: 1, Reason: "reason 1"}) || got[9].Line != 10 {
 		t.Errorf("Rejects = %+v; want lines 1 to 10 in order", got)
 	}
 }
@@ -92,7 +95,7 @@ func TestDynamoStoreWritesAndReadsRejects(t *testing.T) {
 // unprocessedDB leaves the last item of each BatchWriteItem call unprocessed the first times,
 // as DynamoDB does when it throttles a batch.
 type unprocessedDB struct {
-	DynamoDBAPI
+	dynamostore.API
 	refusals int
 	calls    int
 }
@@ -106,29 +109,29 @@ func (u *unprocessedDB) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWr
 			if len(keep) == 0 {
 				return &dynamodb.BatchWriteItemOutput{UnprocessedItems: map[string][]types.WriteRequest{table: left}}, nil
 			}
-			if _, err := u.DynamoDBAPI.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{table: keep}}, opts...); err != nil {
+			if _, err := u.API.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{table: keep}}, opts...); err != nil {
 				return nil, err
 			}
 			return &dynamodb.BatchWriteItemOutput{UnprocessedItems: map[string][]types.WriteRequest{table: left}}, nil
 		}
 	}
-	return u.DynamoDBAPI.BatchWriteItem(ctx, in, opts...)
+	return u.API.BatchWriteItem(ctx, in, opts...)
 }
 
-func TestDynamoStoreRetriesUnprocessedItems(t *testing.T) {
+func TestStoreRetriesUnprocessedItems(t *testing.T) {
 	ctx := context.Background()
-	s := newDynamoStore(t)
+	s := dynamostoretest.New(t)
 	var waits []time.Duration
 	s.Sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
 	s.WriteAttempts = 4
-	db := &unprocessedDB{DynamoDBAPI: s.DB, refusals: 3}
+	db := &unprocessedDB{API: s.DB, refusals: 3}
 	s.DB = db
 
-	orders := []Order{{ImportID: "i-1", Line: 1, OrderID: "o-1", Customer: "Ada", Amount: 1, Currency: "EUR"}, {ImportID: "i-1", Line: 2, OrderID: "o-2", Customer: "Bob", Amount: 2, Currency: "EUR"}}
+	orders := []imports.Order{{ImportID: "i-1", Line: 1, OrderID: "o-1", Customer: "Ada", Amount: 1, Currency: "EUR"}, {ImportID: "i-1", Line: 2, OrderID: "o-2", Customer: "Bob", Amount: 2, Currency: "EUR"}}
 	if err := s.WriteOrders(ctx, orders); err != nil {
 		t.Fatalf("WriteOrders: %v", err)
 	}
-	if n := countItems(t, s, s.OrdersTable, "i-1"); n != 2 {
+	if n := dynamostoretest.CountItems(t, s, s.OrdersTable, "i-1"); n != 2 {
 		t.Errorf("%d orders stored; want 2", n)
 	}
 	if fmt.Sprint(waits) != "[50ms 100ms 200ms]" {
@@ -137,26 +140,7 @@ func TestDynamoStoreRetriesUnprocessedItems(t *testing.T) {
 	// Past WriteAttempts the write fails, so the checkpoint does not move past lost items.
 	db.refusals = 10
 	err := s.WriteOrders(ctx, orders)
-	if !errors.Is(err, ErrUnprocessed) {
+	if !errors.Is(err, dynamostore.ErrUnprocessed) {
 		t.Errorf("WriteOrders with every attempt throttled = %v; want ErrUnprocessed", err)
 	}
-}
-
-// countItems counts an import's items in table with a consistent query.
-func countItems(t testing.TB, s DynamoStore, table, id string) int {
-	t.Helper()
-	n := 0
-	p := dynamodb.NewQueryPaginator(s.DB.(dynamodb.QueryAPIClient), &dynamodb.QueryInput{
-		TableName: aws.String(table), KeyConditionExpression: aws.String("importId = :id"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":id": &types.AttributeValueMemberS{Value: id}},
-		Select:                    types.SelectCount, ConsistentRead: aws.Bool(true),
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatalf("count items: %v", err)
-		}
-		n += int(page.Count)
-	}
-	return n
 }
