@@ -2,6 +2,7 @@ package template
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -26,22 +27,37 @@ import (
 //   - ScalingConfig.MaximumConcurrency 2–1,000:
 //     https://docs.aws.amazon.com/lambda/latest/api/API_ScalingConfig.html
 func SQSEventRefusals(props map[string]Value, fifo bool) []string {
+	var out []string
+	// A scalar that is no finite number is refused, as CloudFormation refuses it; an intrinsic
+	// function is left for the resolved value.
+	for _, v := range []struct {
+		name  string
+		value Value
+	}{{"BatchSize", props["BatchSize"]}, {"MaximumBatchingWindowInSeconds", props["MaximumBatchingWindowInSeconds"]}} {
+		if _, isMap := v.value.(map[string]Value); v.value != nil && !isMap {
+			if _, ok := Number(v.value); !ok {
+				out = append(out, fmt.Sprintf("%s %q is not a number", v.name, fmt.Sprint(v.value)))
+			}
+		}
+	}
 	batchSize, window := 10.0, 0.0 // Lambda's defaults for SQS
-	if n, ok := numberOf(props["BatchSize"]); ok {
+	if n, ok := Number(props["BatchSize"]); ok {
 		batchSize = n
 	}
-	if n, ok := numberOf(props["MaximumBatchingWindowInSeconds"]); ok {
-		window = n
+	// A window written as an intrinsic is unknown here, not 0: the BatchSize check that depends
+	// on it waits for the resolved value.
+	windowKnown := true
+	if v, set := props["MaximumBatchingWindowInSeconds"]; set {
+		window, windowKnown = Number(v)
 	}
 	queue, maxBatchSize := "a standard", 10_000.0
 	if fifo {
 		queue, maxBatchSize = "a FIFO", 10
 	}
-	var out []string
 	switch {
 	case batchSize < 1 || batchSize > maxBatchSize:
 		out = append(out, fmt.Sprintf("BatchSize %v is outside 1–%v, what Lambda takes from %s queue", batchSize, maxBatchSize, queue))
-	case batchSize > 10 && window < 1:
+	case batchSize > 10 && windowKnown && window < 1:
 		out = append(out, fmt.Sprintf("BatchSize %v is above 10, which needs MaximumBatchingWindowInSeconds of at least 1, not %v", batchSize, window))
 	}
 	switch {
@@ -51,25 +67,34 @@ func SQSEventRefusals(props map[string]Value, fifo bool) []string {
 		out = append(out, fmt.Sprintf("MaximumBatchingWindowInSeconds %v is set, and a FIFO queue takes no batching window", window))
 	}
 	scaling, _ := props["ScalingConfig"].(map[string]Value)
-	if n, ok := numberOf(scaling["MaximumConcurrency"]); ok && (n < 2 || n > 1000) {
+	if n, ok := Number(scaling["MaximumConcurrency"]); ok && (n < 2 || n > 1000) {
 		out = append(out, fmt.Sprintf("ScalingConfig.MaximumConcurrency %v is outside 2–1000", n))
 	}
 	return out
 }
 
-// numberOf reads v as a number; CloudFormation accepts numbers written as strings.
-func numberOf(v Value) (float64, bool) {
+// Number reads a template number: an int or a float64, or a string holding one, as
+// CloudFormation accepts them. It refuses anything else (an intrinsic not resolved yet, "10x")
+// and anything that is not finite ("NaN", "Inf").
+func Number(v Value) (float64, bool) {
+	var f float64
 	switch n := v.(type) {
 	case int:
 		return float64(n), true
 	case int64:
 		return float64(n), true
 	case float64:
-		return n, true
+		f = n
 	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(n), 64)
-		return f, err == nil
+		var err error
+		if f, err = strconv.ParseFloat(strings.TrimSpace(n), 64); err != nil {
+			return 0, false
+		}
 	default:
 		return 0, false
 	}
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, false
+	}
+	return f, true
 }

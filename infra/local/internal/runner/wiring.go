@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -284,9 +282,6 @@ func (w *wiring) sqsMappings() ([]*sources.SQSMapping, error) {
 			return nil, fmt.Errorf("function %s event %s: %w", fe.fn.LogicalID, fe.event.Name, err)
 		}
 		p, _ := props.(map[string]template.Value)
-		if enabled, ok := p["Enabled"].(bool); ok && !enabled {
-			continue
-		}
 		arn := fmt.Sprint(p["Queue"])
 		queue, ok := w.resources.QueueByARN(arn)
 		if !ok {
@@ -298,6 +293,10 @@ func (w *wiring) sqsMappings() ([]*sources.SQSMapping, error) {
 		if refusals := template.SQSEventRefusals(p, fifo); len(refusals) > 0 {
 			return nil, fmt.Errorf("function %s event %s: AWS would refuse this SQS event source: %s",
 				fe.fn.LogicalID, fe.event.Name, strings.Join(refusals, "; "))
+		}
+		// AWS checks a disabled mapping when it creates it, as the refusals above do.
+		if enabled, ok := p["Enabled"].(bool); ok && !enabled {
+			continue
 		}
 		m := &sources.SQSMapping{
 			SQS: w.sqs, Invoker: w.invokerFor(faults.SourceSQS), Log: w.log, Function: fe.name,
@@ -627,28 +626,5 @@ func buildFunctions(ctx context.Context, dir, outDir string, functions []templat
 	return binaries, nil
 }
 
-// number reads a resolved template number (int or float64, or a numeric string). Like
-// CloudFormation, it refuses a string with anything after the number ("10x") and anything
-// that is not finite.
-func number(v template.Value) (float64, bool) {
-	var f float64
-	switch n := v.(type) {
-	case int:
-		return float64(n), true
-	case int64:
-		return float64(n), true
-	case float64:
-		f = n
-	case string:
-		var err error
-		if f, err = strconv.ParseFloat(strings.TrimSpace(n), 64); err != nil {
-			return 0, false
-		}
-	default:
-		return 0, false
-	}
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, false
-	}
-	return f, true
-}
+// number reads a resolved template number (template.Number).
+func number(v template.Value) (float64, bool) { return template.Number(v) }

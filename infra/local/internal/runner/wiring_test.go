@@ -629,6 +629,10 @@ func TestSQSMappingsRefuseWhatAWSRefuses(t *testing.T) {
 			wantErr: "ScalingConfig.MaximumConcurrency 1001 is outside 2–1000",
 		},
 		{
+			name: "a disabled event is checked too", props: "BatchSize: 11, Enabled: false",
+			wantErr: "BatchSize 11 is above 10, which needs MaximumBatchingWindowInSeconds of at least 1, not 0",
+		},
+		{
 			name: "every refusal is named", props: `BatchSize: "20", ScalingConfig: {MaximumConcurrency: 1}`,
 			wantErr: "BatchSize 20 is above 10, which needs MaximumBatchingWindowInSeconds of at least 1, not 0; " +
 				"ScalingConfig.MaximumConcurrency 1 is outside 2–1000",
