@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -62,10 +63,47 @@ func linkedServices(t *testing.T, dir string) map[string][]string {
 	return linked
 }
 
-// grantedServices returns the services whose actions role's identity policies allow (the part
-// of each action before the colon): xray, logs, dynamodb, ...
-func grantedServices(policies []document, role string) map[string]bool {
-	granted := map[string]bool{}
+// lambdaCalls are the actions Lambda itself calls with a function's role, for the function's event
+// sources: an SQS event source mapping receives and deletes messages, a DynamoDB stream mapping
+// reads the stream. Granting them says nothing about what the function's code calls.
+var lambdaCalls = []string{
+	"sqs:receivemessage", "sqs:deletemessage", "sqs:getqueueattributes", "sqs:changemessagevisibility",
+	"dynamodb:describestream", "dynamodb:getrecords", "dynamodb:getsharditerator", "dynamodb:liststreams",
+}
+
+// destinationCalls are the actions Lambda calls with a function's role to deliver a record to one
+// of the function's destinations (EventInvokeConfig, or an event source mapping's
+// DestinationConfig): they are the function's code's only when they name something else too.
+var destinationCalls = []string{"sqs:sendmessage", "sns:publish"}
+
+// destinations returns the destinations Lambda delivers to for f: OnSuccess and OnFailure of its
+// EventInvokeConfig and of each event's DestinationConfig.
+func destinations(f template.Function) []template.Value {
+	var out []template.Value
+	configs := []template.Value{valueAt(f.Properties["EventInvokeConfig"], "DestinationConfig")}
+	for _, ev := range f.Events {
+		configs = append(configs, ev.Properties["DestinationConfig"])
+	}
+	for _, c := range configs {
+		for _, when := range []string{"OnSuccess", "OnFailure"} {
+			if d := valueAt(c, when, "Destination"); d != nil {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
+}
+
+// calledServices returns the services whose actions role's identity policies allow f's code to
+// call (the part of each action before the colon: dynamodb, s3, ...): every action granted, but
+// those Lambda calls itself with the role (lambdaCalls, and destinationCalls on f's destinations
+// alone).
+func calledServices(policies []document, role string, f template.Function) map[string]bool {
+	dests := destinations(f)
+	isDestination := func(r template.Value) bool {
+		return slices.ContainsFunc(dests, func(d template.Value) bool { return reflect.DeepEqual(d, r) })
+	}
+	called := map[string]bool{}
 	for _, d := range policies {
 		if !slices.Contains(d.governs, role) {
 			continue
@@ -74,23 +112,31 @@ func grantedServices(policies []document, role string) map[string]bool {
 			if s.denies() {
 				continue
 			}
+			toDestinations := len(s.resources()) > 0 && !slices.ContainsFunc(s.resources(), func(r template.Value) bool { return !isDestination(r) })
 			for _, a := range s.actions() {
 				action, _ := a.(string)
-				if service, _, ok := strings.Cut(action, ":"); ok {
-					granted[strings.ToLower(service)] = true
+				action = strings.ToLower(action)
+				service, _, ok := strings.Cut(action, ":")
+				switch {
+				case !ok, slices.Contains(lambdaCalls, action):
+				case toDestinations && slices.Contains(destinationCalls, action):
+				default:
+					called[service] = true
 				}
 			}
 		}
 	}
-	return granted
+	return called
 }
 
 // TestFunctionsLinkOnlyWhatTheyCall: a function links the SDK of an AWS service only if its role
 // lets it call that service. Every package a Go binary links is initialised at each cold start,
 // called or not, and the SDK's service packages are the heaviest there are (service/lambda's
-// schemas alone allocate 680 KB in init; README, Performance): an adapter that only some of a
+// schemas alone allocate 680 KB in init; README, "make bench"): an adapter that only some of a
 // service's functions use lives in a package of its own so that the others do not pay for it.
-// The role is the witness of what a function calls: least privilege grants nothing it does not.
+// The role is the witness of what a function calls: least privilege grants nothing it does not,
+// once the actions Lambda calls with it for the function's event sources and destinations are set
+// aside.
 func TestFunctionsLinkOnlyWhatTheyCall(t *testing.T) {
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
@@ -124,10 +170,10 @@ func TestFunctionsLinkOnlyWhatTheyCall(t *testing.T) {
 			t.Errorf("%s: Role is not !GetAtt <role>.Arn", f.LogicalID)
 			continue
 		}
-		granted := grantedServices(policies, role)
+		called := calledServices(policies, role, f)
 		for _, s := range services {
-			if !granted[s] {
-				t.Errorf("%s links the SDK of %s (%s%s), which its role %s grants no action on: it pays for that package's initialisation at every cold start without calling it; move the adapter into a package only its callers import",
+			if !called[s] {
+				t.Errorf("%s links the SDK of %s (%s%s), which its role %s lets it call no action of (beyond what Lambda calls for its event sources and destinations): it pays for that package's initialisation at every cold start without calling it; move the adapter into a package only its callers import",
 					f.LogicalID, s, sdkServicePrefix, s, role)
 			}
 		}
@@ -157,5 +203,52 @@ func TestLinkedServicesSeesTheSDK(t *testing.T) {
 	}
 	if len(linked) < 3 {
 		t.Errorf("go list found %d main packages in services/jobs, want 3: %v", len(linked), fmt.Sprint(linked))
+	}
+}
+
+// TestCalledServicesSetsLambdasOwnCallsAside keeps the check able to see a queue consumer or an
+// asynchronously invoked function that links SQS: what Lambda calls with its role for the event
+// source and the failure destination is not the code's, a send to any other queue is.
+func TestCalledServicesSetsLambdasOwnCallsAside(t *testing.T) {
+	const src = `
+Resources:
+  Work: {Type: AWS::SQS::Queue}
+  Failed: {Type: AWS::SQS::Queue}
+  Other: {Type: AWS::SQS::Queue}
+  Table: {Type: AWS::DynamoDB::Table}
+  WorkFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: .
+      Role: !GetAtt WorkRole.Arn
+      EventInvokeConfig:
+        DestinationConfig:
+          OnFailure: {Type: SQS, Destination: !GetAtt Failed.Arn}
+      Events:
+        Work: {Type: SQS, Properties: {Queue: !GetAtt Work.Arn}}
+  WorkRole:
+    Type: AWS::IAM::Role
+    Properties:
+      Policies:
+        - PolicyName: work
+          PolicyDocument:
+            Statement:
+              - {Effect: Allow, Action: [sqs:ReceiveMessage, sqs:DeleteMessage, sqs:GetQueueAttributes], Resource: !GetAtt Work.Arn}
+              - {Effect: Allow, Action: sqs:SendMessage, Resource: !GetAtt Failed.Arn}
+              - {Effect: Allow, Action: dynamodb:GetItem, Resource: !GetAtt Table.Arn}
+`
+	called := func(extra string) map[string]bool {
+		tmpl := parse(t, src+extra)
+		fns, err := tmpl.Functions()
+		if err != nil || len(fns) != 1 {
+			t.Fatalf("functions: %v, %v", fns, err)
+		}
+		return calledServices(identityPolicies(tmpl), "WorkRole", fns[0])
+	}
+	if got := called(""); !got["dynamodb"] || got["sqs"] || len(got) != 1 {
+		t.Errorf("called services = %v; want dynamodb alone (receiving from the event source and sending to the failure destination are Lambda's)", got)
+	}
+	if got := called("              - {Effect: Allow, Action: sqs:SendMessage, Resource: [!GetAtt Failed.Arn, !GetAtt Other.Arn]}\n"); !got["sqs"] {
+		t.Errorf("called services = %v; want sqs too (a send to a queue that is no destination is the code's)", got)
 	}
 }
