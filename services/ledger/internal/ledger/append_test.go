@@ -1,64 +1,16 @@
 package ledger
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
-	"net/http"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/go-serverless/reference/shared/dynamotest"
 )
-
-// loseFirstAnswer is an HTTP client that delivers every request, but throws away DynamoDB's
-// answer to the first request for target (say "DynamoDB_20120810.PutItem") and returns a 500
-// instead: the write is applied, its caller does not know, and the SDK retries it, exactly as
-// after a connection reset or a timeout on the way back.
-type loseFirstAnswer struct {
-	next   aws.HTTPClient
-	target string
-
-	mu       sync.Mutex
-	lost     int
-	requests int
-}
-
-func (c *loseFirstAnswer) Do(req *http.Request) (*http.Response, error) {
-	resp, err := c.next.Do(req)
-	if err != nil || req.Header.Get("X-Amz-Target") != c.target {
-		return resp, err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.requests++
-	if c.lost > 0 {
-		return resp, nil
-	}
-	c.lost++
-	_, _ = io.Copy(io.Discard, resp.Body)
-	_ = resp.Body.Close()
-	body := `{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"answer lost on the way back"}`
-	return &http.Response{
-		StatusCode: http.StatusInternalServerError, Status: "500 Internal Server Error",
-		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header:        http.Header{"Content-Type": []string{"application/x-amz-json-1.0"}},
-		Body:          io.NopCloser(bytes.NewBufferString(body)),
-		ContentLength: int64(len(body)),
-		Request:       req,
-	}, nil
-}
-
-func (c *loseFirstAnswer) counts() (lost, requests int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lost, c.requests
-}
 
 // writeTwice is a DynamoDBAPI that sends each write twice, the second time without the
 // caller's ClientRequestToken (the SDK fills in a new one): a retry that DynamoDB cannot match
@@ -110,17 +62,10 @@ func TestRetriedWriteWhoseAnswerWasLostAppliesOnce(t *testing.T) {
 			ctx := context.Background()
 			id := openWith(t, l, 1000) // versions 1, 2
 
-			lossy := &loseFirstAnswer{target: tt.target}
+			var lossy *dynamotest.LoseFirstAnswer
 			twice := &writeTwice{DynamoDBAPI: db}
 			if tt.target != "" {
-				store.DB = dynamodb.New(db.Client.Options(), func(o *dynamodb.Options) {
-					lossy.next = o.HTTPClient
-					o.HTTPClient = lossy
-					// The SDK's standard retryer, without its wait: the test is about what is retried.
-					o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
-						so.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
-					})
-				})
+				store.DB, lossy = dynamotest.LosingFirstAnswer(db.Client, tt.target)
 			} else {
 				store.DB = twice
 			}
@@ -144,8 +89,10 @@ func TestRetriedWriteWhoseAnswerWasLostAppliesOnce(t *testing.T) {
 			if acct != want || res.Account != want {
 				t.Errorf("account = %+v, answer = %+v; want %+v", acct, res.Account, want)
 			}
-			if lost, requests := lossy.counts(); tt.target != "" && (lost != 1 || requests != 2) {
-				t.Errorf("answers lost %d of %d writes, want 1 of 2: the write was not retried once", lost, requests)
+			if tt.target != "" {
+				if lost, requests := lossy.Counts(); lost != 1 || requests != 2 {
+					t.Errorf("answers lost %d of %d writes, want 1 of 2: the write was not retried once", lost, requests)
+				}
 			}
 			if tt.target == "" && twice.twice != 1 {
 				t.Errorf("writes sent twice = %d, want 1", twice.twice)
