@@ -43,9 +43,10 @@ type Options struct {
 	// MaxVisibilityTimeout, when non-zero, lowers each queue's VisibilityTimeout (declared, or
 	// SQS's default of 30 s when absent) toward this value, rounded up to whole seconds, but never
 	// below the longest Timeout of the functions the queue's SQS events feed (rounded up to whole
-	// seconds too): that is the least AWS accepts for an SQS event source. A queue no SQS event
-	// reads (a dead-letter queue read by tests, a failure destination) goes down to the value
-	// itself. A declared value is never raised: one already below its consumers' Timeout stays so.
+	// seconds too): that is the least AWS accepts for an SQS event source, and the runner refuses
+	// less at start-up, as AWS refuses the mapping. A queue no SQS event reads (a dead-letter queue
+	// read by tests, a failure destination) goes down to the value itself. A declared value is
+	// never raised: one already below its consumers' Timeout stays so, for the runner to refuse.
 	//
 	// TEST-SPEED DEVIATION FROM THE TEMPLATE: it exists so that end-to-end tests see a failed
 	// message reappear (and reach its dead-letter queue) after one Timeout of its consumer instead
