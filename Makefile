@@ -85,12 +85,15 @@ build: ## Build each function as sam build does into bin/<LogicalId>/ and check 
 	@for m in $(MODULES); do (cd $$m && GOWORK=off CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -trimpath ./...) || exit 1; done
 	@echo "every module also builds on its own (GOWORK=off)"
 
+# The slowest end-to-end tests mostly wait: for a message to be redelivered maxReceiveCount times,
+# a consumer's Timeout apart (30 s on the jobs queue). -parallel lets more of them wait at once
+# than the default (GOMAXPROCS, 2 on a small machine), which queued the rest behind them.
 .PHONY: e2e
 e2e: standins browser ## End-to-end tests: on a local stack they start themselves, or on a deployed one with STACK=<name>.
 ifeq ($(origin STACK),command line)
 	cd tests && E2E_STACK=$(STACK) go test -count=1 -v ./e2e/...
 else
-	cd tests && E2E_CACHE=$(CACHE) go test -count=1 -timeout 15m ./e2e/...
+	cd tests && E2E_CACHE=$(CACHE) go test -count=1 -timeout 15m -parallel 8 ./e2e/...
 endif
 
 # Every benchmark's output is kept in bench.txt; the report pairs each headline figure with its

@@ -84,11 +84,13 @@ func submitBatch(t *testing.T, token, body string) string {
 	return got.BatchID
 }
 
-// waitForBatch polls GET /batches/{id}, honouring 202 + Retry-After, until the batch is done.
+// waitForBatch polls GET /batches/{id}, honouring 202 + Retry-After, until the batch is done:
+// within 90 s of work and waits, and the time FanoutTasksQueue takes to hand a failing item to its
+// dead-letter queue, where its failure is recorded.
 func waitForBatch(t *testing.T, token, id string) batchView {
 	t.Helper()
 	var b batchView
-	eventually(t, 90*time.Second, 250*time.Millisecond, func() (bool, string) {
+	eventually(t, 90*time.Second+queueRedelivery(t, "FanoutTasksQueue").deadLettered(), 250*time.Millisecond, func() (bool, string) {
 		b = batchView{}
 		if fanout.getAsync(t, token, "/batches/"+id, &b) {
 			return true, ""

@@ -58,12 +58,14 @@ func submit(t *testing.T, token, body string, headers ...string) string {
 	return got.JobID
 }
 
-// waitForJob polls GET /jobs/{id} as a client would, honouring 202 + Retry-After, until the job is done.
+// waitForJob polls GET /jobs/{id} as a client would, honouring 202 + Retry-After, until the job is
+// done: within 90 s of work and waits, and the time JobsQueue takes to deliver a failing job's
+// message maxReceiveCount times.
 func waitForJob(t *testing.T, token, id string) jobView {
 	t.Helper()
 	var job jobView
 	// Every 200 ms, faster than Retry-After: the test wants the answer soon.
-	eventually(t, 90*time.Second, 200*time.Millisecond, func() (bool, string) {
+	eventually(t, 90*time.Second+queueRedelivery(t, "JobsQueue").deadLettered(), 200*time.Millisecond, func() (bool, string) {
 		job = jobView{}
 		if jobs.getAsync(t, token, "/jobs/"+id, &job) {
 			return true, ""
@@ -211,7 +213,9 @@ func TestDuplicatedMessageRunsJobOnce(t *testing.T) {
 		t.Fatalf("job = %+v; want SUCCEEDED after exactly 1 attempt", job)
 	}
 	if st.logs != nil {
-		time.Sleep(3 * time.Second) // let the duplicates come back from their visibility timeout and be absorbed
+		// A duplicate received while the job ran was handed back: let it come back from its
+		// visibility timeout, at most that long after the job finished, and be absorbed.
+		time.Sleep(queueRedelivery(t, "JobsQueue").visibility + 3*time.Second)
 		if n := len(st.logs.matching(`"job started"`, id)); n != 1 {
 			t.Errorf("job %s started %d times for 3 deliveries; want 1", id, n)
 		}
@@ -249,8 +253,9 @@ func waitForDLQMessage(t *testing.T, body string) {
 	dlqMu.Lock()
 	defer dlqMu.Unlock()
 	queue := st.outputs["JobsDeadLetterQueueUrl"]
+	// A message that fails every receive leaves JobsQueue after its last one's visibility timeout.
 	// No pause between polls: each receive waits up to a second for messages.
-	eventually(t, 90*time.Second, 0, func() (bool, string) {
+	eventually(t, queueRedelivery(t, "JobsQueue").deadLettered()+30*time.Second, 0, func() (bool, string) {
 		out, err := st.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(queue), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 1,
 		})

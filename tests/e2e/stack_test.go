@@ -52,6 +52,9 @@ type stack struct {
 	// pagesURL is the index of the local pages the runner printed as PAGES_URL ("" for a
 	// deployed stack, which serves no pages).
 	pagesURL string
+	// maxVisibility is the runner's -max-visibility-timeout (queueRedelivery); 0 for a deployed
+	// stack, whose queues have the visibility timeouts the template declares.
+	maxVisibility time.Duration
 }
 
 // st is the stack under test, set once by TestMain before any test runs.
@@ -178,8 +181,9 @@ func localStack() (_ *stack, stop func(), err error) {
 		"-state", filepath.Join(work, "state"),
 		"-port", "0",
 		"-stack", "e2e",
-		// Failed messages come back after 2 s instead of 180 s, so retries and the DLQ are testable.
-		"-max-visibility-timeout", "2s",
+		// Failed messages come back after their consumer's Timeout instead of 6 × it, so retries
+		// and the dead-letter queues are testable (queueRedelivery).
+		"-max-visibility-timeout", maxVisibilityTimeout.String(),
 	)
 	if err != nil {
 		return nil, nil, err
@@ -272,9 +276,10 @@ func localStack() (_ *stack, stop func(), err error) {
 				}
 				return name
 			},
-			logs:      logs,
-			runnerLog: r.logPath,
-			pagesURL:  pagesURL,
+			logs:          logs,
+			runnerLog:     r.logPath,
+			pagesURL:      pagesURL,
+			maxVisibility: maxVisibilityTimeout,
 		}, sync.OnceFunc(func() {
 			select {
 			case <-r.exited: // a runner that died mid-run fails every test after it: say why

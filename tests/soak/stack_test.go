@@ -243,7 +243,9 @@ func (s *stack) queueURL(ctx context.Context, logicalID string) (string, error) 
 // a function fed by SQS, plus 5 s. On AWS each queue's is 6 × its consumer's Timeout, so a message
 // comes back only after whatever its last delivery claimed (the jobs worker claims a job for the
 // rest of its invocation) has lapsed; the shortest value that keeps that property keeps the run
-// short. The end-to-end tests' 2 s breaks it: a message returns while its claim still holds.
+// short. The runner never lowers a queue below the Timeout of the functions it feeds (what AWS
+// accepts), but a message kept hidden for exactly that can come back just as its claim lapses, in
+// the same instant: the 5 s keep it clear of that, which the end-to-end tests' smaller value does not.
 func visibilityTimeout(templatePath string) (time.Duration, error) {
 	tmpl, err := template.LoadApp(templatePath)
 	if err != nil {

@@ -53,7 +53,7 @@ func run() error {
 	port := flag.Int("port", 3000, "port of the HTTP API on 127.0.0.1 (0 picks a free one)")
 	stack := flag.String("stack", "local", "stack name: the prefix of generated resource names")
 	region := flag.String("region", "us-east-1", "AWS region the functions see")
-	maxVisibility := flag.Duration("max-visibility-timeout", 0, "lower every queue's visibility timeout to this (tests only: failed messages return sooner)")
+	maxVisibility := flag.Duration("max-visibility-timeout", 0, "lower each queue's visibility timeout toward this, never below the longest Timeout of the functions its SQS events feed (tests only: failed messages return sooner)")
 	verbose := flag.Bool("v", false, "log the runner's debug messages")
 	enforceIAM := flag.Bool("iam", true, "enforce each function's role policies on its AWS calls, as AWS does (-iam=false only to compare)")
 	faultsFile := flag.String("faults", "", "inject AWS's everyday failures as this YAML or JSON file says (infra/local/README.md, Faults)")

@@ -40,13 +40,19 @@ type Clients struct {
 
 // Options tune provisioning for the way the stand-ins are used.
 type Options struct {
-	// MaxVisibilityTimeout, when non-zero, lowers every queue's VisibilityTimeout (declared, or
-	// SQS's default of 30 s when absent) to at most this value, rounded up to whole seconds.
+	// MaxVisibilityTimeout, when non-zero, lowers each queue's VisibilityTimeout (declared, or
+	// SQS's default of 30 s when absent) toward this value, rounded up to whole seconds, but never
+	// below the longest Timeout of the functions the queue's SQS events feed (rounded up to whole
+	// seconds too): that is the least AWS accepts for an SQS event source, and the runner refuses
+	// less at start-up, as AWS refuses the mapping. A queue no SQS event reads (a dead-letter queue
+	// read by tests, a failure destination) goes down to the value itself. A declared value is
+	// never raised: one already below its consumers' Timeout stays so, for the runner to refuse.
 	//
 	// TEST-SPEED DEVIATION FROM THE TEMPLATE: it exists so that end-to-end tests see a failed
-	// message reappear (and reach its dead-letter queue) in seconds instead of minutes. A queue
-	// provisioned with it no longer protects a slow function from duplicate deliveries the way
-	// the declared value does. Leave it zero for `make run`.
+	// message reappear (and reach its dead-letter queue) after one Timeout of its consumer instead
+	// of the 6 × Timeout AWS advises. A queue provisioned with it no longer protects a function
+	// throttled mid-batch from duplicate deliveries the way the declared value does. Leave it zero
+	// for `make run`.
 	MaxVisibilityTimeout time.Duration
 }
 
@@ -88,6 +94,9 @@ type Queue struct {
 	// endpoint, never to this URL's host.
 	URL string
 	ARN string
+	// VisibilityTimeout is the queue's visibility timeout as provisioned: the declared one (SQS's
+	// default of 30 s when the template sets none), or lower with Options.MaxVisibilityTimeout.
+	VisibilityTimeout time.Duration
 }
 
 // Topic is a provisioned SNS topic.
@@ -251,6 +260,9 @@ func Provision(ctx context.Context, c Clients, t *template.Template, b *template
 		if err := h.provision(ctx, r); err != nil {
 			return nil, fmt.Errorf("provision %s (%s): %w", r.LogicalID, r.Type, err)
 		}
+	}
+	if err := p.lowerVisibilityTimeouts(ctx); err != nil {
+		return nil, fmt.Errorf("provision: %w", err)
 	}
 	for _, r := range unsupported {
 		// Nothing to create either way; the condition only says which reason to report.

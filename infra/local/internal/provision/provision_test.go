@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -236,12 +237,12 @@ func TestProvisionQueues(t *testing.T) {
 	if got := f.sqs.queues[fakeQueueURL("app-AQueue")]; !reflect.DeepEqual(got, wantAttrs) {
 		t.Errorf("AQueue attributes: got %v, want %v", got, wantAttrs)
 	}
-	wantFifo := map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+	wantFifo := map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true", "VisibilityTimeout": "30"}
 	if got := f.sqs.queues[fakeQueueURL("app-OrdersQueue.fifo")]; !reflect.DeepEqual(got, wantFifo) {
 		t.Errorf("OrdersQueue attributes: got %v, want %v", got, wantFifo)
 	}
 
-	want := Queue{LogicalID: "AQueue", Name: "app-AQueue", URL: fakeQueueURL("app-AQueue"), ARN: fakeQueueARN("app-AQueue")}
+	want := Queue{LogicalID: "AQueue", Name: "app-AQueue", URL: fakeQueueURL("app-AQueue"), ARN: fakeQueueARN("app-AQueue"), VisibilityTimeout: 180 * time.Second}
 	if got := res.Queues["AQueue"]; got != want {
 		t.Errorf("Queues[AQueue]: got %+v, want %+v", got, want)
 	}
@@ -266,18 +267,164 @@ func TestProvisionQueues(t *testing.T) {
 	}
 
 	// Again, with the test-speed option: the existing queue's attributes are updated in place.
-	if _, err := Provision(context.Background(), f.clients(), tmpl, template.NewBindings(tmpl, stack, "us-east-1"),
-		Options{MaxVisibilityTimeout: 2 * time.Second}); err != nil {
+	lowered, err := Provision(context.Background(), f.clients(), tmpl, template.NewBindings(tmpl, stack, "us-east-1"),
+		Options{MaxVisibilityTimeout: 2 * time.Second})
+	if err != nil {
 		t.Fatalf("second provision: %v", err)
 	}
 	if got := f.sqs.queues[fakeQueueURL("app-AQueue")]["VisibilityTimeout"]; got != "2" {
 		t.Errorf("VisibilityTimeout after the second run: got %q, want 2", got)
+	}
+	if got := lowered.Queues["AQueue"].VisibilityTimeout; got != 2*time.Second {
+		t.Errorf("Queues[AQueue].VisibilityTimeout after the second run: got %v, want 2s", got)
 	}
 	if got := f.sqs.queues[fakeQueueURL("app-OrdersQueue.fifo")]["VisibilityTimeout"]; got != "2" {
 		t.Errorf("FIFO VisibilityTimeout after the second run: got %q, want 2", got)
 	}
 	if len(f.sqs.created) != 3 {
 		t.Errorf("second run created queues: got %v", f.sqs.created)
+	}
+
+	// And without it: the declared values come back, SQS's default included.
+	restored, err := Provision(context.Background(), f.clients(), tmpl, template.NewBindings(tmpl, stack, "us-east-1"), Options{})
+	if err != nil {
+		t.Fatalf("third provision: %v", err)
+	}
+	for id, want := range map[string]int{"AQueue": 180, "OrdersQueue": 30} {
+		q := restored.Queues[id]
+		if got := f.sqs.queues[q.URL]["VisibilityTimeout"]; got != strconv.Itoa(want) || q.VisibilityTimeout != time.Duration(want)*time.Second {
+			t.Errorf("%s after the third run: got VisibilityTimeout %q, recorded %v; want %d s", id, got, q.VisibilityTimeout, want)
+		}
+	}
+}
+
+// consumersTemplate has a queue for each way MaxVisibilityTimeout meets the Timeouts of the
+// functions a queue feeds through SQS events.
+const consumersTemplate = `
+Globals:
+  Function: {Timeout: 10}
+Resources:
+  WorkQueue:
+    Type: AWS::SQS::Queue
+    Properties:
+      VisibilityTimeout: 180
+      RedrivePolicy: {deadLetterTargetArn: !GetAtt WorkDeadLetterQueue.Arn, maxReceiveCount: 3}
+  WorkDeadLetterQueue: {Type: AWS::SQS::Queue}
+  SharedQueue: {Type: AWS::SQS::Queue}
+  ShortQueue:
+    Type: AWS::SQS::Queue
+    Properties: {VisibilityTimeout: 20}
+  TooShortQueue:
+    Type: AWS::SQS::Queue
+    Properties: {VisibilityTimeout: 5}
+  DisabledQueue: {Type: AWS::SQS::Queue}
+  WorkFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: services/work
+      Timeout: 30
+      Events:
+        Work: {Type: SQS, Properties: {Queue: !GetAtt WorkQueue.Arn}}
+        Shared: {Type: SQS, Properties: {Queue: !GetAtt SharedQueue.Arn}}
+  AuditFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: services/work
+      Events:
+        Shared: {Type: SQS, Properties: {Queue: !GetAtt SharedQueue.Arn}}
+        Short: {Type: SQS, Properties: {Queue: !Sub "arn:aws:sqs:${AWS::Region}:000000000000:app-ShortQueue"}}
+        TooShort: {Type: SQS, Properties: {Queue: !GetAtt TooShortQueue.Arn}}
+        Disabled: {Type: SQS, Properties: {Queue: !GetAtt DisabledQueue.Arn, Enabled: false}}
+        Elsewhere: {Type: SQS, Properties: {Queue: "arn:aws:sqs:us-east-1:000000000000:elsewhere"}}
+        Unresolved: {Type: SQS, Properties: {Queue: !GetAtt Nowhere.Arn}}
+        Api: {Type: HttpApi, Properties: {Method: get, Path: /audit}}
+  SecondFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: services/work
+      Timeout: 1
+      Events:
+        Work: {Type: SQS, Properties: {Queue: !GetAtt WorkQueue.Arn}}
+`
+
+func TestProvisionLowersVisibilityToTheConsumersTimeout(t *testing.T) {
+	tests := []struct {
+		name string
+		max  time.Duration
+		// want is each queue's visibility timeout in seconds.
+		want map[string]int
+	}{
+		{
+			name: "without a maximum, as declared",
+			want: map[string]int{"WorkQueue": 180, "WorkDeadLetterQueue": 30, "SharedQueue": 30, "ShortQueue": 20, "TooShortQueue": 5, "DisabledQueue": 30},
+		},
+		{
+			// WorkQueue: the longer of its two consumers' Timeouts (30 s, not 1 s); SharedQueue: of
+			// two functions, 30 s and the Globals' 10 s; ShortQueue, found by an ARN written out:
+			// AuditFunction's 10 s; TooShortQueue: its 5 s, never raised to 10 s (the runner refuses
+			// it, as AWS does); DisabledQueue: a disabled event counts, as AWS checks it too; the
+			// dead-letter queue, which no event reads: the maximum.
+			name: "a maximum below every Timeout",
+			max:  2 * time.Second,
+			want: map[string]int{"WorkQueue": 30, "WorkDeadLetterQueue": 2, "SharedQueue": 30, "ShortQueue": 10, "TooShortQueue": 5, "DisabledQueue": 10},
+		},
+		{
+			name: "a maximum between the Timeouts",
+			max:  15 * time.Second,
+			want: map[string]int{"WorkQueue": 30, "WorkDeadLetterQueue": 15, "SharedQueue": 30, "ShortQueue": 15, "TooShortQueue": 5, "DisabledQueue": 15},
+		},
+		{
+			name: "a maximum rounds up to whole seconds",
+			max:  1500 * time.Millisecond,
+			want: map[string]int{"WorkQueue": 30, "WorkDeadLetterQueue": 2, "SharedQueue": 30, "ShortQueue": 10, "TooShortQueue": 5, "DisabledQueue": 10},
+		},
+		{
+			name: "a maximum above the declared values",
+			max:  time.Hour,
+			want: map[string]int{"WorkQueue": 180, "WorkDeadLetterQueue": 30, "SharedQueue": 30, "ShortQueue": 20, "TooShortQueue": 5, "DisabledQueue": 30},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakes()
+			tmpl, b := parse(t, consumersTemplate)
+			res, err := Provision(context.Background(), f.clients(), tmpl, b, Options{MaxVisibilityTimeout: tt.max})
+			if err != nil {
+				t.Fatalf("provision: %v", err)
+			}
+			got := map[string]int{}
+			for id, q := range res.Queues {
+				got[id] = int(q.VisibilityTimeout / time.Second)
+				if attr := f.sqs.queues[q.URL]["VisibilityTimeout"]; attr != strconv.Itoa(got[id]) {
+					t.Errorf("%s: the stand-in has VisibilityTimeout %s, Queues records %v", id, attr, q.VisibilityTimeout)
+				}
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %v\nwant %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoweredVisibilityTimeout(t *testing.T) {
+	tests := []struct {
+		name                            string
+		declared, limit, consumer, want time.Duration
+	}{
+		{name: "no consumer: the limit", declared: 180 * time.Second, limit: 2 * time.Second, want: 2 * time.Second},
+		{name: "the consumer's Timeout above the limit", declared: 180 * time.Second, limit: 2 * time.Second, consumer: 30 * time.Second, want: 30 * time.Second},
+		{name: "the limit above the consumer's Timeout", declared: 180 * time.Second, limit: 45 * time.Second, consumer: 30 * time.Second, want: 45 * time.Second},
+		{name: "equal", declared: 180 * time.Second, limit: 30 * time.Second, consumer: 30 * time.Second, want: 30 * time.Second},
+		{name: "declared below both: kept", declared: 20 * time.Second, limit: 25 * time.Second, consumer: 30 * time.Second, want: 20 * time.Second},
+		{name: "limit rounded up", declared: 60 * time.Second, limit: 1001 * time.Millisecond, want: 2 * time.Second},
+		{name: "consumer rounded up", declared: 60 * time.Second, limit: time.Second, consumer: 2500 * time.Millisecond, want: 3 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := loweredVisibilityTimeout(tt.declared, tt.limit, tt.consumer); got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
 
@@ -286,31 +433,26 @@ func TestQueueAttributes(t *testing.T) {
 	tests := []struct {
 		name    string
 		props   queueProperties
-		max     time.Duration
 		want    map[string]string
 		wantErr string
 	}{
-		{name: "nothing declared", want: map[string]string{}},
-		{name: "declared kept without a maximum", props: queueProperties{VisibilityTimeout: vt(300)}, want: map[string]string{"VisibilityTimeout": "300"}},
-		{name: "declared above the maximum", props: queueProperties{VisibilityTimeout: vt(300)}, max: 5 * time.Second, want: map[string]string{"VisibilityTimeout": "5"}},
-		{name: "declared below the maximum", props: queueProperties{VisibilityTimeout: vt(2)}, max: 5 * time.Second, want: map[string]string{"VisibilityTimeout": "2"}},
-		{name: "default 30 s above the maximum", max: 5 * time.Second, want: map[string]string{"VisibilityTimeout": "5"}},
-		{name: "maximum rounds up to seconds", props: queueProperties{VisibilityTimeout: vt(60)}, max: 1500 * time.Millisecond, want: map[string]string{"VisibilityTimeout": "2"}},
-		{name: "standard queue carries no FifoQueue", props: queueProperties{FifoQueue: flexBool{set: true}, ContentBasedDeduplication: flexBool{set: true, b: true}}, want: map[string]string{}},
+		{name: "nothing declared: SQS's default visibility", want: map[string]string{"VisibilityTimeout": "30"}},
+		{name: "declared visibility", props: queueProperties{VisibilityTimeout: vt(300)}, want: map[string]string{"VisibilityTimeout": "300"}},
+		{name: "standard queue carries no FifoQueue", props: queueProperties{FifoQueue: flexBool{set: true}, ContentBasedDeduplication: flexBool{set: true, b: true}}, want: map[string]string{"VisibilityTimeout": "30"}},
 		{
 			name:  "fifo settings",
 			props: queueProperties{FifoQueue: flexBool{true, true}, DeduplicationScope: "messageGroup", FifoThroughputLimit: "perMessageGroupId", DelaySeconds: vt(0)},
-			want:  map[string]string{"FifoQueue": "true", "DeduplicationScope": "messageGroup", "FifoThroughputLimit": "perMessageGroupId", "DelaySeconds": "0"},
+			want:  map[string]string{"FifoQueue": "true", "DeduplicationScope": "messageGroup", "FifoThroughputLimit": "perMessageGroupId", "DelaySeconds": "0", "VisibilityTimeout": "30"},
 		},
 		{
 			name:  "redrive written as a JSON string",
 			props: queueProperties{RedrivePolicy: jsonDocument{true, map[string]any{"deadLetterTargetArn": "arn:dlq", "maxReceiveCount": "5"}}},
-			want:  map[string]string{"RedrivePolicy": `{"deadLetterTargetArn":"arn:dlq","maxReceiveCount":5}`},
+			want:  map[string]string{"RedrivePolicy": `{"deadLetterTargetArn":"arn:dlq","maxReceiveCount":5}`, "VisibilityTimeout": "30"},
 		},
 		{
 			name:  "redrive allow policy",
 			props: queueProperties{RedriveAllowPolicy: jsonDocument{true, map[string]any{"redrivePermission": "allowAll"}}},
-			want:  map[string]string{"RedriveAllowPolicy": `{"redrivePermission":"allowAll"}`},
+			want:  map[string]string{"RedriveAllowPolicy": `{"redrivePermission":"allowAll"}`, "VisibilityTimeout": "30"},
 		},
 		{name: "redrive without target", props: queueProperties{RedrivePolicy: jsonDocument{true, map[string]any{"maxReceiveCount": 3.0}}}, wantErr: "no deadLetterTargetArn"},
 		{name: "redrive without count", props: queueProperties{RedrivePolicy: jsonDocument{true, map[string]any{"deadLetterTargetArn": "arn:dlq"}}}, wantErr: "no maxReceiveCount"},
@@ -318,7 +460,7 @@ func TestQueueAttributes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := queueAttributes(tt.props, tt.max.Seconds())
+			got, err := queueAttributes(tt.props)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Errorf("got error %v, want one containing %q", err, tt.wantErr)

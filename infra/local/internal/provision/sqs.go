@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -59,7 +62,7 @@ func (p *provisioner) queue(ctx context.Context, r template.Resource) error {
 			name = p.generatedName(r, maxQueueName)
 		}
 	}
-	attrs, err := queueAttributes(props, p.opts.MaxVisibilityTimeout.Seconds())
+	attrs, err := queueAttributes(props)
 	if err != nil {
 		return err
 	}
@@ -80,7 +83,10 @@ func (p *provisioner) queue(ctx context.Context, r template.Resource) error {
 		return fmt.Errorf("queue %s: the stand-in returned no QueueArn", name)
 	}
 
-	q := Queue{LogicalID: r.LogicalID, Name: name, URL: url, ARN: arn}
+	// The attributes always carry VisibilityTimeout: the queue has this one whatever an earlier run
+	// against the same stand-in left.
+	visibility, _ := strconv.Atoi(attrs[string(types.QueueAttributeNameVisibilityTimeout)])
+	q := Queue{LogicalID: r.LogicalID, Name: name, URL: url, ARN: arn, VisibilityTimeout: time.Duration(visibility) * time.Second}
 	p.out.Queues[r.LogicalID] = q
 	p.bindings.SetRef(r.LogicalID, q.URL)
 	p.bindings.SetAtt(r.LogicalID, "Arn", q.ARN)
@@ -130,8 +136,9 @@ func queueExists(err error) bool {
 }
 
 // queueAttributes maps the queue's CloudFormation properties onto SQS attribute names and
-// values. maxVisibility, in seconds, lowers VisibilityTimeout when positive (see Options).
-func queueAttributes(props queueProperties, maxVisibility float64) (map[string]string, error) {
+// values. VisibilityTimeout is always set, to SQS's default when the template sets none: the
+// runner checks each SQS event against it (Queue.VisibilityTimeout).
+func queueAttributes(props queueProperties) (map[string]string, error) {
 	attrs := map[string]string{}
 	setInt := func(name types.QueueAttributeName, v flexInt) {
 		if v.set {
@@ -139,15 +146,8 @@ func queueAttributes(props queueProperties, maxVisibility float64) (map[string]s
 		}
 	}
 	visibility := props.VisibilityTimeout
-	if maxVisibility > 0 {
-		limit := int64(math.Ceil(maxVisibility))
-		current := int64(defaultVisibilityTimeout)
-		if visibility.set {
-			current = visibility.n
-		}
-		if current > limit {
-			visibility = flexInt{set: true, n: limit}
-		}
+	if !visibility.set {
+		visibility = flexInt{set: true, n: defaultVisibilityTimeout}
 	}
 	setInt(types.QueueAttributeNameVisibilityTimeout, visibility)
 	setInt(types.QueueAttributeNameMessageRetentionPeriod, props.MessageRetentionPeriod)
@@ -213,4 +213,74 @@ func redrivePolicy(doc map[string]any) (string, error) {
 		return "", fmt.Errorf("encode RedrivePolicy: %w", err)
 	}
 	return policy, nil
+}
+
+// lowerVisibilityTimeouts applies Options.MaxVisibilityTimeout to every queue. It runs once
+// everything is provisioned: a queue's consumers are the functions whose SQS events' Queue
+// resolves to its ARN, and that resolution needs the queue and whatever else the expression names.
+func (p *provisioner) lowerVisibilityTimeouts(ctx context.Context) error {
+	if p.opts.MaxVisibilityTimeout == 0 || len(p.out.Queues) == 0 {
+		return nil
+	}
+	consumers, err := p.consumerTimeouts()
+	if err != nil {
+		return err
+	}
+	for _, id := range slices.Sorted(maps.Keys(p.out.Queues)) {
+		q := p.out.Queues[id]
+		lowered := loweredVisibilityTimeout(q.VisibilityTimeout, p.opts.MaxVisibilityTimeout, consumers[id])
+		if lowered == q.VisibilityTimeout {
+			continue
+		}
+		if _, err := p.clients.SQS.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{
+			QueueUrl:   aws.String(q.URL),
+			Attributes: map[string]string{string(types.QueueAttributeNameVisibilityTimeout): strconv.Itoa(int(lowered / time.Second))},
+		}); err != nil {
+			return fmt.Errorf("lower the visibility timeout of queue %s to %v: %w", id, lowered, err)
+		}
+		q.VisibilityTimeout = lowered
+		p.out.Queues[id] = q
+	}
+	return nil
+}
+
+// loweredVisibilityTimeout is the visibility timeout of a queue declared with declared, lowered
+// toward limit but not below consumerTimeout, the longest Timeout of the functions it feeds (0 for
+// none); limit and consumerTimeout round up to whole seconds, as SQS counts. It is never above
+// declared: a template whose queue is already too short for its consumer keeps it, for the runner
+// to refuse as AWS does.
+func loweredVisibilityTimeout(declared, limit, consumerTimeout time.Duration) time.Duration {
+	return min(declared, max(wholeSeconds(limit), wholeSeconds(consumerTimeout)))
+}
+
+// wholeSeconds rounds d up to whole seconds.
+func wholeSeconds(d time.Duration) time.Duration {
+	return time.Duration(math.Ceil(d.Seconds())) * time.Second
+}
+
+// consumerTimeouts returns, by queue logical ID, the longest Timeout of the functions whose SQS
+// events read the queue, disabled events included: AWS checks a mapping when it creates it, enabled
+// or not. The events are read as the runner reads them to map them (runner.wiring.sqsMappings); one
+// whose Queue does not resolve, or names no queue of the template, is left to the runner to refuse.
+func (p *provisioner) consumerTimeouts() (map[string]time.Duration, error) {
+	functions, err := p.t.Functions()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]time.Duration{}
+	for _, fn := range functions {
+		for _, ev := range fn.Events {
+			if ev.Type != "SQS" {
+				continue
+			}
+			arn, err := p.bindings.Resolve(ev.Properties["Queue"])
+			if err != nil {
+				continue
+			}
+			if q, ok := p.out.QueueByARN(fmt.Sprint(arn)); ok {
+				out[q.LogicalID] = max(out[q.LogicalID], fn.Timeout)
+			}
+		}
+	}
+	return out, nil
 }

@@ -61,7 +61,8 @@ type Config struct {
 	StackName  string
 	Region     string
 	Parameters map[string]string
-	// MaxVisibilityTimeout shortens queue visibility timeouts (tests only; see provision.Options).
+	// MaxVisibilityTimeout shortens queue visibility timeouts, down to their consumers' Timeout at
+	// most (tests only; see provision.Options).
 	MaxVisibilityTimeout time.Duration
 	// IAM enforces each function's role policies on its AWS calls, as AWS does (see iam.go).
 	// Off, every function signs with the runner's keys and may do anything: for comparison only.

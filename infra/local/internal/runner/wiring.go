@@ -272,8 +272,9 @@ func (w *wiring) throttleSettings(v template.Value) (*sources.Throttle, error) {
 }
 
 // sqsMappings builds an event source mapping for every SQS event. An event AWS would refuse
-// (template.SQSEventRefusals: a BatchSize above 10 without a batching window, say) stops the run
-// here, at start-up, as it would stop the deploy on AWS.
+// (template.SQSEventRefusals: a BatchSize above 10 without a batching window, say; or a queue whose
+// visibility timeout is shorter than the function's Timeout) stops the run here, at start-up, as it
+// would stop the deploy on AWS.
 func (w *wiring) sqsMappings() ([]*sources.SQSMapping, error) {
 	var out []*sources.SQSMapping
 	for _, fe := range w.events("SQS") {
@@ -290,7 +291,11 @@ func (w *wiring) sqsMappings() ([]*sources.SQSMapping, error) {
 		// SQS requires a FIFO queue's name to end in .fifo; provisioning names one so when the
 		// template gives it no QueueName.
 		fifo := strings.HasSuffix(queue.Name, ".fifo")
-		if refusals := template.SQSEventRefusals(p, fifo); len(refusals) > 0 {
+		refusals := template.SQSEventRefusals(p, fifo)
+		if refusal := visibilityRefusal(queue, fe.fn); refusal != "" {
+			refusals = append(refusals, refusal)
+		}
+		if len(refusals) > 0 {
 			return nil, fmt.Errorf("function %s event %s: AWS would refuse this SQS event source: %s",
 				fe.fn.LogicalID, fe.event.Name, strings.Join(refusals, "; "))
 		}
@@ -323,6 +328,21 @@ func (w *wiring) sqsMappings() ([]*sources.SQSMapping, error) {
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// visibilityRefusal says why Lambda would refuse to map queue to fn, "" when it would not: "Your
+// function's timeout must be less than or equal to the queue's visibility timeout. Lambda validates
+// this requirement when you create or update an event source mapping"
+// (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html). AWS answers
+// InvalidParameterValueException "Queue visibility timeout: X seconds is less than Function
+// timeout: Y seconds". The queue's value is the one provisioned, so a MaxVisibilityTimeout that
+// lowered it too far would be refused here too (provision keeps it at the consumers' Timeout).
+func visibilityRefusal(queue provision.Queue, fn template.Function) string {
+	if queue.VisibilityTimeout >= fn.Timeout {
+		return ""
+	}
+	return fmt.Sprintf("queue %s has a visibility timeout of %v seconds, less than the function's Timeout of %v seconds",
+		queue.LogicalID, queue.VisibilityTimeout.Seconds(), fn.Timeout.Seconds())
 }
 
 // asyncInvokes configures asynchronous invocation for every function from its EventInvokeConfig

@@ -91,9 +91,10 @@ func workFunction(props []string, events ...string) string {
 func testResources() *provision.Resources {
 	return &provision.Resources{
 		Queues: map[string]provision.Queue{
-			"JobsQueue":     {LogicalID: "JobsQueue", Name: "local-JobsQueue", URL: jobsQueueURL, ARN: jobsQueueARN},
-			"FailuresQueue": {LogicalID: "FailuresQueue", Name: "local-FailuresQueue", URL: failuresQueueURL, ARN: failuresQueueARN},
-			"OrdersQueue":   {LogicalID: "OrdersQueue", Name: "local-OrdersQueue.fifo", URL: ordersQueueURL, ARN: ordersQueueARN},
+			// SQS's default visibility timeout: the preamble declares none.
+			"JobsQueue":     {LogicalID: "JobsQueue", Name: "local-JobsQueue", URL: jobsQueueURL, ARN: jobsQueueARN, VisibilityTimeout: 30 * time.Second},
+			"FailuresQueue": {LogicalID: "FailuresQueue", Name: "local-FailuresQueue", URL: failuresQueueURL, ARN: failuresQueueARN, VisibilityTimeout: 30 * time.Second},
+			"OrdersQueue":   {LogicalID: "OrdersQueue", Name: "local-OrdersQueue.fifo", URL: ordersQueueURL, ARN: ordersQueueARN, VisibilityTimeout: 30 * time.Second},
 		},
 		Tables: map[string]provision.Table{
 			"AccountsTable": {LogicalID: "AccountsTable", Name: "local-AccountsTable", ARN: "arn:aws:dynamodb:us-east-1:000000000000:table/local-AccountsTable", StreamARN: accountsStream},
@@ -576,6 +577,9 @@ func TestSQSMappingsRefuseWhatAWSRefuses(t *testing.T) {
 		name  string
 		props string // the event's properties besides Queue and FunctionResponseTypes
 		queue string // JobsQueue (standard) when empty
+		// timeout is WorkFunction's Timeout property, SAM's default (3 s) when empty; every queue's
+		// visibility timeout is 30 s.
+		timeout string
 		// wantErr is what the error says after "function WorkFunction event Work: AWS would refuse
 		// this SQS event source: "; empty for an event AWS accepts.
 		wantErr string
@@ -588,6 +592,20 @@ func TestSQSMappingsRefuseWhatAWSRefuses(t *testing.T) {
 		{name: "MaximumConcurrency 2", props: "ScalingConfig: {MaximumConcurrency: 2}"},
 		{name: "MaximumConcurrency 1,000", props: "ScalingConfig: {MaximumConcurrency: 1000}"},
 		{name: "FIFO, BatchSize 10", props: "BatchSize: 10", queue: "OrdersQueue"},
+		{name: "Timeout equal to the queue's visibility timeout", props: "BatchSize: 1", timeout: "30"},
+		{
+			name: "Timeout above the queue's visibility timeout", props: "BatchSize: 1", timeout: "31",
+			wantErr: "queue JobsQueue has a visibility timeout of 30 seconds, less than the function's Timeout of 31 seconds",
+		},
+		{
+			name: "Timeout above a FIFO queue's visibility timeout, disabled", props: "Enabled: false", queue: "OrdersQueue", timeout: "900",
+			wantErr: "queue OrdersQueue has a visibility timeout of 30 seconds, less than the function's Timeout of 900 seconds",
+		},
+		{
+			name: "Timeout above the visibility timeout, with another refusal", props: "BatchSize: 11", timeout: "60",
+			wantErr: "BatchSize 11 is above 10, which needs MaximumBatchingWindowInSeconds of at least 1, not 0; " +
+				"queue JobsQueue has a visibility timeout of 30 seconds, less than the function's Timeout of 60 seconds",
+		},
 		{
 			name: "BatchSize 0", props: "BatchSize: 0",
 			wantErr: "BatchSize 0 is outside 1–10000, what Lambda takes from a standard queue",
@@ -641,7 +659,11 @@ func TestSQSMappingsRefuseWhatAWSRefuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			queue := cmp.Or(tt.queue, "JobsQueue")
-			w := testWiring(t, workFunction(nil, fmt.Sprintf(
+			var props []string
+			if tt.timeout != "" {
+				props = append(props, "Timeout: "+tt.timeout)
+			}
+			w := testWiring(t, workFunction(props, fmt.Sprintf(
 				"Work: {Type: SQS, Properties: {Queue: !GetAtt %s.Arn, %s, FunctionResponseTypes: [ReportBatchItemFailures]}}", queue, tt.props)))
 			mappings, err := w.sqsMappings()
 			if tt.wantErr == "" {
