@@ -86,12 +86,14 @@ build: ## Build each function as sam build does into bin/<LogicalId>/ and check 
 	@echo "every module also builds on its own (GOWORK=off)"
 
 # The slowest end-to-end tests mostly wait: for a message to be redelivered maxReceiveCount times,
-# a consumer's Timeout apart (30 s on the jobs queue). -parallel lets more of them wait at once
-# than the default (GOMAXPROCS, 2 on a small machine), which queued the rest behind them.
+# a consumer's Timeout apart (30 s on the jobs queue locally; on a deployed stack the declared
+# visibility timeout, 180 s, so a dead-letter test waits about 10 minutes, past go test's default
+# timeout). -parallel lets more of them wait at once than the default (GOMAXPROCS, 2 on a small
+# machine), which queued the rest behind them.
 .PHONY: e2e
 e2e: standins browser ## End-to-end tests: on a local stack they start themselves, or on a deployed one with STACK=<name>.
 ifeq ($(origin STACK),command line)
-	cd tests && E2E_STACK=$(STACK) go test -count=1 -v ./e2e/...
+	cd tests && E2E_STACK=$(STACK) go test -count=1 -v -timeout 30m -parallel 8 ./e2e/...
 else
 	cd tests && E2E_CACHE=$(CACHE) go test -count=1 -timeout 15m -parallel 8 ./e2e/...
 endif
