@@ -19,7 +19,8 @@ import (
 // to show that a retry recognises its own first attempt.
 type LoseFirstAnswer struct {
 	// Next sends the requests: the client's own HTTP client.
-	Next   aws.HTTPClient
+	Next aws.HTTPClient
+	// Target is the X-Amz-Target of the operation whose first answer is lost.
 	Target string
 
 	mu             sync.Mutex

@@ -244,8 +244,10 @@ func (s *stack) queueURL(ctx context.Context, logicalID string) (string, error) 
 // comes back only after whatever its last delivery claimed (the jobs worker claims a job for the
 // rest of its invocation) has lapsed; the shortest value that keeps that property keeps the run
 // short. The runner never lowers a queue below the Timeout of the functions it feeds (what AWS
-// accepts), but a message kept hidden for exactly that can come back just as its claim lapses, in
-// the same instant: the 5 s keep it clear of that, which the end-to-end tests' smaller value does not.
+// accepts), but a message's hiding starts when it is received, and its claim runs to the deadline
+// of an invocation that starts later (the batching window, a throttled invoke's back-off, a cold
+// start): hidden for exactly the Timeout, it comes back before the claim lapses. The 5 s cover that
+// gap while it stays under 5 s; the end-to-end tests' value (the Timeout itself) does not.
 func visibilityTimeout(templatePath string) (time.Duration, error) {
 	tmpl, err := template.LoadApp(templatePath)
 	if err != nil {
