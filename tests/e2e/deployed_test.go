@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/go-serverless/reference/tests/internal/stacktest"
 )
 
 // deployedStack reads the deployed stack name: its outputs and those of the stacks nested in it,
@@ -45,7 +47,7 @@ func deployedStack(ctx context.Context, name string) (*stack, error) {
 			return nil, fmt.Errorf("%s of stack %s: %w", app, name, err)
 		}
 	}
-	outputs, err := mergeOutputs(root, nested)
+	outputs, err := stacktest.MergeOutputs(root, nested)
 	if err != nil {
 		return nil, fmt.Errorf("outputs of stack %s: %w", name, err)
 	}

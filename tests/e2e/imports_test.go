@@ -301,7 +301,7 @@ func TestImportWhoseFileIsDeletedMidChainFailsAtOnce(t *testing.T) {
 	if v.Invocations > running.Invocations+2 {
 		t.Errorf("%d invocations after the delete at invocation %d; want at most 2 more (no retries of the failing link)", v.Invocations, running.Invocations)
 	}
-	if handled := st.logs.matching("FailImportFunction]", id); len(handled) > 0 {
+	if handled := st.logs.Matching("FailImportFunction]", id); len(handled) > 0 {
 		t.Errorf("FailImportFunction handled import %s: the failing link went through Lambda's retries and ImportsFailureQueue:\n%s", id, strings.Join(handled, "\n"))
 	}
 	t.Logf("FAILED %v after the delete, at line %d: %s", took.Round(time.Millisecond), v.LinesDone, v.Failure)

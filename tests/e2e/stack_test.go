@@ -1,22 +1,16 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -26,11 +20,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/go-serverless/reference/tests/internal/stacktest"
 )
 
 // stack is what the tests need to know about the stack under test, local or deployed.
 type stack struct {
-	// outputs are the stack's outputs by key, those of its nested stacks included (mergeOutputs).
+	// outputs are the stack's outputs by key, those of its nested stacks included (stacktest.MergeOutputs).
 	outputs map[string]string
 	// token returns a valid access token for user, with extra claims.
 	token func(t *testing.T, user string, claims map[string]string) string
@@ -46,7 +42,7 @@ type stack struct {
 	// (JobsApp, ...) has in the stack.
 	functionName func(t *testing.T, app, logicalID string) string
 	// logs holds every line the functions wrote (local only; nil for a deployed stack).
-	logs *logLines
+	logs *stacktest.Logs
 	// runnerLog is the local runner's own log file ("" for a deployed stack).
 	runnerLog string
 	// pagesURL is the index of the local pages the runner printed as PAGES_URL ("" for a
@@ -67,7 +63,7 @@ func TestMain(m *testing.M) {
 // runTests finds or starts the stack and runs the tests. It returns the exit code instead of
 // exiting, so that the deferred stop runs on every way out of it, a panic in TestMain included.
 // A panicking test ends the process from the test's own goroutine, where no deferred call of
-// TestMain runs: there the runner's parent-death signal (runnerSysProcAttr) stops the stack.
+// TestMain runs: there the runner's parent-death signal (set by stacktest.Start) stops the stack.
 func runTests(m *testing.M) int {
 	if name := os.Getenv("E2E_STACK"); name != "" {
 		s, err := deployedStack(context.Background(), name)
@@ -95,7 +91,7 @@ func runTests(m *testing.M) int {
 	// The runner prints what it saw (the ops page's numbers) when it stops, as `make run` does:
 	// the suite's run, for a reader of its output, and a failure if the table is missing.
 	stop()
-	table := s.logs.from(opsTableHeader)
+	table := s.logs.From(opsTableHeader)
 	if len(table) == 0 {
 		fmt.Fprintf(os.Stderr, "e2e: the runner printed no %q table when it stopped\n", opsTableHeader)
 		return 1
@@ -136,10 +132,9 @@ func repoRoot() string {
 }
 
 // Waits of the local stack. Start-up builds every function first, which takes minutes on a
-// loaded machine; a runner asked to stop stops its stand-ins and functions within seconds.
+// loaded machine (a runner asked to stop has stacktest.StopGrace).
 const (
 	startTimeout = 3 * time.Minute
-	stopGrace    = 20 * time.Second
 	// logTailLines is how much of the runner's log an error about the runner quotes.
 	logTailLines = 60
 )
@@ -164,18 +159,13 @@ func localStack() (_ *stack, stop func(), err error) {
 			removeWork()
 		}
 	}()
-	bin := filepath.Join(work, "bin")
-	for _, tool := range []string{"runner", "token"} {
-		build := exec.Command("go", "build", "-o", filepath.Join(bin, tool), "./cmd/"+tool)
-		build.Dir = filepath.Join(root, "infra", "local")
-		if out, err := build.CombinedOutput(); err != nil {
-			return nil, nil, fmt.Errorf("build %s: %v\n%s", tool, err, out)
-		}
+	runnerPath, tokenPath, err := stacktest.BuildTools(root, filepath.Join(work, "bin"))
+	if err != nil {
+		return nil, nil, err
 	}
 
-	logs := &logLines{}
-	ready, pages := make(chan string, 1), make(chan string, 1)
-	r, err := startRunner(filepath.Join(bin, "runner"), work, logs, ready, pages,
+	logs := &stacktest.Logs{}
+	r, err := stacktest.Start("e2e", runnerPath, work, logs,
 		"-template", filepath.Join(root, "template.yaml"),
 		"-cache", cache,
 		"-state", filepath.Join(work, "state"),
@@ -190,53 +180,38 @@ func localStack() (_ *stack, stop func(), err error) {
 	}
 	defer func() {
 		if err != nil {
-			r.stop()
+			r.Stop()
 		}
 	}()
 
 	// API_URL says the stack is up; each service's API URL is among the outputs.
 	select {
-	case <-ready:
-	case <-r.exited:
-		return nil, nil, r.failure(fmt.Sprintf("the runner exited before it printed API_URL (%v)", r.waitErr))
+	case <-r.Ready:
+	case <-r.Exited:
+		return nil, nil, failure(r, fmt.Sprintf("the runner exited before it printed API_URL (%v)", r.WaitErr()))
 	case <-time.After(startTimeout):
-		return nil, nil, r.failure(fmt.Sprintf("the local stack did not print API_URL within %v", startTimeout))
+		return nil, nil, failure(r, fmt.Sprintf("the local stack did not print API_URL within %v", startTimeout))
 	}
 	// PAGES_URL, the index of the local pages, is the line after API_URL.
 	var pagesURL string
 	select {
-	case pagesURL = <-pages:
+	case pagesURL = <-r.Pages:
 	case <-time.After(10 * time.Second):
-		return nil, nil, r.failure("the local stack printed API_URL but no PAGES_URL after it")
+		return nil, nil, failure(r, "the local stack printed API_URL but no PAGES_URL after it")
 	}
 
-	// The runner's outputs: the root stack's, each nested application's (by its logical ID in
-	// the root template), and the name it gave each function (by logical ID, unique in the app).
-	var outputs struct {
-		Endpoints       map[string]string            `json:"endpoints"`
-		Stack           map[string]string            `json:"stack"`
-		Nested          map[string]map[string]string `json:"nested"`
-		FunctionNames   map[string]string            `json:"functionNames"`
-		Region          string                       `json:"region"`
-		AccessKeyID     string                       `json:"accessKeyId"`
-		SecretAccessKey string                       `json:"secretAccessKey"`
-		JWTKeyFile      string                       `json:"jwtKeyFile"`
-	}
-	data, err := os.ReadFile(filepath.Join(work, "state", "outputs.json"))
-	if err == nil {
-		err = json.Unmarshal(data, &outputs)
-	}
+	outputs, err := stacktest.ReadOutputs(filepath.Join(work, "state"))
 	if err != nil {
-		return nil, nil, fmt.Errorf("read runner outputs: %w", err)
+		return nil, nil, err
 	}
-	merged, err := mergeOutputs(outputs.Stack, outputs.Nested)
+	merged, err := stacktest.MergeOutputs(outputs.Stack, outputs.Nested)
 	if err != nil {
 		return nil, nil, fmt.Errorf("runner outputs: %w", err)
 	}
 	awsCfg := aws.Config{Region: outputs.Region, Credentials: credentials.NewStaticCredentialsProvider(outputs.AccessKeyID, outputs.SecretAccessKey, "")}
 	tokenCmd := func(t *testing.T, args ...string) string {
 		t.Helper()
-		out, err := exec.Command(filepath.Join(bin, "token"), args...).Output()
+		out, err := exec.Command(tokenPath, args...).Output()
 		if err != nil {
 			t.Fatalf("make token %v: %v", args, err)
 		}
@@ -277,129 +252,26 @@ func localStack() (_ *stack, stop func(), err error) {
 				return name
 			},
 			logs:          logs,
-			runnerLog:     r.logPath,
+			runnerLog:     r.LogPath,
 			pagesURL:      pagesURL,
 			maxVisibility: maxVisibilityTimeout,
 		}, sync.OnceFunc(func() {
 			select {
-			case <-r.exited: // a runner that died mid-run fails every test after it: say why
-				fmt.Fprintln(os.Stderr, "e2e:", r.failure(fmt.Sprintf("the runner exited while the tests ran (%v)", r.waitErr)))
+			case <-r.Exited: // a runner that died mid-run fails every test after it: say why
+				fmt.Fprintln(os.Stderr, "e2e:", failure(r, fmt.Sprintf("the runner exited while the tests ran (%v)", r.WaitErr())))
 			default:
 			}
-			r.stop()
+			r.Stop()
 			removeWork()
 		}), nil
 }
 
-// runnerProcess is the running local stack.
-type runnerProcess struct {
-	logPath string
-	// exited is closed once the runner has exited; waitErr is then how it exited.
-	exited  chan struct{}
-	waitErr error
-	// drained is closed once everything the runner wrote to its standard output has been read.
-	drained chan struct{}
-	// stop ends the runner and everything in its process group; calling it again does nothing.
-	stop func()
-}
-
-// startRunner starts the runner at path with args in a process group of its own. Its log
-// (stderr) goes to runner.log in work; of its standard output, the API_URL line is sent to
-// ready, the PAGES_URL line to pages, and every other line (the functions' logs) goes to logs.
-func startRunner(path, work string, logs *logLines, ready, pages chan<- string, args ...string) (*runnerProcess, error) {
-	logPath := filepath.Join(work, "runner.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, fmt.Errorf("create the runner log: %w", err)
-	}
-	defer logFile.Close() // the runner has its own copy once started
-	// An *os.File as Stdout reaches the runner directly, so Wait never waits for a copy to
-	// finish, and the reader below gets EOF once every process holding the pipe has exited.
-	stdout, stdoutW, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("make the runner's stdout pipe: %w", err)
-	}
-	defer stdoutW.Close()
-	cmd := exec.Command(path, args...)
-	cmd.Stdout = stdoutW
-	cmd.Stderr = logFile
-	cmd.SysProcAttr = runnerSysProcAttr()
-	if err := cmd.Start(); err != nil {
-		stdout.Close()
-		return nil, fmt.Errorf("start the runner: %w", err)
-	}
-
-	drained := make(chan struct{})
-	go func() {
-		defer close(drained)
-		defer stdout.Close()
-		// A bufio.Reader, not a Scanner: a Scanner stops at its first over-long line, and a
-		// runner whose stdout nobody drains blocks on its next write.
-		lines := bufio.NewReader(stdout)
-		for {
-			line, err := lines.ReadString('\n')
-			if line = strings.TrimSuffix(line, "\n"); line != "" {
-				if url, ok := strings.CutPrefix(line, "API_URL="); ok {
-					select {
-					case ready <- url:
-					default:
-					}
-				} else if url, ok := strings.CutPrefix(line, "PAGES_URL="); ok {
-					select {
-					case pages <- url:
-					default:
-					}
-				} else {
-					logs.add(line)
-				}
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-
-	r := &runnerProcess{logPath: logPath, exited: make(chan struct{}), drained: drained}
-	go func() {
-		r.waitErr = cmd.Wait()
-		close(r.exited)
-	}()
-	pgid := cmd.Process.Pid
-	r.stop = sync.OnceFunc(func() {
-		// SIGTERM lets the runner stop its stand-ins and functions (each in a group of its own);
-		// SIGKILL then ends whatever is left in its group, the runner itself if it hung.
-		signalGroup(pgid, syscall.SIGTERM)
-		select {
-		case <-r.exited:
-		case <-time.After(stopGrace):
-			fmt.Fprintf(os.Stderr, "e2e: the runner did not stop within %v of SIGTERM; killing its process group\n", stopGrace)
-		}
-		signalGroup(pgid, syscall.SIGKILL)
-		<-r.exited
-		// What the runner printed last (its table on stop) is read before stop returns, unless
-		// a process it left behind still holds its standard output.
-		select {
-		case <-r.drained:
-		case <-time.After(stopGrace):
-			fmt.Fprintln(os.Stderr, "e2e: the runner's standard output was still open after it exited")
-		}
-	})
-	return r, nil
-}
-
 // failure stops the runner and returns an error saying what went wrong, with the tail of the
 // runner's log (call it before the work directory is removed).
-func (r *runnerProcess) failure(what string) error {
-	r.stop()
+func failure(r *stacktest.Runner, what string) error {
+	r.Stop()
 	return fmt.Errorf("%s; the last %d lines of its log (E2E_KEEP=1 keeps %s and the stand-ins' logs):\n%s",
-		what, logTailLines, r.logPath, logTail(r.logPath, logTailLines))
-}
-
-// signalGroup sends sig to the process group pgid leads; a group that is already gone is fine.
-func signalGroup(pgid int, sig syscall.Signal) {
-	if err := syscall.Kill(-pgid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
-		fmt.Fprintf(os.Stderr, "e2e: send %v to the runner's process group %d: %v\n", sig, pgid, err)
-	}
+		what, logTailLines, r.LogPath, logTail(r.LogPath, logTailLines))
 }
 
 // logTail returns the last n lines of the file at path, or why it could not be read.
@@ -470,65 +342,9 @@ func logsOnFailure(t *testing.T, parts ...string) func() {
 	}
 	return func() {
 		if t.Failed() {
-			for _, line := range st.logs.matching(parts...) {
+			for _, line := range st.logs.Matching(parts...) {
 				t.Log(line)
 			}
 		}
 	}
-}
-
-// logLines collects function log lines.
-type logLines struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logLines) add(line string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, line)
-}
-
-// from returns the lines from the first one that starts with prefix to the last line.
-func (l *logLines) from(prefix string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for i, line := range l.lines {
-		if strings.HasPrefix(line, prefix) {
-			return slices.Clone(l.lines[i:])
-		}
-	}
-	return nil
-}
-
-// matching returns the lines that contain every one of parts.
-func (l *logLines) matching(parts ...string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, line := range l.lines {
-		ok := true
-		for _, p := range parts {
-			if !strings.Contains(line, p) {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			out = append(out, line)
-		}
-	}
-	return out
-}
-
-// dump writes every collected line to w, for a failing test's output.
-func (l *logLines) dump(w io.Writer) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var b bytes.Buffer
-	for _, line := range l.lines {
-		b.WriteString(line)
-		b.WriteByte('\n')
-	}
-	_, _ = w.Write(b.Bytes())
 }

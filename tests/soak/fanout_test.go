@@ -112,7 +112,7 @@ func (p *fanoutPattern) check(ctx context.Context) []string {
 		// "batch aggregated" is logged by the sink run whose final write won. A run whose write
 		// was applied but whose answer was lost logs "finished by another sink run" instead, so
 		// the line may be missing; two would mean two sink runs both won.
-		if runs := len(p.s.logs.matching(`"batch aggregated"`, id)); runs > 1 {
+		if runs := len(p.s.logs.Matching(`"batch aggregated"`, id)); runs > 1 {
 			out = append(out, fmt.Sprintf("batch %s was aggregated by its sink %d times; want once", id, runs))
 		}
 		if stringAttr(batch, "status") == "SUCCEEDED" && batch["result"] == nil {

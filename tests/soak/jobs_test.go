@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/go-serverless/reference/tests/internal/stacktest"
 )
 
 // jobsPattern submits jobs (one in ten a business failure) and checks that every accepted job
@@ -96,7 +98,7 @@ func (p *jobsPattern) check(ctx context.Context) []string {
 		// job running twice (a duplicate delivery, a redelivery after it finished). A run whose
 		// invocation was cut short (killed, timed out) or whose final write failed may have done
 		// the work without recording it; the next delivery runs it again, as on AWS.
-		lines := p.s.logs.matching("ProcessJobFunction", id)
+		lines := p.s.logs.Matching("ProcessJobFunction", id)
 		unrecorded := map[string]bool{}
 		for _, line := range lines {
 			if strings.Contains(line, `"message":"record failed"`) {
@@ -135,9 +137,9 @@ func requestID(line string) string {
 var cutLine = regexp.MustCompile(`RequestId: (\S+) Caller gave up`)
 
 // cutRequests returns the request ids of function's invocations that were cut short.
-func cutRequests(logs *logLines, function string) map[string]bool {
+func cutRequests(logs *stacktest.Logs, function string) map[string]bool {
 	out := map[string]bool{}
-	for _, line := range logs.matching(function, "Caller gave up") {
+	for _, line := range logs.Matching(function, "Caller gave up") {
 		if m := cutLine.FindStringSubmatch(line); m != nil {
 			out[m[1]] = true
 		}

@@ -1,18 +1,14 @@
 package soak
 
 import (
-	"bufio"
 	"cmp"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -22,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/go-serverless/reference/infra/local/template"
+	"github.com/go-serverless/reference/tests/internal/stacktest"
 )
 
 // stack is the local stack the soak drives: its outputs, clients of the stand-ins themselves
@@ -35,18 +32,15 @@ type stack struct {
 	s3            *s3.Client
 	// token returns an access token for user from the local issuer.
 	token     func(user string) (string, error)
-	logs      *logLines
+	logs      *stacktest.Logs
 	runnerLog string
 	// visibility is every queue's visibility timeout in this run (visibilityTimeout).
 	visibility time.Duration
 	stop       func()
 }
 
-// Waits of the local stack: start-up builds every function first.
-const (
-	startTimeout = 4 * time.Minute
-	stopGrace    = 20 * time.Second
-)
+// startTimeout bounds the local stack's start-up, which builds every function first.
+const startTimeout = 4 * time.Minute
 
 // startStack builds the runner and starts it on free ports with the fault file faults, as
 // `make run FAULTS=...` does, with visibility timeouts cut to visibilityTimeout so that
@@ -62,26 +56,16 @@ func startStack(work, faults string) (*stack, error) {
 		return nil, err
 	}
 	cache := cmp.Or(os.Getenv("SOAK_CACHE"), filepath.Join(root, ".cache"))
-	bin := filepath.Join(work, "bin")
-	for _, tool := range []string{"runner", "token"} {
-		build := exec.Command("go", "build", "-o", filepath.Join(bin, tool), "./cmd/"+tool)
-		build.Dir = filepath.Join(root, "infra", "local")
-		if out, err := build.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("build %s: %v\n%s", tool, err, out)
-		}
-	}
-	logPath := filepath.Join(work, "runner.log")
-	logFile, err := os.Create(logPath)
+	runnerPath, tokenPath, err := stacktest.BuildTools(root, filepath.Join(work, "bin"))
 	if err != nil {
 		return nil, err
 	}
-	defer logFile.Close()
-	stdout, stdoutW, err := os.Pipe()
+	functionLog, err := os.Create(filepath.Join(work, "functions.log"))
 	if err != nil {
 		return nil, err
 	}
-	defer stdoutW.Close()
-	cmd := exec.Command(filepath.Join(bin, "runner"),
+	logs := &stacktest.Logs{Copy: functionLog}
+	r, err := stacktest.Start("soak", runnerPath, work, logs,
 		"-template", filepath.Join(root, "template.yaml"),
 		"-cache", cache,
 		"-state", filepath.Join(work, "state"),
@@ -90,89 +74,33 @@ func startStack(work, faults string) (*stack, error) {
 		"-max-visibility-timeout", visibility.String(),
 		"-faults", faults,
 	)
-	cmd.Stdout, cmd.Stderr, cmd.SysProcAttr = stdoutW, logFile, runnerSysProcAttr()
-	if err := cmd.Start(); err != nil {
-		stdout.Close()
-		return nil, fmt.Errorf("start the runner: %w", err)
-	}
-	functionLog, err := os.Create(filepath.Join(work, "functions.log"))
 	if err != nil {
-		stdout.Close()
+		functionLog.Close()
 		return nil, err
 	}
-	logs := &logLines{file: functionLog}
-	ready := make(chan struct{}, 1)
-	go func() {
-		defer stdout.Close()
-		lines := bufio.NewReader(stdout)
-		for {
-			line, err := lines.ReadString('\n')
-			if line = strings.TrimSuffix(line, "\n"); line != "" {
-				if strings.HasPrefix(line, "API_URL=") {
-					ready <- struct{}{}
-				} else {
-					logs.add(line)
-				}
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	exited := make(chan struct{})
-	var waitErr error
-	go func() {
-		waitErr = cmd.Wait()
-		close(exited)
-	}()
-	pgid := cmd.Process.Pid
-	stop := sync.OnceFunc(func() {
-		signalGroup(pgid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(stopGrace):
-		}
-		signalGroup(pgid, syscall.SIGKILL)
-		<-exited
-	})
+	stop := func() {
+		r.Stop()
+		functionLog.Close()
+	}
 	select {
-	case <-ready:
-	case <-exited:
-		return nil, fmt.Errorf("the runner exited before it was ready (%v); see %s", waitErr, logPath)
+	case <-r.Ready:
+	case <-r.Exited:
+		stop()
+		return nil, fmt.Errorf("the runner exited before it was ready (%v); see %s", r.WaitErr(), r.LogPath)
 	case <-time.After(startTimeout):
 		stop()
-		return nil, fmt.Errorf("the runner was not ready within %v; see %s", startTimeout, logPath)
+		return nil, fmt.Errorf("the runner was not ready within %v; see %s", startTimeout, r.LogPath)
 	}
 
-	var out struct {
-		Endpoints       map[string]string            `json:"endpoints"`
-		Stack           map[string]string            `json:"stack"`
-		Nested          map[string]map[string]string `json:"nested"`
-		FunctionNames   map[string]string            `json:"functionNames"`
-		Region          string                       `json:"region"`
-		AccessKeyID     string                       `json:"accessKeyId"`
-		SecretAccessKey string                       `json:"secretAccessKey"`
-		JWTKeyFile      string                       `json:"jwtKeyFile"`
-	}
-	data, err := os.ReadFile(filepath.Join(work, "state", "outputs.json"))
-	if err == nil {
-		err = json.Unmarshal(data, &out)
-	}
+	out, err := stacktest.ReadOutputs(filepath.Join(work, "state"))
 	if err != nil {
 		stop()
-		return nil, fmt.Errorf("read runner outputs: %w", err)
+		return nil, err
 	}
-	outputs := map[string]string{}
-	for k, v := range out.Stack {
-		outputs[k] = v
-	}
-	for _, nested := range out.Nested {
-		for k, v := range nested {
-			if k == "ApiUrl" || k == "AlarmTopicArn" {
-				continue // each service's API URL is the root's <Svc>ApiUrl
-			}
-			outputs[k] = v
-		}
+	outputs, err := stacktest.MergeOutputs(out.Stack, out.Nested)
+	if err != nil {
+		stop()
+		return nil, fmt.Errorf("runner outputs: %w", err)
 	}
 	cfg := aws.Config{Region: out.Region, Credentials: credentials.NewStaticCredentialsProvider(out.AccessKeyID, out.SecretAccessKey, "")}
 	return &stack{
@@ -185,27 +113,19 @@ func startStack(work, faults string) (*stack, error) {
 		sqs: sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(out.Endpoints["sqs"]) }),
 		s3:  s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(out.Endpoints["s3"]) }),
 		token: func(user string) (string, error) {
-			b, err := exec.Command(filepath.Join(bin, "token"), "-user", user, "-key", out.JWTKeyFile).Output()
+			b, err := exec.Command(tokenPath, "-user", user, "-key", out.JWTKeyFile).Output()
 			if err != nil {
 				return "", fmt.Errorf("make a token for %s: %w", user, err)
 			}
 			return strings.TrimSpace(string(b)), nil
 		},
 		logs:       logs,
-		runnerLog:  logPath,
+		runnerLog:  r.LogPath,
 		visibility: visibility,
-		stop:       stop,
+		stop:       sync.OnceFunc(stop),
 	}, nil
 }
 
-// signalGroup sends sig to the process group pgid leads; a group already gone is fine.
-func signalGroup(pgid int, sig syscall.Signal) {
-	if err := syscall.Kill(-pgid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
-		fmt.Fprintf(os.Stderr, "soak: send %v to the runner's process group %d: %v\n", sig, pgid, err)
-	}
-}
-
-// tableName finds the local name of the table the template names logicalID (names end in it).
 func (s *stack) tableName(ctx context.Context, logicalID string) (string, error) {
 	var start *string
 	for {
@@ -271,38 +191,4 @@ func visibilityTimeout(templatePath string) (time.Duration, error) {
 		return 0, nil
 	}
 	return longest + 5*time.Second, nil
-}
-
-// logLines keeps every line the functions wrote, and copies them to file.
-type logLines struct {
-	file  *os.File
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logLines) add(line string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, line)
-	_, _ = l.file.WriteString(line + "\n")
-}
-
-// matching returns the lines that contain every one of parts.
-func (l *logLines) matching(parts ...string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, line := range l.lines {
-		ok := true
-		for _, p := range parts {
-			if !strings.Contains(line, p) {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			out = append(out, line)
-		}
-	}
-	return out
 }

@@ -125,8 +125,8 @@ func (p *uploadsPattern) check(ctx context.Context) []string {
 	for id, u := range p.sent {
 		// Decided once: the verifier logs its decision after the write conditional on PENDING
 		// succeeded, so two such lines are two decisions (duplicate notifications race for it).
-		decisions := len(p.s.logs.matching("VerifyUploadFunction", `"message":"upload available"`, id)) +
-			len(p.s.logs.matching("VerifyUploadFunction", `"message":"upload rejected"`, id))
+		decisions := len(p.s.logs.Matching("VerifyUploadFunction", `"message":"upload available"`, id)) +
+			len(p.s.logs.Matching("VerifyUploadFunction", `"message":"upload rejected"`, id))
 		if decisions > 1 {
 			out = append(out, fmt.Sprintf("upload %s was decided %d times", id, decisions))
 		}
