@@ -3,11 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"math"
-	"path/filepath"
-	"slices"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,9 +20,6 @@ import (
 // consumer instead of the 6 × Timeout the template declares, so retries and dead-letter queues are
 // testable in a run; a queue no function reads through an SQS event goes down to it.
 const maxVisibilityTimeout = 2 * time.Second
-
-// sqsDefaultVisibilityTimeout is SQS's VisibilityTimeout for a queue that declares none.
-const sqsDefaultVisibilityTimeout = 30 * time.Second
 
 // redelivery is how a queue of the stack under test gives a failed message another chance.
 type redelivery struct {
@@ -45,69 +38,18 @@ func (r redelivery) deadLettered() time.Duration {
 }
 
 // queueRedelivery returns how the queue with logical ID queue redelivers in the stack under test,
-// from the template as written: its VisibilityTimeout (SQS's default when it declares none) and its
-// RedrivePolicy's maxReceiveCount. Locally the visibility timeout is what the runner provisions
-// with maxVisibilityTimeout, by the same rule (provision.Options.MaxVisibilityTimeout). When the
-// stack outputs the queue's URL (<queue>Url), the queue itself is asked too, so that a rule that
-// drifted from the runner's fails here, by name, instead of as a wait that gives up.
+// read from the queue itself (the stack outputs its URL as <queue>Url): locally the visibility
+// timeout the runner provisioned, which maxVisibilityTimeout lowered no further than the Timeout of
+// the functions it feeds (the runner's provision tests hold it to that rule, and it refuses to
+// start below it); on a deployed stack the template's.
 func queueRedelivery(t *testing.T, queue string) redelivery {
 	t.Helper()
-	tmpl, err := appTemplate()
-	if err != nil {
-		t.Fatalf("read the template: %v", err)
+	url, ok := st.outputs[queue+"Url"]
+	if !ok {
+		t.Fatalf("the stack outputs no %sUrl: the tests cannot tell how the queue redelivers", queue)
 	}
-	r, ok := tmpl.Resources[queue]
-	if !ok || r.Type != "AWS::SQS::Queue" {
-		t.Fatalf("the template declares no queue %s", queue)
-	}
-	static := template.NewBindings(tmpl, "", "")
-	number := func(what string, v template.Value) int {
-		t.Helper()
-		resolved, err := static.Resolve(v)
-		n, ok := template.Number(resolved)
-		if err != nil || !ok {
-			t.Fatalf("%s %s: %v is not a number the template resolves alone (%v)", queue, what, v, err)
-		}
-		return int(n)
-	}
-
-	out := redelivery{visibility: sqsDefaultVisibilityTimeout}
-	if v, ok := r.Properties["VisibilityTimeout"]; ok {
-		out.visibility = time.Duration(number("VisibilityTimeout", v)) * time.Second
-	}
-	if policy, ok := r.Properties["RedrivePolicy"].(map[string]template.Value); ok {
-		out.receives = number("RedrivePolicy.maxReceiveCount", policy["maxReceiveCount"])
-	}
-	if st.maxVisibility > 0 {
-		var consumers time.Duration
-		functions, err := tmpl.Functions()
-		if err != nil {
-			t.Fatalf("read the template's functions: %v", err)
-		}
-		for _, fn := range functions {
-			for _, ev := range fn.Events {
-				if ev.Type == "SQS" && slices.Contains(template.References(ev.Properties["Queue"]), queue) {
-					consumers = max(consumers, fn.Timeout)
-				}
-			}
-		}
-		limit := time.Duration(math.Ceil(st.maxVisibility.Seconds())) * time.Second
-		out.visibility = min(out.visibility, max(limit, consumers))
-	}
-
-	if url, ok := st.outputs[queue+"Url"]; ok {
-		if got := queueAttributes(t, url); got != out {
-			t.Fatalf("queue %s redelivers after %v, up to %d receives; the tests expect %v and %d from the template",
-				queue, got.visibility, got.receives, out.visibility, out.receives)
-		}
-	}
-	return out
+	return queueAttributes(t, url)
 }
-
-// appTemplate is the application's template with its nested applications, read once.
-var appTemplate = sync.OnceValues(func() (*template.Template, error) {
-	return template.LoadApp(filepath.Join(repoRoot(), "template.yaml"))
-})
 
 // queueAttributes returns the redelivery the queue at url has in the stack.
 func queueAttributes(t *testing.T, url string) redelivery {

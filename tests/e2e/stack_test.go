@@ -48,9 +48,6 @@ type stack struct {
 	// pagesURL is the index of the local pages the runner printed as PAGES_URL ("" for a
 	// deployed stack, which serves no pages).
 	pagesURL string
-	// maxVisibility is the runner's -max-visibility-timeout (queueRedelivery); 0 for a deployed
-	// stack, whose queues have the visibility timeouts the template declares.
-	maxVisibility time.Duration
 }
 
 // st is the stack under test, set once by TestMain before any test runs.
@@ -251,10 +248,9 @@ func localStack() (_ *stack, stop func(), err error) {
 				}
 				return name
 			},
-			logs:          logs,
-			runnerLog:     r.LogPath,
-			pagesURL:      pagesURL,
-			maxVisibility: maxVisibilityTimeout,
+			logs:      logs,
+			runnerLog: r.LogPath,
+			pagesURL:  pagesURL,
 		}, sync.OnceFunc(func() {
 			select {
 			case <-r.Exited: // a runner that died mid-run fails every test after it: say why
