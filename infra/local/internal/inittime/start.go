@@ -30,6 +30,8 @@ type Program struct {
 	MemoryMB int
 	// LogFormat and LogLevel become AWS_LAMBDA_LOG_FORMAT and AWS_LAMBDA_LOG_LEVEL when set.
 	LogFormat, LogLevel string
+	// Output, when set, also receives what the program writes (a GODEBUG trace, for a test).
+	Output io.Writer
 }
 
 // Region is the AWS_REGION every program sees, the local runner's default.
@@ -65,7 +67,11 @@ func Start(ctx context.Context, p Program) (time.Duration, error) {
 	cmd := exec.Command(p.Executable)
 	cmd.Env = environ(p, ln.Addr().String())
 	cmd.Dir = filepath.Dir(p.Executable) // Lambda starts the runtime in LAMBDA_TASK_ROOT
-	cmd.Stdout, cmd.Stderr = out, out
+	var w io.Writer = out
+	if p.Output != nil {
+		w = io.MultiWriter(out, p.Output)
+	}
+	cmd.Stdout, cmd.Stderr = w, w
 	cmd.WaitDelay = time.Second
 
 	timer := time.NewTimer(InitTimeout)
