@@ -123,7 +123,7 @@ func waitForBatchWithin(t *testing.T, token, id string, within time.Duration) ba
 
 // sinkRuns counts the sink's "batch aggregated" lines for a batch: the final write that won.
 func sinkRuns(id string) int {
-	return len(st.logs.Matching(`"batch aggregated"`, id))
+	return len(logged(`"batch aggregated"`, id))
 }
 
 func TestFanoutBatchesEndToEnd(t *testing.T) {
@@ -179,7 +179,7 @@ func TestFanoutDuplicateSubtasksCountOnce(t *testing.T) {
 		if runs := sinkRuns(id); runs != 1 {
 			t.Errorf("sink aggregated batch %s %d times; want 1", id, runs)
 		}
-		if n := len(st.logs.Matching(`"duplicate subtask`, id)); n == 0 {
+		if n := len(logged(`"duplicate subtask`, id)); n == 0 {
 			t.Errorf("no 'duplicate subtask' lines for batch %s; want the 10 redeliveries recognised", id)
 		}
 	}

@@ -142,7 +142,7 @@ func TestIdempotentResubmit(t *testing.T) {
 		t.Fatalf("job = %+v; want SUCCEEDED after 1 attempt", job)
 	}
 	if st.logs != nil {
-		if n := len(st.logs.Matching(`"job started"`, first)); n != 1 {
+		if n := len(logged(`"job started"`, first)); n != 1 {
 			t.Errorf("job %s started %d times; want 1 (the resubmit must queue nothing)", first, n)
 		}
 	}
@@ -230,7 +230,7 @@ func TestDuplicatedMessageRunsJobOnce(t *testing.T) {
 		// A duplicate received while the job ran was handed back: let it come back from its
 		// visibility timeout, at most that long after the job finished, and be absorbed.
 		time.Sleep(queueRedelivery(t, "JobsQueue").visibility + 3*time.Second)
-		if n := len(st.logs.Matching(`"job started"`, id)); n != 1 {
+		if n := len(logged(`"job started"`, id)); n != 1 {
 			t.Errorf("job %s started %d times for 3 deliveries; want 1", id, n)
 		}
 	}
@@ -389,7 +389,7 @@ func TestCorrelationIDCrossesTheQueue(t *testing.T) {
 	r.json(t, &got)
 	waitForJob(t, token, got.JobID)
 	// The worker's lines for this job carry the caller's correlation ID: it crossed SQS.
-	lines := st.logs.Matching(`"job succeeded"`, got.JobID)
+	lines := logged(`"job succeeded"`, got.JobID)
 	if len(lines) != 1 {
 		t.Fatalf("found %d 'job succeeded' lines for %s; want 1", len(lines), got.JobID)
 	}

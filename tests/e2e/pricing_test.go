@@ -63,11 +63,11 @@ func TestPricingEngineFollowsTheFlag(t *testing.T) {
 			}
 		})
 	}
-	if n := len(st.logs.Matching(`"_aws"`, `"Engine":"v2"`, `"Route":"GET /prices/{sku}"`)); n == 0 {
+	if n := len(logged(`"_aws"`, `"Engine":"v2"`, `"Route":"GET /prices/{sku}"`)); n == 0 {
 		st.logs.Dump(t.Output())
 		t.Error("no EMF metric line for engine v2")
 	}
-	if n := len(st.logs.Matching(`"message":"priced"`, `"engine":"v2"`)); n == 0 {
+	if n := len(logged(`"message":"priced"`, `"engine":"v2"`)); n == 0 {
 		t.Error("no log line carrying engine v2")
 	}
 }

@@ -329,6 +329,24 @@ func eventually(t *testing.T, timeout, interval time.Duration, check func() (don
 	}
 }
 
+// logLag bounds how far a function's log line can trail what the API already shows: the line
+// reaches the test through the runner's standard output after the function wrote it, so a test
+// that has just seen a batch SUCCEEDED may not have the sink's "batch aggregated" line yet.
+const logLag = 10 * time.Second
+
+// logged waits at most logLag for a function log line containing every one of parts, and returns
+// the lines that do; none when none came.
+func logged(parts ...string) []string {
+	deadline := time.Now().Add(logLag)
+	for {
+		lines := st.logs.Matching(parts...)
+		if len(lines) > 0 || time.Now().After(deadline) {
+			return lines
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // logsOnFailure returns a function to defer that writes the function log lines containing every
 // one of parts (all lines for none) to the test's output if the test fails between the call and
 // the deferred one (t.Fatal runs deferred calls too). On a deployed stack it does nothing.

@@ -292,7 +292,7 @@ func TestUploadThatLiesAboutItsTypeIsRejected(t *testing.T) {
 		t.Errorf("the REJECTED upload %s is still in the bucket; want it deleted", g.UploadID)
 	}
 	if st.logs != nil {
-		if lines := st.logs.Matching("upload rejected", g.UploadID); len(lines) == 0 {
+		if lines := logged("upload rejected", g.UploadID); len(lines) == 0 {
 			t.Errorf("no 'upload rejected' log line for %s", g.UploadID)
 		}
 	}
