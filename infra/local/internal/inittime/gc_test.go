@@ -15,11 +15,15 @@ import (
 var gcLine = regexp.MustCompile(`(?m)^gc \d+ @`)
 
 // TestFlagFunctionsCollectNoGarbageInTheirColdStart holds the pricing functions that evaluate the
-// flag to what their template's GOGC is for (services/pricing/README.md, Cold start): no garbage
-// collection runs between exec and the first request for work. At Go's default of 100 one often
-// does, as the flag client's start crosses the first 4 MB goal near the first request; at 50 (a
-// 2 MB goal, below what package initialisation alone allocates) one always does, which the test
-// checks too, so that it can see a collection when there is one.
+// flag to what services/pricing/README.md (Cold start) says of them: no garbage collection runs
+// between exec and the first request for work at Go's default GOGC (the template sets none). Go's
+// first heap goal is 4 MB; while they linked the SDK's SSM client, its schemas' 1.4 MB took the
+// cold start over it and a collection ran in most cold starts, which this test then saw. The
+// flags come from the local file: with the template's polling source the client's start in the
+// background allocates too, and on a loaded machine it can run far enough ahead of the cold start
+// to cross the goal (1 run in 20 under two busy loops), so that case is measured, not asserted.
+// At GOGC=25 (a 1 MB goal, below what package initialisation alone allocates) a collection
+// always runs, which the test checks too, so that it can see one when there is one.
 func TestFlagFunctionsCollectNoGarbageInTheirColdStart(t *testing.T) {
 	root, err := filepath.Abs(filepath.Join("..", "..", "..", ".."))
 	if err != nil {
@@ -68,18 +72,14 @@ func TestFlagFunctionsCollectNoGarbageInTheirColdStart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if env["GOGC"] == "" {
-			t.Errorf("%s sets no GOGC in the template", fn.LogicalID)
-			continue
-		}
 		env["GODEBUG"] = "gctrace=1"
 		if n := collections(fn, env); n != 0 {
-			t.Errorf("%s with GOGC=%s: %d garbage collections before its first request for work; want none", fn.LogicalID, env["GOGC"], n)
+			t.Errorf("%s with GOGC=%q: %d garbage collections before its first request for work; want none", fn.LogicalID, env["GOGC"], n)
 		}
 		lower := maps.Clone(env)
-		lower["GOGC"] = "50"
+		lower["GOGC"] = "25"
 		if n := collections(fn, lower); n == 0 {
-			t.Errorf("%s with GOGC=50: no garbage collection before its first request for work; the test cannot see one", fn.LogicalID)
+			t.Errorf("%s with GOGC=25: no garbage collection before its first request for work; the test cannot see one", fn.LogicalID)
 		}
 	}
 }

@@ -9,12 +9,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/go-serverless/reference/services/pricing/internal/canary"
 	"github.com/go-serverless/reference/services/pricing/internal/flags"
 	"github.com/go-serverless/reference/services/pricing/internal/flags/launchdarkly"
 	"github.com/go-serverless/reference/services/pricing/internal/handlers"
+	"github.com/go-serverless/reference/services/pricing/internal/ssmparam"
 	"github.com/go-serverless/reference/shared/coldstart"
 )
 
@@ -27,7 +27,10 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
-		h, ev := newPrice(d, settings)
+		h, ev, err := newPrice(d, settings)
+		if err != nil {
+			return nil, err
+		}
 		closeFlags = func() {
 			if err := ev.Close(); err != nil {
 				d.Log.Warn("closing the flag client", "error", err.Error())
@@ -43,11 +46,16 @@ func main() {
 
 // newPrice wires the handler. The flag client starts in the background and the cold start goes
 // on without waiting for SSM or LaunchDarkly (launchdarkly.Start); only the clients the flag
-// source uses are built.
-func newPrice(d coldstart.Deps, s launchdarkly.Settings) (handlers.Price, *flags.Async) {
+// source uses are built. The SDK key is read without the SDK's SSM client (package ssmparam
+// says why); an error is an SSM endpoint it cannot name, which fails the cold start.
+func newPrice(d coldstart.Deps, s launchdarkly.Settings) (handlers.Price, *flags.Async, error) {
 	var clients launchdarkly.Clients
 	if s.Source != launchdarkly.File {
-		clients.SSM = ssm.NewFromConfig(d.AWS) // the SDK key
+		params, err := ssmparam.New(d.AWS, os.Getenv)
+		if err != nil {
+			return handlers.Price{}, nil, err
+		}
+		clients.SSM = params // the SDK key
 	}
 	if s.Source == launchdarkly.Daemon {
 		clients.DynamoDB = dynamodb.NewFromConfig(d.AWS) // the Relay Proxy's store
@@ -59,5 +67,5 @@ func newPrice(d coldstart.Deps, s launchdarkly.Settings) (handlers.Price, *flags
 		Correlation: d.Correlation,
 		Now:         time.Now,
 		Log:         d.Log,
-	}, ev
+	}, ev, nil
 }

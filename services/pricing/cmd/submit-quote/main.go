@@ -10,13 +10,13 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/go-serverless/reference/services/pricing/internal/canary"
 	"github.com/go-serverless/reference/services/pricing/internal/flags/launchdarkly"
 	"github.com/go-serverless/reference/services/pricing/internal/handlers"
 	"github.com/go-serverless/reference/services/pricing/internal/quotes"
 	"github.com/go-serverless/reference/services/pricing/internal/quotes/sqsqueue"
+	"github.com/go-serverless/reference/services/pricing/internal/ssmparam"
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/coldstart"
 	"github.com/go-serverless/reference/shared/envvar"
@@ -44,7 +44,10 @@ func main() {
 		// LaunchDarkly. The idempotency table's DynamoDB client serves the daemon mode's store too.
 		clients := launchdarkly.Clients{DynamoDB: db}
 		if settings.Source != launchdarkly.File {
-			clients.SSM = ssm.NewFromConfig(d.AWS) // the SDK key
+			// The SDK key, read without the SDK's SSM client (package ssmparam says why).
+			if clients.SSM, err = ssmparam.New(d.AWS, os.Getenv); err != nil {
+				return nil, err
+			}
 		}
 		ev := launchdarkly.Start(settings, clients, d.Log)
 		closeFlags = func() {

@@ -1,6 +1,6 @@
 // Package launchdarkly evaluates the pricing flag with the LaunchDarkly Go server SDK (v7), and
-// is the only package that imports it, or the SSM client that reads its SDK key: the handlers
-// see a flags.Evaluator.
+// is the only package that imports it: the handlers see a flags.Evaluator. It reads its SDK key
+// through a ParameterReader (package ssmparam in the functions).
 //
 // It exists because the SDK's defaults suit a long-running server, not Lambda. Start builds the
 // client in the background (flags.Async), so a cold start waits neither for SSM nor for

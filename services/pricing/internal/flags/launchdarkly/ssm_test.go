@@ -5,27 +5,20 @@ import (
 	"errors"
 	"strings"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 )
 
 type fakeSSM struct {
 	value string
 	err   error
-	// decrypted records whether the caller asked for decryption.
-	decrypted *bool
+	// asked records the parameter name the caller asked for.
+	asked *string
 }
 
-func (f fakeSSM) GetParameter(_ context.Context, in *ssm.GetParameterInput, _ ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
-	if f.decrypted != nil {
-		*f.decrypted = aws.ToBool(in.WithDecryption)
+func (f fakeSSM) GetSecureString(_ context.Context, name string) (string, error) {
+	if f.asked != nil {
+		*f.asked = name
 	}
-	if f.err != nil {
-		return nil, f.err
-	}
-	return &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Name: in.Name, Value: aws.String(f.value)}}, nil
+	return f.value, f.err
 }
 
 func TestReadSDKKey(t *testing.T) {
@@ -42,14 +35,14 @@ func TestReadSDKKey(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var decrypted bool
-			tt.ssm.decrypted = &decrypted
+			var asked string
+			tt.ssm.asked = &asked
 			got, err := ReadSDKKey(context.Background(), tt.ssm, "/pricing/sdk-key")
 			if (err != nil) != tt.wantErr || got != tt.want {
 				t.Fatalf("ReadSDKKey = %q, %v; want %q (error %v)", string(got), err, string(tt.want), tt.wantErr)
 			}
-			if !decrypted {
-				t.Error("GetParameter without WithDecryption; a SecureString comes back encrypted")
+			if asked != "/pricing/sdk-key" {
+				t.Errorf("asked for %q; want the parameter named", asked)
 			}
 			if err != nil && (!strings.Contains(err.Error(), "/pricing/sdk-key") || strings.Contains(err.Error(), "sdk-abc")) {
 				t.Errorf("error %q; want the parameter's name and never its value", err)

@@ -14,7 +14,7 @@ import (
 // Clients are the AWS clients Start may need: SSM for the SDK key (polling and daemon), DynamoDB
 // for the Relay Proxy's store (daemon). Build only the ones the source needs.
 type Clients struct {
-	SSM      ParameterGetter
+	SSM      ParameterReader
 	DynamoDB *dynamodb.Client
 }
 

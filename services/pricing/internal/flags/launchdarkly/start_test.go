@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/launchdarkly/go-server-sdk/v7/interfaces"
 
 	"github.com/go-serverless/reference/services/pricing/internal/flags"
@@ -77,19 +76,19 @@ func TestStartServesBeforeTheKeyArrives(t *testing.T) {
 	}
 }
 
-// heldSSM answers GetParameter with value once release is closed, or fails when the caller gives
+// heldSSM answers GetSecureString with value once release is closed, or fails when the caller gives
 // up first.
 type heldSSM struct {
 	value   string
 	release <-chan struct{}
 }
 
-func (h heldSSM) GetParameter(ctx context.Context, in *ssm.GetParameterInput, opts ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+func (h heldSSM) GetSecureString(ctx context.Context, name string) (string, error) {
 	select {
 	case <-h.release:
-		return fakeSSM{value: h.value}.GetParameter(ctx, in, opts...)
+		return fakeSSM{value: h.value}.GetSecureString(ctx, name)
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return "", ctx.Err()
 	}
 }
 
