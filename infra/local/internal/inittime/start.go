@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,6 +33,9 @@ type Program struct {
 	LogFormat, LogLevel string
 	// Output, when set, also receives what the program writes (a GODEBUG trace, for a test).
 	Output io.Writer
+	// Extensions, when set, counts the extensions the program registers with the Extensions API
+	// in its cold start (aws-lambda-go's lambda.WithEnableSIGTERM registers one).
+	Extensions *atomic.Int32
 }
 
 // Region is the AWS_REGION every program sees, the local runner's default.
@@ -58,6 +62,7 @@ func Start(ctx context.Context, p Program) (time.Duration, error) {
 		return 0, fmt.Errorf("listen for the runtime api: %w", err)
 	}
 	api := newRuntimeAPI()
+	api.extensions = p.Extensions
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: InitTimeout}
 	go func() { _ = srv.Serve(ln) }() // returns once Close has run
 	// Close, not Shutdown: the held /next requests end when their connections close.
@@ -104,8 +109,9 @@ func Start(ctx context.Context, p Program) (time.Duration, error) {
 
 // runtimeAPI is the part of Lambda's Runtime API a runtime calls before its first invocation.
 type runtimeAPI struct {
-	first     chan time.Time
-	initError chan string
+	first      chan time.Time
+	initError  chan string
+	extensions *atomic.Int32 // nil: not counted
 }
 
 func newRuntimeAPI() *runtimeAPI {
@@ -130,6 +136,9 @@ func (a *runtimeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusAccepted)
 	case r.Method == http.MethodPost && r.URL.Path == pathExtensionRegister:
 		// aws-lambda-go registers an internal extension for lambda.WithEnableSIGTERM, in Init.
+		if a.extensions != nil {
+			a.extensions.Add(1)
+		}
 		w.Header().Set("Lambda-Extension-Identifier", "00000000-0000-4000-8000-000000000000")
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"functionName":"bench","functionVersion":"$LATEST","handler":"bootstrap"}`)

@@ -7,7 +7,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/go-serverless/reference/services/pricing/internal/canary"
@@ -19,29 +18,20 @@ import (
 )
 
 func main() {
-	// The flag client is started inside the cold start, but the SIGTERM option is given before
-	// it: build sets closeFlags and the option calls whatever it holds when the signal arrives.
-	closeFlags := func() {}
+	// No lambda.WithEnableSIGTERM to close the flag client at shutdown: it registers an extension
+	// in the cold start, which cost a quarter of the SDK floor, to deliver only events whose
+	// per-invocation flush did not finish (README, Cold start).
 	coldstart.Start(func(_ context.Context, d coldstart.Deps) (any, error) {
 		settings, err := launchdarkly.SettingsFromEnv(os.Getenv)
 		if err != nil {
 			return nil, err
 		}
-		h, ev, err := newPrice(d, settings)
+		h, _, err := newPrice(d, settings)
 		if err != nil {
 			return nil, err
 		}
-		closeFlags = func() {
-			if err := ev.Close(); err != nil {
-				d.Log.Warn("closing the flag client", "error", err.Error())
-			}
-		}
 		return h.Handle, nil
-	},
-		// Lambda sends SIGTERM before shutting an environment down (when an extension is
-		// registered): close the client so its last analytics events are delivered.
-		lambda.WithEnableSIGTERM(func() { closeFlags() }),
-	)
+	})
 }
 
 // newPrice wires the handler. The flag client starts in the background and the cold start goes

@@ -7,7 +7,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -27,9 +26,7 @@ import (
 const quoteRetention = 7 * 24 * time.Hour
 
 func main() {
-	// The flag client is started inside the cold start, but the SIGTERM option is given before
-	// it: build sets closeFlags and the option calls whatever it holds when the signal arrives.
-	closeFlags := func() {}
+	// No lambda.WithEnableSIGTERM to close the flag client at shutdown (see get-price).
 	coldstart.Start(func(_ context.Context, d coldstart.Deps) (any, error) {
 		env, err := envvar.Require("QUOTES_QUEUE_URL", "IDEMPOTENCY_TABLE")
 		if err != nil {
@@ -50,11 +47,6 @@ func main() {
 			}
 		}
 		ev := launchdarkly.Start(settings, clients, d.Log)
-		closeFlags = func() {
-			if err := ev.Close(); err != nil {
-				d.Log.Warn("closing the flag client", "error", err.Error())
-			}
-		}
 		// Every AWS call ends half a second before the invocation would, leaving time to answer
 		// 500 (and release the Idempotency-Key) instead of being killed mid-request.
 		calls := budget.Calls{Budget: budget.Budget{Margin: 500 * time.Millisecond}}
@@ -69,8 +61,5 @@ func main() {
 			Now:         time.Now,
 			Log:         d.Log,
 		}.Handle, nil
-	},
-		// Close the flag client on SIGTERM so its last analytics events are delivered.
-		lambda.WithEnableSIGTERM(func() { closeFlags() }),
-	)
+	})
 }

@@ -219,7 +219,8 @@ func (a *Async) Flush(ctx context.Context) {
 }
 
 // Close stops an attempt in flight and closes the built evaluator, delivering its last events.
-// Call it on SIGTERM.
+// A process that ends cleanly calls it; the functions do not (services/pricing/README.md, Cold
+// start): Lambda ends them with SIGKILL, after each invocation's flush.
 func (a *Async) Close() error {
 	a.mu.Lock()
 	a.closed = true

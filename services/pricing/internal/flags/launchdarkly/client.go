@@ -218,7 +218,7 @@ func (l *Client) Flush(ctx context.Context) {
 		"timeout", timeout.String(), "backoff", l.flushBackoff.String())
 }
 
-// Close stops the client, delivering what events remain. Call it on SIGTERM.
+// Close stops the client, delivering what events remain.
 func (l *Client) Close() error {
 	if err := l.client.Close(); err != nil {
 		return fmt.Errorf("close launchdarkly client: %w", err)

@@ -33,8 +33,7 @@ const flushTimeout = time.Second
 // and the client started in the background, so a cold start waits neither for SSM nor for
 // LaunchDarkly. Requests wait for flag data at most s.StartWait after the cold start, then get
 // v1 until it arrives (flags.Async). It never fails: a key that cannot be read, or a client that
-// cannot be built, is logged at ERROR and tried again later while v1 is served. Close the result
-// on SIGTERM.
+// cannot be built, is logged at ERROR and tried again later while v1 is served.
 func Start(s Settings, c Clients, log *slog.Logger) *flags.Async {
 	cfg := Config{
 		Source: s.Source, FlagsFile: s.FlagsFile, StartWait: clientStartWait, PollInterval: s.PollInterval,

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"path/filepath"
 	"regexp"
+	"sync/atomic"
 	"testing"
 
 	"github.com/go-serverless/reference/infra/local/template"
@@ -14,9 +15,11 @@ import (
 // gcLine is a line GODEBUG=gctrace=1 writes for a garbage collection ("gc 1 @0.004s 10%: ...").
 var gcLine = regexp.MustCompile(`(?m)^gc \d+ @`)
 
-// TestFlagFunctionsCollectNoGarbageInTheirColdStart holds the pricing functions that evaluate the
-// flag to what services/pricing/README.md (Cold start) says of them: no garbage collection runs
-// between exec and the first request for work at Go's default GOGC (the template sets none). Go's
+// TestFlagFunctionsKeepTheirColdStartLean holds the pricing functions that evaluate the flag to
+// what services/pricing/README.md (Cold start) says of them. They register no extension with the
+// Extensions API (lambda.WithEnableSIGTERM would, to close the flag client at shutdown, and that
+// synchronous call cost about a quarter of the SDK floor). No garbage collection runs between
+// exec and the first request for work at Go's default GOGC (the template sets none). Go's
 // first heap goal is 4 MB; while they linked the SDK's SSM client, its schemas' 1.4 MB took the
 // cold start over it and a collection ran in most cold starts, which this test then saw. The
 // flags come from the local file: with the template's polling source the client's start in the
@@ -24,7 +27,7 @@ var gcLine = regexp.MustCompile(`(?m)^gc \d+ @`)
 // to cross the goal (1 run in 20 under two busy loops), so that case is measured, not asserted.
 // At GOGC=25 (a 1 MB goal, below what package initialisation alone allocates) a collection
 // always runs, which the test checks too, so that it can see one when there is one.
-func TestFlagFunctionsCollectNoGarbageInTheirColdStart(t *testing.T) {
+func TestFlagFunctionsKeepTheirColdStartLean(t *testing.T) {
 	root, err := filepath.Abs(filepath.Join("..", "..", "..", ".."))
 	if err != nil {
 		t.Fatal(err)
@@ -58,14 +61,17 @@ func TestFlagFunctionsCollectNoGarbageInTheirColdStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	collections := func(fn template.Function, env map[string]string) int {
+	// start starts fn once and returns the collections before its first request for work and the
+	// extensions it registered.
+	start := func(fn template.Function, env map[string]string) (collections, extensions int) {
 		t.Helper()
 		var out bytes.Buffer
-		p := Program{Name: fn.LogicalID, Executable: binaries[fn.LogicalID], Env: env, MemoryMB: fn.MemoryMB, Output: &out}
+		var registered atomic.Int32
+		p := Program{Name: fn.LogicalID, Executable: binaries[fn.LogicalID], Env: env, MemoryMB: fn.MemoryMB, Output: &out, Extensions: &registered}
 		if _, err := Start(context.Background(), p); err != nil {
 			t.Fatal(err)
 		}
-		return len(gcLine.FindAllString(out.String(), -1))
+		return len(gcLine.FindAllString(out.String(), -1)), int(registered.Load())
 	}
 	for _, fn := range fns {
 		env, err := Environment(local, fn)
@@ -73,12 +79,16 @@ func TestFlagFunctionsCollectNoGarbageInTheirColdStart(t *testing.T) {
 			t.Fatal(err)
 		}
 		env["GODEBUG"] = "gctrace=1"
-		if n := collections(fn, env); n != 0 {
+		n, extensions := start(fn, env)
+		if n != 0 {
 			t.Errorf("%s with GOGC=%q: %d garbage collections before its first request for work; want none", fn.LogicalID, env["GOGC"], n)
+		}
+		if extensions != 0 {
+			t.Errorf("%s registered %d extensions in its cold start; want none", fn.LogicalID, extensions)
 		}
 		lower := maps.Clone(env)
 		lower["GOGC"] = "25"
-		if n := collections(fn, lower); n == 0 {
+		if n, _ := start(fn, lower); n == 0 {
 			t.Errorf("%s with GOGC=25: no garbage collection before its first request for work; the test cannot see one", fn.LogicalID)
 		}
 	}
