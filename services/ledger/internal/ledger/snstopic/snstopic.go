@@ -12,6 +12,7 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 
@@ -19,6 +20,16 @@ import (
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/correlation/snsattr"
 )
+
+// RetryThrottled is the SNS client option that makes SNS's throttling answer retryable: build the
+// client with sns.NewFromConfig(cfg, snstopic.RetryThrottled). SNS answers a throttled Publish
+// with HTTP 429 and the code "Throttled" (its model's ThrottledException). The SDK's standard
+// retryer retries "Throttling" and "ThrottlingException" but not that code, and takes a 429 for a
+// throttle only when the error is not a modeled one, so without this option a throttled Publish
+// fails on its first attempt and the whole stream batch is retried instead.
+func RetryThrottled(o *sns.Options) {
+	o.Retryer = retry.AddWithErrorCodes(o.Retryer, (&types.ThrottledException{}).ErrorCode())
+}
 
 // API is the part of the SNS client the publisher calls.
 type API interface {

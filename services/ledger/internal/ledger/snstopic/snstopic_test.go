@@ -3,12 +3,20 @@ package snstopic
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/go-serverless/reference/services/ledger/internal/ledger"
 	"github.com/go-serverless/reference/shared/correlation"
@@ -49,5 +57,52 @@ func TestPublisherCarriesTheCorrelationID(t *testing.T) {
 	want := map[string]any{"accountId": "a1", "version": float64(2), "type": "MoneyDeposited", "amount": float64(5), "at": "2026-11-30T12:00:00Z"}
 	if !reflect.DeepEqual(body, want) {
 		t.Errorf("message = %v, want %v (no owner, no internal fields)", body, want)
+	}
+}
+
+// TestRetryThrottledRetriesSNSThrottling answers Publish as SNS answers a throttled one (429,
+// code Throttled, awsQuery XML) twice, then accepts it: with RetryThrottled the third attempt
+// publishes; without it the SDK gives up on the first, which is why the option exists.
+func TestRetryThrottledRetriesSNSThrottling(t *testing.T) {
+	for _, tt := range []struct {
+		name         string
+		opts         []func(*sns.Options)
+		wantErr      bool
+		wantAttempts int32
+	}{
+		{name: "with RetryThrottled", opts: []func(*sns.Options){RetryThrottled}, wantAttempts: 3},
+		{name: "the SDK alone", wantErr: true, wantAttempts: 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var attempts atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/xml")
+				if attempts.Add(1) <= 2 {
+					w.WriteHeader(http.StatusTooManyRequests)
+					io.WriteString(w, `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type><Code>Throttled</Code><Message>Rate exceeded</Message></Error><RequestId>r-1</RequestId></ErrorResponse>`)
+					return
+				}
+				io.WriteString(w, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>r-2</RequestId></ResponseMetadata></PublishResponse>`)
+			}))
+			defer srv.Close()
+			cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
+			noWait := func(o *sns.Options) {
+				o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+					so.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+				})
+			}
+			client := sns.NewFromConfig(cfg, append([]func(*sns.Options){noWait}, tt.opts...)...)
+			_, err := client.Publish(context.Background(), &sns.PublishInput{TopicArn: aws.String("arn:aws:sns:us-east-1:123456789012:t"), Message: aws.String("{}")})
+			var throttled *types.ThrottledException
+			if tt.wantErr && !errors.As(err, &throttled) {
+				t.Errorf("Publish error %v; want SNS's ThrottledException", err)
+			}
+			if !tt.wantErr && err != nil {
+				t.Errorf("Publish: %v; want it published on the third attempt", err)
+			}
+			if got := attempts.Load(); got != tt.wantAttempts {
+				t.Errorf("%d attempts; want %d", got, tt.wantAttempts)
+			}
+		})
 	}
 }
