@@ -26,10 +26,7 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
-		h, _, err := newPrice(d, settings)
-		if err != nil {
-			return nil, err
-		}
+		h, _ := newPrice(d, settings)
 		return h.Handle, nil
 	})
 }
@@ -37,15 +34,11 @@ func main() {
 // newPrice wires the handler. The flag client starts in the background and the cold start goes
 // on without waiting for SSM or LaunchDarkly (launchdarkly.Start); only the clients the flag
 // source uses are built. The SDK key is read without the SDK's SSM client (package ssmparam
-// says why); an error is an SSM endpoint it cannot name, which fails the cold start.
-func newPrice(d coldstart.Deps, s launchdarkly.Settings) (handlers.Price, *flags.Async, error) {
+// says why).
+func newPrice(d coldstart.Deps, s launchdarkly.Settings) (handlers.Price, *flags.Async) {
 	var clients launchdarkly.Clients
 	if s.Source != launchdarkly.File {
-		params, err := ssmparam.New(d.AWS, os.Getenv)
-		if err != nil {
-			return handlers.Price{}, nil, err
-		}
-		clients.SSM = params // the SDK key
+		clients.SSM = ssmparam.New(d.AWS) // the SDK key
 	}
 	if s.Source == launchdarkly.Daemon {
 		clients.DynamoDB = dynamodb.NewFromConfig(d.AWS) // the Relay Proxy's store
@@ -57,5 +50,5 @@ func newPrice(d coldstart.Deps, s launchdarkly.Settings) (handlers.Price, *flags
 		Correlation: d.Correlation,
 		Now:         time.Now,
 		Log:         d.Log,
-	}, ev, nil
+	}, ev
 }

@@ -107,10 +107,7 @@ func BenchmarkInit(b *testing.B) {
 					b.Fatal(err)
 				}
 				settings.Endpoints = interfaces.ServiceEndpoints{Polling: tc.ld, Streaming: tc.ld, Events: ld.URL}
-				h, ev, err := newPrice(d, settings)
-				if err != nil {
-					b.Fatal(err)
-				}
+				h, ev := newPrice(d, settings)
 				built := time.Now()
 				resp, _ := h.Handle(ctx, req)
 				answered := time.Now()

@@ -42,9 +42,7 @@ func main() {
 		clients := launchdarkly.Clients{DynamoDB: db}
 		if settings.Source != launchdarkly.File {
 			// The SDK key, read without the SDK's SSM client (package ssmparam says why).
-			if clients.SSM, err = ssmparam.New(d.AWS, os.Getenv); err != nil {
-				return nil, err
-			}
+			clients.SSM = ssmparam.New(d.AWS)
 		}
 		ev := launchdarkly.Start(settings, clients, d.Log)
 		// Every AWS call ends half a second before the invocation would, leaving time to answer

@@ -5,9 +5,14 @@
 // the function about 1.4 ms, a third of the whole SDK floor (its schemas package builds the shapes
 // of SSM's ~150 operations at package initialisation: 1.0 ms and 1.4 MB, the size of the rest of
 // the function's initialisation; README "Cold start"), to make one call. What this package writes
-// by hand is only the request and its answer, which ssmparam_test.go holds to what ssm.Client
-// sends and reads; everything that is easy to get wrong is still the SDK's: the Signature
-// Version 4 signer, the credentials, the retry policy and the HTTP client, all from aws.Config.
+// by hand is the request, the endpoint and the reading of the answer, and ssmparam_test.go holds
+// each to ssm.Client's; what is easy to get wrong stays the SDK's: the Signature Version 4
+// signer, the credentials, the retry policy and the HTTP client, all from aws.Config.
+//
+// What ssm.Client does and this does not, none of which one call per cold start needs: the retry
+// quota and adaptive mode's client-side rate limiting (the retryer decides what is retried and
+// how long to wait, but no tokens are taken), clock-skew correction, and the endpoints of
+// partitions other than aws, aws-cn and aws-us-gov (name them in AWS_ENDPOINT_URL_SSM).
 package ssmparam
 
 import (
@@ -20,93 +25,179 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // Client calls GetParameter. Build it once per cold start with New.
 type Client struct {
-	endpoint string
-	region   string
-	creds    aws.CredentialsProvider
-	http     aws.HTTPClient
-	retryer  aws.Retryer
-	signer   *v4.Signer
-	now      func() time.Time
+	endpoint    string
+	endpointErr error // why there is no endpoint: every call returns it
+	region      string
+	creds       aws.CredentialsProvider
+	http        aws.HTTPClient
+	retryer     aws.Retryer
+	signer      *v4.Signer
 }
 
 // maxAnswer bounds what is read of an answer: a parameter holds at most 8 KB (advanced tier).
 const maxAnswer = 64 << 10
 
-// New builds a Client from the SDK configuration the function's other clients use. getenv is
-// os.Getenv: AWS_ENDPOINT_URL_SSM and AWS_ENDPOINT_URL point it elsewhere (the local stand-ins),
-// as they do ssm.Client. It returns an error where it cannot name the endpoint ssm.Client would
-// use (FIPS or dual-stack endpoints asked for, or a partition other than aws, aws-cn and
-// aws-us-gov): set AWS_ENDPOINT_URL_SSM to that endpoint.
-func New(cfg aws.Config, getenv func(string) string) (*Client, error) {
-	endpoint, err := Endpoint(cfg, getenv)
-	if err != nil {
-		return nil, err
-	}
-	c := &Client{
-		endpoint: endpoint, region: cfg.Region, creds: cfg.Credentials, http: cfg.HTTPClient,
-		signer: v4.NewSigner(), now: time.Now,
-	}
+// New builds a Client from the SDK configuration the function's other clients use. It never
+// fails: a configuration it cannot name an endpoint for (Endpoint) fails every call instead, so
+// the flag client reports NO_SDK_KEY and the function serves its fallback, as it would for an SSM
+// that refuses.
+func New(cfg aws.Config) *Client {
+	c := &Client{region: cfg.Region, creds: cfg.Credentials, http: cfg.HTTPClient, signer: v4.NewSigner()}
+	c.endpoint, c.endpointErr = Endpoint(cfg)
 	if c.http == nil {
 		c.http = http.DefaultClient
 	}
+	// As ssm.NewFromConfig resolves it: the configuration's retryer (adaptive or standard by its
+	// RetryMode otherwise), with RetryMaxAttempts over it when set.
 	switch {
 	case cfg.Retryer != nil:
 		c.retryer = cfg.Retryer()
-	case cfg.RetryMaxAttempts > 0:
-		c.retryer = retry.AddWithMaxAttempts(retry.NewStandard(), cfg.RetryMaxAttempts)
+	case cfg.RetryMode == aws.RetryModeAdaptive:
+		c.retryer = retry.NewAdaptiveMode()
 	default:
 		c.retryer = retry.NewStandard()
 	}
-	return c, nil
+	if cfg.RetryMaxAttempts > 0 {
+		c.retryer = retry.AddWithMaxAttempts(c.retryer, cfg.RetryMaxAttempts)
+	}
+	return c
 }
 
-// Endpoint is the SSM endpoint ssm.Client would call with cfg: AWS_ENDPOINT_URL_SSM, else
-// cfg.BaseEndpoint (AWS_ENDPOINT_URL), else the regional endpoint of the region's partition.
-func Endpoint(cfg aws.Config, getenv func(string) string) (string, error) {
-	if getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") != "true" {
-		if u := getenv("AWS_ENDPOINT_URL_SSM"); u != "" {
-			return u, nil
+// The configuration sources (config.EnvConfig, config.SharedConfig) answer these, and ssm.Client
+// reads its endpoint settings through them.
+type (
+	fipsSource interface {
+		GetUseFIPSEndpoint(context.Context) (aws.FIPSEndpointState, bool, error)
+	}
+	dualStackSource interface {
+		GetUseDualStackEndpoint(context.Context) (aws.DualStackEndpointState, bool, error)
+	}
+	ignoreEndpointsSource interface {
+		GetIgnoreConfiguredEndpoints(context.Context) (bool, bool, error)
+	}
+	serviceEndpointSource interface {
+		GetServiceBaseEndpoint(ctx context.Context, sdkID string) (string, bool, error)
+	}
+)
+
+// Endpoint is the endpoint ssm.Client calls with cfg: AWS_ENDPOINT_URL_SSM (or the services
+// section of the shared config), else cfg.BaseEndpoint (AWS_ENDPOINT_URL), else the regional
+// endpoint of the region's partition, FIPS and dual-stack as configured. It refuses what
+// ssm.Client refuses (FIPS or dual-stack with a configured endpoint) and the partitions it does
+// not know.
+func Endpoint(cfg aws.Config) (string, error) {
+	ctx := context.Background()
+	base := aws.ToString(cfg.BaseEndpoint)
+	// ssm.Client takes the service's own setting unless only AWS_ENDPOINT_URL is in the
+	// environment, and none when configured endpoints are ignored.
+	_, global := os.LookupEnv("AWS_ENDPOINT_URL")
+	_, service := os.LookupEnv("AWS_ENDPOINT_URL_SSM")
+	if !global || service {
+		if u, ok := serviceEndpoint(ctx, cfg.ConfigSources); ok {
+			base = u
 		}
 	}
-	if cfg.BaseEndpoint != nil && *cfg.BaseEndpoint != "" {
-		return *cfg.BaseEndpoint, nil
+	var fips, dualStack bool
+	for _, s := range cfg.ConfigSources {
+		if p, ok := s.(fipsSource); ok {
+			v, found, err := p.GetUseFIPSEndpoint(ctx)
+			if err != nil || found {
+				fips = v == aws.FIPSEndpointStateEnabled
+				break
+			}
+		}
 	}
-	if cfg.Region == "" {
+	for _, s := range cfg.ConfigSources {
+		if p, ok := s.(dualStackSource); ok {
+			v, found, err := p.GetUseDualStackEndpoint(ctx)
+			if err != nil || found {
+				dualStack = v == aws.DualStackEndpointStateEnabled
+				break
+			}
+		}
+	}
+	if base != "" {
+		if fips || dualStack {
+			return "", errors.New("ssm endpoint: FIPS or dual-stack endpoints cannot be combined " +
+				"with a configured endpoint (ssm.Client refuses it too)")
+		}
+		return base, nil
+	}
+	return regional(cfg.Region, fips, dualStack)
+}
+
+// serviceEndpoint is SSM's own configured endpoint, read as ssm.Client reads it.
+func serviceEndpoint(ctx context.Context, sources []any) (string, bool) {
+	for _, s := range sources {
+		if p, ok := s.(ignoreEndpointsSource); ok {
+			if v, found, _ := p.GetIgnoreConfiguredEndpoints(ctx); found {
+				if v {
+					return "", false
+				}
+				break
+			}
+		}
+	}
+	for _, s := range sources {
+		if p, ok := s.(serviceEndpointSource); ok {
+			if u, found, err := p.GetServiceBaseEndpoint(ctx, "SSM"); err != nil || found {
+				return u, err == nil && found
+			}
+		}
+	}
+	return "", false
+}
+
+// regional is SSM's endpoint in region, by the rules of the aws, aws-cn and aws-us-gov
+// partitions: ssm-fips for FIPS (except in aws-us-gov without dual-stack, whose ssm endpoint is
+// FIPS already), the partition's dual-stack domain for dual-stack.
+func regional(region string, fips, dualStack bool) (string, error) {
+	if region == "" {
 		return "", errors.New("ssm endpoint: no region")
 	}
-	for _, v := range []string{"AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT"} {
-		if getenv(v) == "true" {
-			return "", fmt.Errorf("ssm endpoint: %s is set: name the endpoint in AWS_ENDPOINT_URL_SSM", v)
-		}
-	}
-	suffix := "amazonaws.com" // the aws and aws-us-gov partitions
+	domain, dualStackDomain := "amazonaws.com", "api.aws"
+	gov := strings.HasPrefix(region, "us-gov-")
 	switch {
-	case strings.HasPrefix(cfg.Region, "cn-"):
-		suffix = "amazonaws.com.cn"
-	case strings.Contains(cfg.Region, "-iso") || strings.HasPrefix(cfg.Region, "eusc-"):
-		return "", fmt.Errorf("ssm endpoint: region %s is outside the aws, aws-cn and aws-us-gov partitions: name the endpoint in AWS_ENDPOINT_URL_SSM", cfg.Region)
+	case strings.HasPrefix(region, "cn-"):
+		domain, dualStackDomain = "amazonaws.com.cn", "api.amazonwebservices.com.cn"
+	case strings.Contains(region, "-iso") || strings.HasPrefix(region, "eusc-"):
+		return "", fmt.Errorf("ssm endpoint: region %s is outside the aws, aws-cn and aws-us-gov "+
+			"partitions: name the endpoint in AWS_ENDPOINT_URL_SSM", region)
 	}
-	return "https://ssm." + cfg.Region + "." + suffix, nil
+	name := "ssm"
+	if fips && (dualStack || !gov) {
+		name = "ssm-fips"
+	}
+	if dualStack {
+		domain = dualStackDomain
+	}
+	return "https://" + name + "." + region + "." + domain, nil
 }
 
 // Error is SSM's answer to a call it refused, or a status with no error in the body. It carries
 // the code and status the SDK's retryer classifies (throttling and 5xx are retried).
 type Error struct {
-	Status  int
-	Code    string
+	// Status is the answer's HTTP status.
+	Status int
+	// Code is SSM's error code without namespace ("ParameterNotFound", "ThrottlingException").
+	Code string
+	// Message is SSM's message; it names the parameter, never its value.
 	Message string
 }
 
+// Error says what SSM answered.
 func (e *Error) Error() string {
 	return fmt.Sprintf("ssm GetParameter: %d %s: %s", e.Status, e.Code, e.Message)
 }
@@ -120,6 +211,9 @@ func (e *Error) HTTPStatusCode() int { return e.Status }
 // GetSecureString returns the decrypted value of the parameter name (a name or an ARN). Attempts
 // follow the SDK's retry policy; ctx bounds them all.
 func (c *Client) GetSecureString(ctx context.Context, name string) (string, error) {
+	if c.endpointErr != nil {
+		return "", c.endpointErr
+	}
 	body, err := json.Marshal(struct {
 		Name           string
 		WithDecryption bool
@@ -141,7 +235,7 @@ func (c *Client) GetSecureString(ctx context.Context, name string) (string, erro
 		}
 		select {
 		case <-ctx.Done():
-			return "", err
+			return "", errors.Join(err, ctx.Err())
 		case <-time.After(delay):
 		}
 	}
@@ -158,17 +252,22 @@ func (c *Client) getOnce(ctx context.Context, body []byte) (string, error) {
 	}
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	req.Header.Set("X-Amz-Target", "AmazonSSM.GetParameter")
-	creds, err := c.creds.Retrieve(ctx)
-	if err != nil {
-		return "", fmt.Errorf("ssm GetParameter: credentials: %w", err)
-	}
-	sum := sha256.Sum256(body)
-	if err := c.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "ssm", c.region, c.now().UTC()); err != nil {
-		return "", fmt.Errorf("ssm GetParameter: sign: %w", err)
+	if c.creds != nil { // none: anonymous, as the SDK treats it
+		creds, err := c.creds.Retrieve(ctx)
+		if err != nil {
+			return "", fmt.Errorf("ssm GetParameter: credentials: %w", err)
+		}
+		sum := sha256.Sum256(body)
+		err = c.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "ssm", c.region, time.Now().UTC())
+		if err != nil {
+			return "", fmt.Errorf("ssm GetParameter: sign: %w", err)
+		}
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("ssm GetParameter: %w", err)
+		// As the SDK wraps it, so that its retryer retries any failure to send or to read the
+		// answer (a keep-alive connection closed during a freeze), not only those it recognises.
+		return "", fmt.Errorf("ssm GetParameter: %w", &smithyhttp.RequestSendError{Err: err})
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
@@ -190,29 +289,28 @@ func (c *Client) getOnce(ctx context.Context, body []byte) (string, error) {
 	return *out.Parameter.Value, nil
 }
 
-// answerError reads an awsJson1_1 error: the code from X-Amzn-ErrorType or the body's __type,
-// either possibly namespaced ("com.amazonaws.ssm#ParameterNotFound") or suffixed (":http://...").
+// answerError reads an awsJson1_1 error as the SDK does: the code from X-Amzn-ErrorType, else the
+// body's __type, else its code, without a ":" suffix or a "namespace#" prefix.
 func answerError(resp *http.Response, raw []byte) *Error {
 	var body struct {
-		Type     string `json:"__type"`
-		Message  string `json:"message"`
-		MessageU string `json:"Message"`
+		Type    string `json:"__type"`
+		Code    string `json:"code"`
+		Message string `json:"message"` // also "Message": encoding/json matches either
 	}
 	_ = json.Unmarshal(raw, &body)
 	code := resp.Header.Get("X-Amzn-ErrorType")
 	if code == "" {
 		code = body.Type
 	}
-	if i := strings.LastIndexByte(code, '#'); i >= 0 {
-		code = code[i+1:]
+	if code == "" {
+		code = body.Code
 	}
 	code, _, _ = strings.Cut(code, ":")
-	msg := body.Message
-	if msg == "" {
-		msg = body.MessageU
+	if _, after, ok := strings.Cut(code, "#"); ok {
+		code = after
 	}
 	if code == "" {
 		code = http.StatusText(resp.StatusCode)
 	}
-	return &Error{Status: resp.StatusCode, Code: code, Message: msg}
+	return &Error{Status: resp.StatusCode, Code: code, Message: body.Message}
 }
