@@ -62,8 +62,10 @@
 //   - Request payloads and responses are limited to 6 MB as in Lambda, but there is no response
 //     streaming, no X-Ray and no CloudWatch: output goes to Options.Logs, each line prefixed
 //     "[<function name>] ", with START/END/REPORT lines left out. The Extensions API is served
-//     only as far as lambda.WithEnableSIGTERM needs (register; event/next never returns);
-//     Close sends SIGTERM, then SIGKILL after 500 ms, whether or not an extension registered.
+//     only as far as lambda.WithEnableSIGTERM needs (register; event/next never returns).
+//     Shutting an environment down (Close, or IdleTimeout) is Lambda's: SIGKILL, except that a
+//     runtime that registered an extension gets SIGTERM and 500 ms first; signal.Notify alone
+//     gets no SIGTERM, on Lambda or here.
 //   - A runtime that answers but keeps working delays the next invocation for its environment
 //     until it asks for work or reaches its deadline; Lambda would route that invocation to
 //     another environment.

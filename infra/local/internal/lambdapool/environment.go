@@ -65,6 +65,9 @@ type env struct {
 	// which the pid may belong to another process and must not be signalled.
 	pid    int
 	reaped bool
+	// extension reports whether the runtime registered an extension (lambda.WithEnableSIGTERM
+	// does): only then does Lambda send SIGTERM before SIGKILL when it shuts the environment down.
+	extension bool
 }
 
 // startLocked adds a new environment to fn and starts its process in the background.
@@ -216,7 +219,33 @@ func (p *Pool) reapIdle(e *env, since time.Time) {
 	if e.state != stateIdle || !e.lastUsed.Equal(since) {
 		return
 	}
-	p.killLocked(e)
+	p.retireLocked(e)
+	if p.signalShutdownLocked(e) {
+		time.AfterFunc(p.grace, func() {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if !e.reaped {
+				signalGroup(e.pid, sigKill)
+			}
+		})
+	}
+}
+
+// signalShutdownLocked sends a retired environment's process the first signal of Lambda's
+// Shutdown phase: SIGKILL, unless the runtime registered an extension, which gets SIGTERM and the
+// grace to act on it (500 ms for an internal extension); it reports whether it sent SIGTERM, after
+// which the caller sends SIGKILL if the process outlives the grace. A runtime that only calls
+// signal.Notify gets no SIGTERM on Lambda, and none here.
+func (p *Pool) signalShutdownLocked(e *env) bool {
+	if e.pid == 0 || e.reaped {
+		return false
+	}
+	if !e.extension {
+		signalGroup(e.pid, sigKill)
+		return false
+	}
+	signalGroup(e.pid, sigTerm)
+	return true
 }
 
 // wakeLocked tells an idle environment's waiting /next to take work from the queue.

@@ -313,8 +313,9 @@ func (p *Pool) Invoke(ctx context.Context, name string, payload []byte) (Result,
 	return Result{}, err
 }
 
-// Close kills every process (SIGTERM, then SIGKILL after a short grace), stops every Runtime API
-// listener and waits for all of them. Invocations still running return ErrClosed.
+// Close shuts every environment down as Lambda does (SIGKILL; SIGTERM and a grace of 500 ms first
+// where the runtime registered an extension), stops every Runtime API listener and waits for all
+// of them. Invocations still running return ErrClosed.
 func (p *Pool) Close() error {
 	p.mu.Lock()
 	if p.closed {
@@ -334,7 +335,7 @@ func (p *Pool) Close() error {
 				p.finishLocked(fn, e.cur, Result{}, fmt.Errorf("invoke %s: %w", fn.cfg.Name, ErrClosed))
 			}
 			p.retireLocked(e)
-			signalGroup(e.pid, sigTerm)
+			p.signalShutdownLocked(e) // Close sends SIGKILL to what outlives the grace
 			envs = append(envs, e)
 		}
 	}

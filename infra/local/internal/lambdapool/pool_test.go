@@ -665,12 +665,17 @@ func TestLogsArePrefixedWholeLines(t *testing.T) {
 	}
 }
 
-func TestCloseSendsSIGTERMFirst(t *testing.T) {
+// TestCloseSendsSIGTERMOnlyWhereAnExtensionRegistered: as on Lambda, a runtime gets SIGTERM
+// before SIGKILL only if it registered an extension (lambda.WithEnableSIGTERM does); one that
+// only calls signal.Notify is killed without it.
+func TestCloseSendsSIGTERMOnlyWhereAnExtensionRegistered(t *testing.T) {
 	t.Parallel()
 	var logs lockedBuffer
 	p := newTestPool(t, Options{Logs: &logs})
 	registerEcho(t, p, Function{Name: "graceful", Env: map[string]string{"ECHO_SIGTERM_MESSAGE": "flushed on SIGTERM"}})
+	registerEcho(t, p, Function{Name: "notified", Env: map[string]string{"ECHO_NOTIFY_MESSAGE": "flushed on a SIGTERM Lambda never sends"}})
 	invokeOK(t, p, "graceful", echoRequest{})
+	invokeOK(t, p, "notified", echoRequest{})
 
 	if err := p.Close(); err != nil {
 		t.Fatalf("close pool: %v", err)
@@ -678,6 +683,29 @@ func TestCloseSendsSIGTERMFirst(t *testing.T) {
 	// aws-lambda-go registers an extension to get SIGTERM; had that failed it would say so.
 	if got, want := string(logs.Bytes()), "[graceful] flushed on SIGTERM\n"; got != want {
 		t.Errorf("got logs %q, want %q", got, want)
+	}
+}
+
+// TestIdleShutdownSendsSIGTERMWhereAnExtensionRegistered: scaling in shuts an environment down as
+// Close does.
+func TestIdleShutdownSendsSIGTERMWhereAnExtensionRegistered(t *testing.T) {
+	t.Parallel()
+	var logs lockedBuffer
+	p := newTestPool(t, Options{Logs: &logs, IdleTimeout: 100 * time.Millisecond})
+	registerEcho(t, p, Function{Name: "graceful", Env: map[string]string{"ECHO_SIGTERM_MESSAGE": "flushed on SIGTERM"}})
+	registerEcho(t, p, Function{Name: "notified", Env: map[string]string{"ECHO_NOTIFY_MESSAGE": "flushed on a SIGTERM Lambda never sends"}})
+	invokeOK(t, p, "graceful", echoRequest{})
+	invokeOK(t, p, "notified", echoRequest{})
+
+	waitFor(t, "both environments are shut down", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.functions["graceful"].envs) == 0 && len(p.functions["notified"].envs) == 0
+	})
+	waitFor(t, "the graceful runtime's message", func() bool { return strings.Contains(string(logs.Bytes()), "[graceful] flushed on SIGTERM") })
+	time.Sleep(defaultTerminationGrace) // time enough for a wrongly sent SIGTERM to be acted on
+	if got := string(logs.Bytes()); strings.Contains(got, "[notified]") {
+		t.Errorf("the runtime without an extension got SIGTERM: logs %q", got)
 	}
 }
 

@@ -56,12 +56,15 @@ func (p *Pool) runtimeAPI(e *env) http.Handler {
 
 // registerExtension answers the Extensions API's register call as far as
 // lambda.WithEnableSIGTERM needs: aws-lambda-go registers an internal extension for no events,
-// so that Lambda sends SIGTERM before SIGKILL at shutdown. Close always does so.
+// so that Lambda sends SIGTERM before SIGKILL at shutdown, and so does the pool (signalShutdownLocked).
 func (p *Pool) registerExtension(w http.ResponseWriter, r *http.Request, e *env) {
 	if r.Header.Get("Lambda-Extension-Name") == "" {
 		writeAPIError(w, http.StatusBadRequest, "InvalidRequest", "missing Lambda-Extension-Name")
 		return
 	}
+	p.mu.Lock()
+	e.extension = true
+	p.mu.Unlock()
 	w.Header().Set("Lambda-Extension-Identifier", newRequestID())
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]string{

@@ -4,8 +4,9 @@
 // (before it asks for the next invocation), as the payload asks.
 //
 // Set in its environment, ECHO_INIT_EXIT, ECHO_INIT_ERROR and ECHO_INIT_SLEEP_MS make it fail or
-// stall before it starts the runtime loop, and ECHO_SIGTERM_MESSAGE makes it print that message
-// when it receives SIGTERM (through lambda.WithEnableSIGTERM).
+// stall before it starts the runtime loop. ECHO_SIGTERM_MESSAGE makes it print that message when it
+// receives SIGTERM through lambda.WithEnableSIGTERM (which registers an extension), and
+// ECHO_NOTIFY_MESSAGE when it receives SIGTERM through signal.Notify alone (no extension).
 package main
 
 import (
@@ -16,9 +17,11 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/signal"
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -59,6 +62,15 @@ func main() {
 	if msg := os.Getenv("ECHO_INIT_ERROR"); msg != "" {
 		postInitError(msg)
 		os.Exit(1)
+	}
+	if msg := os.Getenv("ECHO_NOTIFY_MESSAGE"); msg != "" {
+		signals := make(chan os.Signal, 1)
+		signal.Notify(signals, syscall.SIGTERM)
+		go func() {
+			<-signals
+			fmt.Println(msg)
+			os.Exit(0)
+		}()
 	}
 	if msg := os.Getenv("ECHO_SIGTERM_MESSAGE"); msg != "" {
 		lambda.StartWithOptions(handle, lambda.WithEnableSIGTERM(func() { fmt.Println(msg) }))
