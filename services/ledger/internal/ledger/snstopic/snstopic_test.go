@@ -60,42 +60,42 @@ func TestPublisherCarriesTheCorrelationID(t *testing.T) {
 	}
 }
 
-// TestRetryThrottledRetriesSNSThrottling answers Publish as SNS answers a throttled one (429,
-// code Throttled, awsQuery XML) twice, then accepts it: with RetryThrottled the third attempt
-// publishes; without it the SDK gives up on the first, which is why the option exists.
-func TestRetryThrottledRetriesSNSThrottling(t *testing.T) {
+// TestRetryKMSThrottlingRetriesIt answers Publish as SNS answers one to a topic whose KMS key is
+// throttled (400, code KMSThrottling, awsQuery XML) twice, then accepts it: with
+// RetryKMSThrottling the third attempt publishes; without it the SDK gives up on the first, which
+// is why the option exists. SNS's throttling of Publish itself (Throttling) the SDK retries alone.
+func TestRetryKMSThrottlingRetriesIt(t *testing.T) {
+	kmsThrottled := `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type><Code>KMSThrottling</Code><Message>The request was denied due to request throttling.</Message></Error><RequestId>r-1</RequestId></ErrorResponse>`
+	throttled := `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>r-1</RequestId></ErrorResponse>`
 	for _, tt := range []struct {
 		name         string
+		answer       string
 		opts         []func(*sns.Options)
 		wantErr      bool
 		wantAttempts int32
 	}{
-		{name: "with RetryThrottled", opts: []func(*sns.Options){RetryThrottled}, wantAttempts: 3},
-		{name: "the SDK alone", wantErr: true, wantAttempts: 1},
+		{name: "KMSThrottling, with RetryKMSThrottling", answer: kmsThrottled, opts: []func(*sns.Options){RetryKMSThrottling}, wantAttempts: 3},
+		{name: "KMSThrottling, the SDK alone", answer: kmsThrottled, wantErr: true, wantAttempts: 1},
+		{name: "Throttling, the SDK alone", answer: throttled, wantAttempts: 3},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // each waits the retryer's real back-off
 			var attempts atomic.Int32
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "text/xml")
 				if attempts.Add(1) <= 2 {
-					w.WriteHeader(http.StatusTooManyRequests)
-					io.WriteString(w, `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type><Code>Throttled</Code><Message>Rate exceeded</Message></Error><RequestId>r-1</RequestId></ErrorResponse>`)
+					w.WriteHeader(http.StatusBadRequest)
+					io.WriteString(w, tt.answer)
 					return
 				}
 				io.WriteString(w, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>r-2</RequestId></ResponseMetadata></PublishResponse>`)
 			}))
 			defer srv.Close()
 			cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
-			noWait := func(o *sns.Options) {
-				o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
-					so.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
-				})
-			}
-			client := sns.NewFromConfig(cfg, append([]func(*sns.Options){noWait}, tt.opts...)...)
-			_, err := client.Publish(context.Background(), &sns.PublishInput{TopicArn: aws.String("arn:aws:sns:us-east-1:123456789012:t"), Message: aws.String("{}")})
-			var throttled *types.ThrottledException
-			if tt.wantErr && !errors.As(err, &throttled) {
-				t.Errorf("Publish error %v; want SNS's ThrottledException", err)
+			_, err := sns.NewFromConfig(cfg, tt.opts...).Publish(context.Background(), &sns.PublishInput{TopicArn: aws.String("arn:aws:sns:us-east-1:123456789012:t"), Message: aws.String("{}")})
+			var kms *types.KMSThrottlingException
+			if tt.wantErr && !errors.As(err, &kms) {
+				t.Errorf("Publish error %v; want SNS's KMSThrottlingException", err)
 			}
 			if !tt.wantErr && err != nil {
 				t.Errorf("Publish: %v; want it published on the third attempt", err)
@@ -104,5 +104,23 @@ func TestRetryThrottledRetriesSNSThrottling(t *testing.T) {
 				t.Errorf("%d attempts; want %d", got, tt.wantAttempts)
 			}
 		})
+	}
+}
+
+// TestRetryKMSThrottlingCountsItAsAThrottle: a throttle gets the standard retryer's longer
+// back-off and lower retry cost, which a merely retryable code would not.
+func TestRetryKMSThrottlingCountsItAsAThrottle(t *testing.T) {
+	var o retry.StandardOptions
+	o.Retryables, o.Throttles = retry.DefaultRetryables, retry.DefaultThrottles
+	withKMSThrottling(&o)
+	err := &types.KMSThrottlingException{Message: aws.String("throttled")}
+	if got := retry.IsErrorThrottles(o.Throttles).IsErrorThrottle(err); got != aws.TrueTernary {
+		t.Errorf("KMSThrottling counted as a throttle: %v; want true", got)
+	}
+	if got := retry.IsErrorRetryables(o.Retryables).IsErrorRetryable(err); got != aws.TrueTernary {
+		t.Errorf("KMSThrottling retryable: %v; want true", got)
+	}
+	if got := retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err); got == aws.TrueTernary {
+		t.Error("the SDK's default throttle codes include KMSThrottling now: RetryKMSThrottling may go")
 	}
 }
