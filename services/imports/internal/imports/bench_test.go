@@ -156,8 +156,14 @@ func BenchmarkImport1MLines(b *testing.B) {
 // of links, in turn, alternating which goes first, and reports the median over the pairs of the
 // chain's time over the uninterrupted run's. On a shared machine whose load drifts by more than
 // the overhead measured, pairs run side by side say more than sub-benchmarks run minutes apart.
+// Each iteration runs chainPairs pairs, so that make bench's one-second benchtime (one or two
+// iterations) still takes the median of several: with one pair the ratio moved by ±3%, the size of
+// the overhead it measures.
 //
 //	go test -run '^$' -bench ChainOverhead -benchtime 20x ./internal/imports/
+// chainPairs is how many pairs one iteration of BenchmarkChainOverhead runs.
+const chainPairs = 5
+
 func BenchmarkChainOverhead(b *testing.B) {
 	objects, obj := benchFile(b, benchLines)
 	timed := func(maxLines int64) time.Duration {
@@ -169,13 +175,15 @@ func BenchmarkChainOverhead(b *testing.B) {
 		b.Run(fmt.Sprintf("links=%d", links), func(b *testing.B) {
 			var ratios []float64
 			for b.Loop() {
-				var alone, chained time.Duration
-				if len(ratios)%2 == 0 {
-					alone, chained = timed(0), timed(benchLines/links)
-				} else {
-					chained, alone = timed(benchLines/links), timed(0)
+				for range chainPairs {
+					var alone, chained time.Duration
+					if len(ratios)%2 == 0 {
+						alone, chained = timed(0), timed(benchLines/links)
+					} else {
+						chained, alone = timed(benchLines/links), timed(0)
+					}
+					ratios = append(ratios, chained.Seconds()/alone.Seconds())
 				}
-				ratios = append(ratios, chained.Seconds()/alone.Seconds())
 			}
 			slices.Sort(ratios)
 			b.ReportMetric(ratios[len(ratios)/2], "chain/uninterrupted")
