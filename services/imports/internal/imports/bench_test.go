@@ -161,6 +161,7 @@ func BenchmarkImport1MLines(b *testing.B) {
 // the overhead it measures.
 //
 //	go test -run '^$' -bench ChainOverhead -benchtime 20x ./internal/imports/
+//
 // chainPairs is how many pairs one iteration of BenchmarkChainOverhead runs.
 const chainPairs = 5
 
