@@ -7,7 +7,8 @@
 // tests/soak/faults.yaml, every kind on); `make test` runs a one-minute seeded soak. The report
 // (requests by outcome, faults injected by kind, invariant violations, p50/p99 latency per route)
 // is printed and written to SOAK_REPORT (default .cache/soak/report.md). Any violation fails the
-// test, naming the seed; so does a pattern the stack accepted no work of, or (with all six patterns)
-// a fault kind the file turns on that never landed. The seed fixes the sequence of fault decisions, not which concurrent
+// test, naming the seed; so does a pattern the stack accepted fewer than half the operations of
+// (its promises would hold on a remnant, or vacuously), or (with all six patterns) a fault kind
+// the file turns on that never landed. The seed fixes the sequence of fault decisions, not which concurrent
 // request meets each, so a failing run is repeated in kind, not replayed exactly.
 package soak

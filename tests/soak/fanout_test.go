@@ -54,9 +54,9 @@ func (p *fanoutPattern) setup(ctx context.Context, s *stack, c *client) error {
 	return err
 }
 
-func (p *fanoutPattern) drive(ctx context.Context, i int) {
+func (p *fanoutPattern) drive(ctx context.Context, i int) bool {
 	if i%2 == 1 {
-		return
+		return false
 	}
 	items := make([]string, fanoutItems)
 	for n := range items {
@@ -68,11 +68,12 @@ func (p *fanoutPattern) drive(ctx context.Context, i int) {
 		BatchID string `json:"batchId"`
 	}
 	if a.status != http.StatusAccepted || json.Unmarshal(a.body, &got) != nil || got.BatchID == "" {
-		return
+		return true
 	}
 	p.mu.Lock()
 	p.accepted = append(p.accepted, got.BatchID)
 	p.mu.Unlock()
+	return true
 }
 
 func (p *fanoutPattern) check(ctx context.Context) []string {

@@ -82,9 +82,9 @@ func importFile(i int) []byte {
 	return b.Bytes()
 }
 
-func (p *importsPattern) drive(ctx context.Context, i int) {
+func (p *importsPattern) drive(ctx context.Context, i int) bool {
 	if i%20 != 0 {
-		return
+		return false
 	}
 	body := importFile(i)
 	a := p.c.do(ctx, "POST /imports/uploads", http.MethodPost, p.url+"/imports/uploads", p.token,
@@ -96,7 +96,7 @@ func (p *importsPattern) drive(ctx context.Context, i int) {
 		Headers map[string]string `json:"headers"`
 	}
 	if a.status != http.StatusCreated || json.Unmarshal(a.body, &grant) != nil || grant.Key == "" {
-		return
+		return true
 	}
 	etag := ""
 	for try := 1; try <= maxTries && etag == ""; try++ {
@@ -106,7 +106,7 @@ func (p *importsPattern) drive(ctx context.Context, i int) {
 		}
 	}
 	if etag == "" {
-		return
+		return true
 	}
 	// The import id is derived from the file's version: the notification and this POST start the same one.
 	sum := sha256.Sum256([]byte(p.bucket + "\n" + grant.Key + "\n" + etag))
@@ -114,6 +114,7 @@ func (p *importsPattern) drive(ctx context.Context, i int) {
 	p.started = append(p.started, hex.EncodeToString(sum[:16]))
 	p.mu.Unlock()
 	p.c.do(ctx, "POST /imports", http.MethodPost, p.url+"/imports", p.token, fmt.Sprintf(`{"key":%q}`, grant.Key))
+	return true
 }
 
 // put sends body to a signed URL and returns the stored object's ETag, "" when S3 did not store it.

@@ -52,7 +52,7 @@ func (p *jobsPattern) setup(ctx context.Context, s *stack, c *client) error {
 	return err
 }
 
-func (p *jobsPattern) drive(ctx context.Context, i int) {
+func (p *jobsPattern) drive(ctx context.Context, i int) bool {
 	outcome := "succeed"
 	if i%10 == 9 {
 		outcome = "fail"
@@ -60,17 +60,18 @@ func (p *jobsPattern) drive(ctx context.Context, i int) {
 	body := fmt.Sprintf(`{"task":"soak","durationMs":20,"outcome":%q}`, outcome)
 	a := p.c.do(ctx, "POST /jobs", http.MethodPost, p.url+"/jobs", p.token, body, "Idempotency-Key", fmt.Sprintf("soak-job-%d", i))
 	if a.status != http.StatusAccepted {
-		return
+		return true
 	}
 	var got struct {
 		JobID string `json:"jobId"`
 	}
 	if json.Unmarshal(a.body, &got) != nil || got.JobID == "" {
-		return
+		return true
 	}
 	p.mu.Lock()
 	p.accepted[got.JobID] = outcome
 	p.mu.Unlock()
+	return true
 }
 
 func (p *jobsPattern) check(ctx context.Context) []string {

@@ -93,7 +93,7 @@ func (p *ledgerPattern) setup(ctx context.Context, s *stack, c *client) error {
 	return nil
 }
 
-func (p *ledgerPattern) drive(ctx context.Context, i int) {
+func (p *ledgerPattern) drive(ctx context.Context, i int) bool {
 	account := p.accounts[i%len(p.accounts)]
 	amount := int64(1000 + i) // unique in the run: the event's amount names its command
 	kind := "deposits"
@@ -114,6 +114,7 @@ func (p *ledgerPattern) drive(ctx context.Context, i int) {
 	p.mu.Lock()
 	p.commands[amount] = ledgerCommand{account: account, kind: kind, status: a.status}
 	p.mu.Unlock()
+	return true
 }
 
 func (p *ledgerPattern) check(ctx context.Context) []string {

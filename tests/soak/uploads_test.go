@@ -62,9 +62,9 @@ func (p *uploadsPattern) setup(ctx context.Context, s *stack, c *client) error {
 	return err
 }
 
-func (p *uploadsPattern) drive(ctx context.Context, i int) {
+func (p *uploadsPattern) drive(ctx context.Context, i int) bool {
 	if i%2 == 0 {
-		return // one upload a second: each costs three requests and a verification
+		return false // one upload a second: each costs three requests and a verification
 	}
 	body, want := []byte(fmt.Sprintf("soak upload %d\n", i)), "AVAILABLE"
 	if i%5 == 4 {
@@ -80,7 +80,7 @@ func (p *uploadsPattern) drive(ctx context.Context, i int) {
 		Headers  map[string]string `json:"headers"`
 	}
 	if a.status != http.StatusCreated || json.Unmarshal(a.body, &grant) != nil || grant.UploadID == "" {
-		return
+		return true
 	}
 	// The signed PUT, retried as a client retries S3's 5xx (SlowDown, InternalError) or a lost answer.
 	for try := 1; try <= maxTries; try++ {
@@ -89,13 +89,14 @@ func (p *uploadsPattern) drive(ctx context.Context, i int) {
 			p.mu.Lock()
 			p.sent[grant.UploadID] = sentUpload{want: want}
 			p.mu.Unlock()
-			return
+			return true
 		}
 		if status != 0 && status < 500 {
-			return
+			return true
 		}
 		time.Sleep(time.Duration(try) * 200 * time.Millisecond)
 	}
+	return true
 }
 
 // put sends body to a signed URL and returns S3's status, 0 when no answer came.
