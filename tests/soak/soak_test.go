@@ -122,11 +122,14 @@ func TestSoak(t *testing.T) {
 	settleTimeout := 3*s.visibility + 30*time.Second
 	violations := map[string][]string{}
 	settled := time.Now()
+	settledBy := map[string]time.Duration{} // since the load stopped, when each pattern's check last ran
 	for _, p := range patterns {
 		violations[p.name()] = settle(ctx, p, settled.Add(settleTimeout))
+		settledBy[p.name()] = time.Since(settled)
 	}
 	r := report{
 		seed: seed, faultsFile: faultsFile, duration: loadTime, settle: time.Since(settled),
+		settleTimeout: settleTimeout, settledBy: settledBy,
 		routes: st.routes(), faults: injectedFaults(s.runnerLog), violations: violations,
 	}
 	for _, k := range kinds {
@@ -268,6 +271,8 @@ type report struct {
 	seed             uint64
 	faultsFile       string
 	duration, settle time.Duration
+	settleTimeout    time.Duration
+	settledBy        map[string]time.Duration // by pattern, in the order they are checked
 	patterns         []string
 	routes           []routeStats
 	faults           map[string]int
@@ -279,15 +284,16 @@ type report struct {
 // String renders the report as Markdown.
 func (r report) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Soak report\n\nSeed %d (%s), load %v at %d operations/s per pattern, settled in %v.\n",
-		r.seed, filepath.Base(r.faultsFile), r.duration.Round(time.Second), opsPerSecond, r.settle.Round(time.Second))
+	fmt.Fprintf(&b, "# Soak report\n\nSeed %d (%s), load %v at %d operations/s per pattern, settled in %v (of %v allowed).\n",
+		r.seed, filepath.Base(r.faultsFile), r.duration.Round(time.Second), opsPerSecond, r.settle.Round(time.Second), r.settleTimeout.Round(time.Second))
 	total := 0
 	for _, v := range r.violations {
 		total += len(v)
 	}
 	fmt.Fprintf(&b, "\n## Invariant violations: %d\n\n", total)
 	for _, p := range r.patterns {
-		fmt.Fprintf(&b, "- %s: %d (%d of %d operations accepted)\n", p, len(r.violations[p]), r.accepted[p], r.attempted[p])
+		fmt.Fprintf(&b, "- %s: %d (%d of %d operations accepted; settled %s after the load)\n",
+			p, len(r.violations[p]), r.accepted[p], r.attempted[p], r.settledBy[p].Round(time.Second))
 		for _, v := range r.violations[p] {
 			fmt.Fprintf(&b, "  - %s\n", v)
 		}
