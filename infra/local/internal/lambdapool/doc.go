@@ -62,7 +62,8 @@
 //   - Request payloads and responses are limited to 6 MB as in Lambda, but there is no response
 //     streaming, no X-Ray and no CloudWatch: output goes to Options.Logs, each line prefixed
 //     "[<function name>] ", with START/END/REPORT lines left out. The Extensions API is served
-//     only as far as lambda.WithEnableSIGTERM needs (register; event/next never returns).
+//     only as far as lambda.WithEnableSIGTERM needs (register, during Init only, as on Lambda;
+//     event/next never returns).
 //     Shutting an environment down (Close, or IdleTimeout) is Lambda's: SIGKILL, except that a
 //     runtime that registered an extension gets SIGTERM and 500 ms first; signal.Notify alone
 //     gets no SIGTERM, on Lambda or here.

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,6 +57,8 @@ type echoRequest struct {
 	Panic    string          `json:"panic,omitempty"`
 	Exit     *int            `json:"exit,omitempty"`
 	LingerMS int             `json:"lingerMs,omitempty"`
+
+	RegisterExtension bool `json:"registerExtension,omitempty"`
 }
 
 // echoResponse mirrors the response of testdata/echo.
@@ -67,6 +70,8 @@ type echoResponse struct {
 	FunctionARN string            `json:"functionArn"`
 	Dir         string            `json:"dir"`
 	Environ     map[string]string `json:"environ"`
+
+	RegisterStatus int `json:"registerStatus"`
 }
 
 // newTestPool returns a pool closed at the end of the test.
@@ -683,6 +688,24 @@ func TestCloseSendsSIGTERMOnlyWhereAnExtensionRegistered(t *testing.T) {
 	// aws-lambda-go registers an extension to get SIGTERM; had that failed it would say so.
 	if got, want := string(logs.Bytes()), "[graceful] flushed on SIGTERM\n"; got != want {
 		t.Errorf("got logs %q, want %q", got, want)
+	}
+}
+
+// TestExtensionsRegisterOnlyDuringInit: Lambda refuses an extension that registers after the
+// runtime's first /next, and such a late registration earns no SIGTERM at shutdown.
+func TestExtensionsRegisterOnlyDuringInit(t *testing.T) {
+	t.Parallel()
+	var logs lockedBuffer
+	p := newTestPool(t, Options{Logs: &logs})
+	registerEcho(t, p, Function{Name: "late", Env: map[string]string{"ECHO_NOTIFY_MESSAGE": "flushed on a SIGTERM Lambda never sends"}})
+	if got := invokeOK(t, p, "late", echoRequest{RegisterExtension: true}).RegisterStatus; got != http.StatusForbidden {
+		t.Errorf("register after Init answered %d; want %d", got, http.StatusForbidden)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatalf("close pool: %v", err)
+	}
+	if got := string(logs.Bytes()); strings.Contains(got, "[late]") {
+		t.Errorf("a runtime whose registration was refused got SIGTERM: logs %q", got)
 	}
 }
 

@@ -63,6 +63,13 @@ func (p *Pool) registerExtension(w http.ResponseWriter, r *http.Request, e *env)
 		return
 	}
 	p.mu.Lock()
+	if e.served {
+		// Extensions register during Init, which the runtime's first /next ends; Lambda refuses
+		// them after (the status and error type are the pool's: AWS documents only the refusal).
+		p.mu.Unlock()
+		writeAPIError(w, http.StatusForbidden, "InvalidStateTransition", "extensions register during Init, which has completed")
+		return
+	}
 	e.extension = true
 	p.mu.Unlock()
 	w.Header().Set("Lambda-Extension-Identifier", newRequestID())

@@ -39,6 +39,9 @@ type request struct {
 	Panic    string          `json:"panic,omitempty"`
 	Exit     *int            `json:"exit,omitempty"`
 	LingerMS int             `json:"lingerMs,omitempty"`
+	// RegisterExtension registers an extension with the Extensions API from inside an invocation,
+	// after Init, and answers the status it got.
+	RegisterExtension bool `json:"registerExtension,omitempty"`
 }
 
 // response is what the handler saw.
@@ -50,6 +53,8 @@ type response struct {
 	FunctionARN string            `json:"functionArn"`
 	Dir         string            `json:"dir"`
 	Environ     map[string]string `json:"environ"`
+	// RegisterStatus is the Extensions API's answer to RegisterExtension.
+	RegisterStatus int `json:"registerStatus,omitempty"`
 }
 
 func main() {
@@ -128,6 +133,9 @@ func handle(ctx context.Context, req request) (any, error) {
 		resp.RequestID = lc.AwsRequestID
 		resp.FunctionARN = lc.InvokedFunctionArn
 	}
+	if req.RegisterExtension {
+		resp.RegisterStatus = registerExtension()
+	}
 	resp.Dir, _ = os.Getwd()
 	for _, kv := range os.Environ() {
 		k, v, _ := strings.Cut(kv, "=")
@@ -158,6 +166,23 @@ func (l *lingering) Close() error {
 }
 
 // postInitError reports an init failure to the Runtime API, as a runtime that cannot start does.
+// registerExtension registers an internal extension for no events, as lambda.WithEnableSIGTERM
+// does, and returns the status of the answer (0 when none came).
+func registerExtension() int {
+	url := "http://" + os.Getenv("AWS_LAMBDA_RUNTIME_API") + "/2020-01-01/extension/register"
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"events":[]}`))
+	if err != nil {
+		return 0
+	}
+	req.Header.Set("Lambda-Extension-Name", "late")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 func postInitError(msg string) {
 	body, _ := json.Marshal(map[string]string{"errorType": "EchoInitError", "errorMessage": msg})
 	url := "http://" + os.Getenv("AWS_LAMBDA_RUNTIME_API") + "/2018-06-01/runtime/init/error"
