@@ -109,25 +109,13 @@ func Endpoint(cfg aws.Config) (string, error) {
 			base = u
 		}
 	}
-	var fips, dualStack bool
-	for _, s := range cfg.ConfigSources {
-		if p, ok := s.(fipsSource); ok {
-			v, found, err := p.GetUseFIPSEndpoint(ctx)
-			if err != nil || found {
-				fips = v == aws.FIPSEndpointStateEnabled
-				break
-			}
-		}
-	}
-	for _, s := range cfg.ConfigSources {
-		if p, ok := s.(dualStackSource); ok {
-			v, found, err := p.GetUseDualStackEndpoint(ctx)
-			if err != nil || found {
-				dualStack = v == aws.DualStackEndpointStateEnabled
-				break
-			}
-		}
-	}
+	fipsState, _ := first(cfg.ConfigSources, func(p fipsSource) (aws.FIPSEndpointState, bool, error) {
+		return p.GetUseFIPSEndpoint(ctx)
+	})
+	dualStackState, _ := first(cfg.ConfigSources, func(p dualStackSource) (aws.DualStackEndpointState, bool, error) {
+		return p.GetUseDualStackEndpoint(ctx)
+	})
+	fips, dualStack := fipsState == aws.FIPSEndpointStateEnabled, dualStackState == aws.DualStackEndpointStateEnabled
 	if base != "" {
 		if fips || dualStack {
 			return "", errors.New("ssm endpoint: FIPS or dual-stack endpoints cannot be combined " +
@@ -140,24 +128,29 @@ func Endpoint(cfg aws.Config) (string, error) {
 
 // serviceEndpoint is SSM's own configured endpoint, read as ssm.Client reads it.
 func serviceEndpoint(ctx context.Context, sources []any) (string, bool) {
+	ignored, _ := first(sources, func(p ignoreEndpointsSource) (bool, bool, error) {
+		return p.GetIgnoreConfiguredEndpoints(ctx)
+	})
+	if ignored {
+		return "", false
+	}
+	return first(sources, func(p serviceEndpointSource) (string, bool, error) {
+		return p.GetServiceBaseEndpoint(ctx, "SSM")
+	})
+}
+
+// first reads a setting as the SDK's configuration does: from the first source that implements S
+// and has it, or fails to read it (then not found).
+func first[S, V any](sources []any, get func(S) (V, bool, error)) (V, bool) {
 	for _, s := range sources {
-		if p, ok := s.(ignoreEndpointsSource); ok {
-			if v, found, _ := p.GetIgnoreConfiguredEndpoints(ctx); found {
-				if v {
-					return "", false
-				}
-				break
+		if p, ok := s.(S); ok {
+			if v, found, err := get(p); err != nil || found {
+				return v, err == nil
 			}
 		}
 	}
-	for _, s := range sources {
-		if p, ok := s.(serviceEndpointSource); ok {
-			if u, found, err := p.GetServiceBaseEndpoint(ctx, "SSM"); err != nil || found {
-				return u, err == nil && found
-			}
-		}
-	}
-	return "", false
+	var zero V
+	return zero, false
 }
 
 // regional is SSM's endpoint in region, by the rules of the aws, aws-cn and aws-us-gov
