@@ -30,6 +30,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/go-serverless/reference/services/pricing/internal/ssmparam"
+	"github.com/go-serverless/reference/shared/awscall"
 )
 
 // The tests hold the hand-written request and answer to ssm.Client's: both call the same server,
@@ -49,6 +50,7 @@ type received struct {
 	Scope                             string // the Credential's date-less scope: region/service/aws4_request
 	SignatureValid                    bool
 	SecurityToken                     string
+	Trace                             string // X-Amzn-Trace-Id: the invocation's trace, passed on
 	// SignedHeaders differ between the clients (the SDK signs its own headers too): compared apart.
 	SignedHeaders []string
 }
@@ -71,6 +73,7 @@ func newServer(t *testing.T, region string, answer func(n int) (int, http.Header
 		rec := received{
 			Method: r.Method, Path: r.URL.Path, ContentType: r.Header.Get("Content-Type"),
 			Target: r.Header.Get("X-Amz-Target"), SecurityToken: r.Header.Get("X-Amz-Security-Token"),
+			Trace: r.Header.Get("X-Amzn-Trace-Id"),
 		}
 		_ = json.Unmarshal(raw, &rec.Body)
 		rec.Scope, rec.SignedHeaders, rec.SignatureValid = verify(t, r, raw, region)
@@ -160,7 +163,14 @@ func sdkConfig(region, endpoint string) aws.Config {
 
 const found = `{"Parameter":{"ARN":"arn:aws:ssm:eu-west-1:123456789012:parameter/pricing/sdk-key","DataType":"text","LastModifiedDate":1.7e9,"Name":"/pricing/sdk-key","Type":"SecureString","Value":"sdk-abc\n","Version":3}}`
 
+// lambdaTrace is what aws-lambda-go sets _X_AMZN_TRACE_ID to in an invocation; its "|" is one of
+// the characters the SDK percent-encodes in the header.
+const lambdaTrace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;Lineage=a87bd80c:1|68fd508a:5"
+
 func TestSendsWhatSSMClientSends(t *testing.T) {
+	// Inside Lambda, as the functions run: both clients pass the invocation's trace on.
+	t.Setenv("AWS_LAMBDA_FUNCTION_NAME", "GetPriceFunction")
+	t.Setenv("_X_AMZN_TRACE_ID", lambdaTrace)
 	for _, region := range []string{"eu-west-1", "cn-north-1"} {
 		t.Run(region, func(t *testing.T) {
 			srv := newServer(t, region, func(int) (int, http.Header, string) { return 200, nil, found })
@@ -192,8 +202,8 @@ func TestSendsWhatSSMClientSends(t *testing.T) {
 					t.Errorf("ssmparam does not sign %s (signed: %v)", h, ours.SignedHeaders)
 				}
 			}
-			if sdk.Scope != region+"/ssm/aws4_request" || sdk.SecurityToken != "session-token" {
-				t.Errorf("scope %q, token %q: the comparison saw no real request", sdk.Scope, sdk.SecurityToken)
+			if sdk.Scope != region+"/ssm/aws4_request" || sdk.SecurityToken != "session-token" || !strings.Contains(sdk.Trace, "Root=1-5759e988") {
+				t.Errorf("scope %q, token %q, trace %q: the comparison saw no real request", sdk.Scope, sdk.SecurityToken, sdk.Trace)
 			}
 		})
 	}
@@ -255,7 +265,7 @@ func TestReadsWhatSSMAnswersAsSSMClientDoes(t *testing.T) {
 				if refErr == nil || errors.As(refErr, &apiErr) {
 					t.Fatalf("ssm.Client: %v; want a failure to send", refErr)
 				}
-				if err == nil || errors.As(err, new(*ssmparam.Error)) {
+				if err == nil || errors.As(err, new(*awscall.Error)) {
 					t.Errorf("GetSecureString error %v; want a failure to send", err)
 				}
 			case tt.wantCode == "":
@@ -270,7 +280,7 @@ func TestReadsWhatSSMAnswersAsSSMClientDoes(t *testing.T) {
 				if !errors.As(refErr, &apiErr) || apiErr.ErrorCode() != tt.wantCode {
 					t.Fatalf("ssm.Client: %v; want code %s: the case does not say what SSM means", refErr, tt.wantCode)
 				}
-				var ours *ssmparam.Error
+				var ours *awscall.Error
 				if !errors.As(err, &ours) || ours.Code != tt.wantCode || ours.Message != apiErr.ErrorMessage() {
 					t.Errorf("GetSecureString error %v; want code %s and message %q", err, tt.wantCode, apiErr.ErrorMessage())
 				}
@@ -333,7 +343,7 @@ func TestRegionalEndpointIsSSMClients(t *testing.T) {
 					UseFIPSEndpoint:      map[bool]aws.FIPSEndpointState{true: aws.FIPSEndpointStateEnabled, false: aws.FIPSEndpointStateDisabled}[fips],
 					UseDualStackEndpoint: map[bool]aws.DualStackEndpointState{true: aws.DualStackEndpointStateEnabled, false: aws.DualStackEndpointStateDisabled}[dualStack],
 				}}}
-				got, err := ssmparam.Endpoint(cfg)
+				got, err := awscall.Endpoint(cfg, ssmparam.Service)
 				if err != nil || got != want.URI.String() {
 					t.Errorf("Endpoint(%s, FIPS %v, dual-stack %v) = %q, %v; ssm.Client calls %s", r, fips, dualStack, got, err, want.URI.String())
 				}
@@ -405,7 +415,7 @@ func TestEndpointFromTheEnvironmentIsSSMClients(t *testing.T) {
 			_, _ = ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.HTTPClient, o.Retryer = sent, aws.NopRetryer{} }).
 				GetParameter(context.Background(), &ssm.GetParameterInput{Name: aws.String("/k")})
 
-			got, err := ssmparam.Endpoint(cfg)
+			got, err := awscall.Endpoint(cfg, ssmparam.Service)
 			switch {
 			case tt.outside:
 				if sent.url == "" || err == nil {
