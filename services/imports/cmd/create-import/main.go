@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/go-serverless/reference/services/imports/internal/handlers"
@@ -34,7 +33,7 @@ func main() {
 		return handlers.Create{
 			Imports: imports.Starter{
 				Store:     dynamostore.Store{DB: dynamodb.NewFromConfig(d.AWS), ImportsTable: env["IMPORTS_TABLE"], Calls: calls},
-				Next:      lambdainvoke.Continuer{Lambda: lambda.NewFromConfig(d.AWS), Function: env["PROCESS_IMPORT_FUNCTION"], Calls: calls},
+				Next:      lambdainvoke.Continuer{Lambda: lambdainvoke.New(d.AWS), Function: env["PROCESS_IMPORT_FUNCTION"], Calls: calls},
 				Retention: importRetention,
 				Now:       time.Now,
 			},

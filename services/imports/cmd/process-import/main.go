@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/go-serverless/reference/services/imports/internal/handlers"
@@ -53,7 +52,7 @@ func main() {
 					Calls: budget.Calls{Budget: budget.Budget{Margin: time.Second}, Timeout: imports.CallTimeout},
 				},
 				Objects:    s3objects.Objects{S3: s3.NewFromConfig(d.AWS), Calls: budget.Calls{Budget: margin, Timeout: imports.CallTimeout}},
-				Next:       lambdainvoke.Continuer{Lambda: lambda.NewFromConfig(d.AWS), Function: env["AWS_LAMBDA_FUNCTION_NAME"], Calls: budget.Calls{Timeout: imports.CallTimeout}},
+				Next:       lambdainvoke.Continuer{Lambda: lambdainvoke.New(d.AWS), Function: env["AWS_LAMBDA_FUNCTION_NAME"], Calls: budget.Calls{Timeout: imports.CallTimeout}},
 				Budget:     margin,
 				BatchLines: batchLines,
 				MaxLines:   int64(maxLines),
