@@ -1,31 +1,20 @@
 package lambdainvoke_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
@@ -33,6 +22,7 @@ import (
 	"github.com/go-serverless/reference/services/imports/internal/imports"
 	"github.com/go-serverless/reference/services/imports/internal/imports/lambdainvoke"
 	"github.com/go-serverless/reference/shared/awscall"
+	"github.com/go-serverless/reference/shared/awscall/awscalltest"
 	"github.com/go-serverless/reference/shared/budget"
 	"github.com/go-serverless/reference/shared/correlation"
 )
@@ -49,9 +39,7 @@ const region = "eu-west-1"
 // amz-sdk-* headers, content-length): those are compared apart.
 var mustSign = []string{"content-type", "host", "x-amz-date", "x-amz-invocation-type", "x-amz-security-token"}
 
-var creds = credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token")
-
-// received is one request as the server saw it.
+// received is what the tests compare of one request.
 type received struct {
 	// Path is the escaped path as sent: "process-import:live" and "process-import%3Alive" route
 	// alike but are signed differently, and an unescaped "/" routes elsewhere.
@@ -67,111 +55,34 @@ type received struct {
 	SignedHeaders []string
 }
 
-// server records every request and answers each with answer (status, headers, body); a status
-// of dropConnection closes the connection instead of answering.
-type server struct {
-	*httptest.Server
-	mu  sync.Mutex
-	got []received
-}
-
-const dropConnection = -1
-
-func newServer(t *testing.T, region string, answer func(n int) (int, http.Header, string)) *server {
-	s := &server{}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, _ := io.ReadAll(r.Body)
-		rec := received{
-			Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, ContentType: r.Header.Get("Content-Type"),
-			InvocationType: r.Header.Get("X-Amz-Invocation-Type"), SecurityToken: r.Header.Get("X-Amz-Security-Token"),
-			Trace: r.Header.Get("X-Amzn-Trace-Id"), Body: string(raw),
-		}
-		rec.Scope, rec.SignedHeaders, rec.SignatureValid = verify(t, r, raw, region)
-		s.mu.Lock()
-		s.got = append(s.got, rec)
-		n := len(s.got)
-		s.mu.Unlock()
+// newServer is an awscalltest.Server for Lambda in region: it answers restJson1, JSON errors and
+// an empty body for a queued invoke, with a request id as Lambda does.
+func newServer(t *testing.T, region string, answer awscalltest.Answer) *awscalltest.Server {
+	return awscalltest.NewServer(t, region, "lambda", "application/json", func(n int) (int, http.Header, string) {
 		status, header, body := answer(n)
-		if status == dropConnection {
-			conn, _, err := w.(http.Hijacker).Hijack()
-			if err == nil {
-				conn.Close()
-			}
-			return
-		}
-		// Lambda answers restJson1: JSON errors, and an empty body for a queued invoke.
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("X-Amzn-Requestid", "8f5e2a3c-0000-4000-8000-000000000000")
-		for k, v := range header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, body)
-	}))
-	t.Cleanup(s.Close)
-	return s
+		h := http.Header{"X-Amzn-Requestid": {"8f5e2a3c-0000-4000-8000-000000000000"}}
+		maps.Copy(h, header)
+		return status, h, body
+	})
 }
 
-func (s *server) requests() []received {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]received(nil), s.got...)
+// requests returns what srv received, as the tests compare it.
+func requests(srv *awscalltest.Server) []received {
+	var got []received
+	for _, r := range srv.Requests() {
+		got = append(got, received{
+			Method: r.Method, Path: r.Path, Query: r.Query, ContentType: r.Header.Get("Content-Type"),
+			InvocationType: r.Header.Get("X-Amz-Invocation-Type"), SecurityToken: r.Header.Get("X-Amz-Security-Token"),
+			Trace: r.Header.Get("X-Amzn-Trace-Id"), Body: string(r.Body),
+			Scope: r.Scope, SignatureValid: r.SignatureValid, SignedHeaders: r.SignedHeaders,
+		})
+	}
+	return got
 }
 
 func withoutSignedHeaders(r received) received {
 	r.SignedHeaders = nil
 	return r
-}
-
-// verify signs the received request again, from its signed headers, escaped path, body and date
-// only, and compares the signature: what Lambda does. It returns the credential scope without the
-// date and the signed headers.
-func verify(t *testing.T, r *http.Request, body []byte, region string) (string, []string, bool) {
-	auth := r.Header.Get("Authorization")
-	var credential, signedHeaders string
-	for _, part := range strings.Split(strings.TrimPrefix(auth, "AWS4-HMAC-SHA256 "), ", ") {
-		k, v, _ := strings.Cut(part, "=")
-		switch k {
-		case "Credential":
-			credential = v
-		case "SignedHeaders":
-			signedHeaders = v
-		}
-	}
-	_, scope, _ := strings.Cut(credential, "/") // AKID/date/region/service/aws4_request
-	_, scope, _ = strings.Cut(scope, "/")
-	signed := strings.Split(signedHeaders, ";")
-	at, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
-	if err != nil {
-		return scope, signed, false
-	}
-	// RequestURI keeps the path as sent (RawPath): the signer signs the escaped form.
-	again, _ := http.NewRequest(r.Method, "http://"+r.Host+r.URL.RequestURI(), bytes.NewReader(body))
-	for _, h := range signed {
-		if h != "host" && h != "content-length" {
-			again.Header.Set(h, r.Header.Get(h))
-		}
-	}
-	c, _ := creds.Retrieve(context.Background())
-	sum := sha256.Sum256(body)
-	if err := v4.NewSigner().SignHTTP(context.Background(), c, again, hex.EncodeToString(sum[:]), "lambda", region, at); err != nil {
-		t.Errorf("sign again: %v", err)
-		return scope, signed, false
-	}
-	return scope, signed, again.Header.Get("Authorization") == auth
-}
-
-// sdkConfig is the SDK configuration both clients get: the server as the endpoint, and a retryer
-// that waits nothing between attempts.
-func sdkConfig(region, endpoint string) aws.Config {
-	return aws.Config{
-		Region: region, Credentials: creds, BaseEndpoint: aws.String(endpoint),
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
-			})
-		},
-	}
 }
 
 // invoke is the call lambdainvoke replaces, as the Continuer made it before.
@@ -187,8 +98,7 @@ func accepted(int) (int, http.Header, string) { return http.StatusAccepted, nil,
 
 func TestSendsWhatLambdaClientSends(t *testing.T) {
 	// As inside Lambda, where aws-lambda-go sets the trace of each invocation.
-	t.Setenv("AWS_LAMBDA_FUNCTION_NAME", "create-import")
-	t.Setenv("_X_AMZN_TRACE_ID", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;Lineage=a87bd80c:1")
+	awscalltest.InsideLambda(t, "create-import")
 	functions := []struct{ name, function string }{
 		{"name", "process-import"},
 		{"name and alias", "process-import:live"},
@@ -202,14 +112,14 @@ func TestSendsWhatLambdaClientSends(t *testing.T) {
 		for _, f := range functions {
 			t.Run(region+"/"+f.name, func(t *testing.T) {
 				srv := newServer(t, region, accepted)
-				cfg := sdkConfig(region, srv.URL)
+				cfg := awscalltest.Config(region, srv.URL)
 				if _, err := invoke(context.Background(), cfg, f.function, []byte(payload)); err != nil {
 					t.Fatalf("lambda.Client: %v", err)
 				}
 				if err := lambdainvoke.New(cfg).InvokeEvent(context.Background(), f.function, []byte(payload)); err != nil {
 					t.Fatalf("InvokeEvent: %v", err)
 				}
-				got := srv.requests()
+				got := requests(srv)
 				if len(got) != 2 {
 					t.Fatalf("%d requests; want one from each client", len(got))
 				}
@@ -294,16 +204,16 @@ func TestReadsWhatLambdaAnswersAsLambdaClientDoes(t *testing.T) {
 			return http.StatusBadGateway, http.Header{"Content-Type": {"text/html"}}, "<html><body>502 Bad Gateway</body></html>"
 		}, wantUncoded: true, wantAttempts: 3},
 		{name: "connection dropped, retried", answer: func(int) (int, http.Header, string) {
-			return dropConnection, nil, ""
+			return awscalltest.DropConnection, nil, ""
 		}, wantDropped: true, wantAttempts: 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// lambda.Client first, as the reference for outcome, code and attempts.
 			ref := newServer(t, region, tt.answer)
-			_, refErr := invoke(context.Background(), sdkConfig(region, ref.URL), "process-import", []byte(payload))
+			_, refErr := invoke(context.Background(), awscalltest.Config(region, ref.URL), "process-import", []byte(payload))
 			srv := newServer(t, region, tt.answer)
-			err := lambdainvoke.New(sdkConfig(region, srv.URL)).InvokeEvent(context.Background(), "process-import", []byte(payload))
+			err := lambdainvoke.New(awscalltest.Config(region, srv.URL)).InvokeEvent(context.Background(), "process-import", []byte(payload))
 
 			switch {
 			case tt.wantDropped:
@@ -339,7 +249,7 @@ func TestReadsWhatLambdaAnswersAsLambdaClientDoes(t *testing.T) {
 					t.Errorf("InvokeEvent error %v; want code %s and message %q", err, tt.wantCode, apiErr.ErrorMessage())
 				}
 			}
-			if n, want := len(srv.requests()), len(ref.requests()); n != want || n != tt.wantAttempts {
+			if n, want := len(requests(srv)), len(requests(ref)); n != want || n != tt.wantAttempts {
 				t.Errorf("%d attempts; lambda.Client made %d, want %d", n, want, tt.wantAttempts)
 			}
 		})
@@ -354,16 +264,16 @@ func TestReadsWhatLambdaAnswersAsLambdaClientDoes(t *testing.T) {
 func TestAnEventInvokeAnsweredAsRunIsNotQueued(t *testing.T) {
 	ran := func(int) (int, http.Header, string) { return http.StatusOK, nil, `{"ok":true}` }
 	ref := newServer(t, region, ran)
-	out, refErr := invoke(context.Background(), sdkConfig(region, ref.URL), "process-import", []byte(payload))
+	out, refErr := invoke(context.Background(), awscalltest.Config(region, ref.URL), "process-import", []byte(payload))
 	if refErr != nil || out.StatusCode != http.StatusOK {
 		t.Fatalf("lambda.Client: %+v, %v; want StatusCode 200 and no error: the case does not say what it means", out, refErr)
 	}
 	srv := newServer(t, region, ran)
-	err := lambdainvoke.New(sdkConfig(region, srv.URL)).InvokeEvent(context.Background(), "process-import", []byte(payload))
+	err := lambdainvoke.New(awscalltest.Config(region, srv.URL)).InvokeEvent(context.Background(), "process-import", []byte(payload))
 	if err == nil || !strings.Contains(err.Error(), "202") {
 		t.Errorf("InvokeEvent answered 200 = %v; want an error saying 202 was wanted", err)
 	}
-	if n := len(srv.requests()); n != 1 {
+	if n := len(requests(srv)); n != 1 {
 		t.Errorf("%d attempts; want 1: a 200 is an answer, not a failure to retry", n)
 	}
 }
@@ -376,11 +286,11 @@ func TestRetryMaxAttemptsAppliesAsToLambdaClient(t *testing.T) {
 			`{"Reason":"CallerRateLimitExceeded","Type":"User","message":"Rate Exceeded."}`
 	}
 	ref, srv := newServer(t, region, throttled), newServer(t, region, throttled)
-	refCfg, cfg := sdkConfig(region, ref.URL), sdkConfig(region, srv.URL)
+	refCfg, cfg := awscalltest.Config(region, ref.URL), awscalltest.Config(region, srv.URL)
 	refCfg.RetryMaxAttempts, cfg.RetryMaxAttempts = 5, 5
 	_, _ = invoke(context.Background(), refCfg, "process-import", []byte(payload))
 	_ = lambdainvoke.New(cfg).InvokeEvent(context.Background(), "process-import", []byte(payload))
-	if n, want := len(srv.requests()), len(ref.requests()); n != want || n != 5 {
+	if n, want := len(requests(srv)), len(requests(ref)); n != want || n != 5 {
 		t.Errorf("%d attempts; lambda.Client made %d, want 5", n, want)
 	}
 }
@@ -394,19 +304,11 @@ func TestTheContextBoundsEveryAttempt(t *testing.T) {
 		}
 	}))
 	t.Cleanup(func() { close(stop); hung.Close() })
-	i := lambdainvoke.New(sdkConfig(region, hung.URL))
+	i := lambdainvoke.New(awscalltest.Config(region, hung.URL))
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- i.InvokeEvent(ctx, "process-import", []byte(payload)) }()
-	// An attempt the context does not bound waits for the server forever: fail, do not hang.
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("InvokeEvent against a server that never answers: %v; want the context's deadline", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("InvokeEvent against a server that never answers still waits 10 s after its context's deadline")
+	if err := i.InvokeEvent(ctx, "process-import", []byte(payload)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("InvokeEvent against a server that never answers: %v; want the context's deadline", err)
 	}
 }
 
@@ -425,10 +327,7 @@ func TestRegionalEndpointIsLambdaClients(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				cfg := aws.Config{Region: r, ConfigSources: []any{config.EnvConfig{
-					UseFIPSEndpoint:      map[bool]aws.FIPSEndpointState{true: aws.FIPSEndpointStateEnabled, false: aws.FIPSEndpointStateDisabled}[fips],
-					UseDualStackEndpoint: map[bool]aws.DualStackEndpointState{true: aws.DualStackEndpointStateEnabled, false: aws.DualStackEndpointStateDisabled}[dualStack],
-				}}}
+				cfg := aws.Config{Region: r, ConfigSources: awscalltest.EndpointSettings(fips, dualStack)}
 				got, err := awscall.Endpoint(cfg, lambdainvoke.Service)
 				if err != nil || got != want.URI.String() {
 					t.Errorf("Endpoint(%s, FIPS %v, dual-stack %v) = %q, %v; lambda.Client calls %s", r, fips, dualStack, got, err, want.URI.String())
@@ -436,22 +335,6 @@ func TestRegionalEndpointIsLambdaClients(t *testing.T) {
 			}
 		}
 	}
-}
-
-// endpointEnv are the variables that decide Lambda's endpoint (and SSM's, which must not);
-// each case of TestEndpointFromTheEnvironmentIsLambdaClients sets some and unsets the others.
-var endpointEnv = []string{
-	"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
-	"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA", "AWS_ENDPOINT_URL_SSM", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-	"AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT",
-}
-
-// capture is an HTTP client that records where a request was going and sends nothing.
-type capture struct{ url string }
-
-func (c *capture) Do(r *http.Request) (*http.Response, error) {
-	c.url = r.URL.Scheme + "://" + r.URL.Host
-	return nil, errors.New("captured")
 }
 
 // TestEndpointFromTheEnvironmentIsLambdaClients loads the SDK configuration from the environment,
@@ -472,23 +355,8 @@ func TestEndpointFromTheEnvironmentIsLambdaClients(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range endpointEnv {
-				t.Setenv(k, "") // restored after the test
-				os.Unsetenv(k)
-			}
-			env := map[string]string{
-				"AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-				"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret",
-			}
-			maps.Copy(env, tt.env)
-			for k, v := range env {
-				t.Setenv(k, v)
-			}
-			cfg, err := config.LoadDefaultConfig(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			sent := &capture{}
+			cfg := awscalltest.ConfigFromEnv(t, tt.env)
+			sent := &awscalltest.Capture{}
 			_, _ = lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.HTTPClient, o.Retryer = sent, aws.NopRetryer{} }).
 				Invoke(context.Background(), &lambda.InvokeInput{
 					FunctionName: aws.String("process-import"), InvocationType: types.InvocationTypeEvent, Payload: []byte(payload),
@@ -496,12 +364,12 @@ func TestEndpointFromTheEnvironmentIsLambdaClients(t *testing.T) {
 
 			got, err := awscall.Endpoint(cfg, lambdainvoke.Service)
 			switch {
-			case sent.url == "":
+			case sent.URL == "":
 				if err == nil {
 					t.Errorf("lambda.Client refuses the configuration; Endpoint = %q", got)
 				}
-			case err != nil || got != sent.url:
-				t.Errorf("Endpoint = %q, %v; lambda.Client calls %s", got, err, sent.url)
+			case err != nil || got != sent.URL:
+				t.Errorf("Endpoint = %q, %v; lambda.Client calls %s", got, err, sent.URL)
 			}
 		})
 	}
@@ -511,30 +379,15 @@ func TestEndpointFromTheEnvironmentIsLambdaClients(t *testing.T) {
 // links the SDK's Lambda client, whose package initialisation would run in each of its cold starts
 // again. (The roles may call lambda:InvokeFunction, so tests/template's links test does not see it.)
 func TestNoFunctionLinksTheLambdaClient(t *testing.T) {
-	cmd := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Deps " "}}`, "./cmd/...")
-	cmd.Dir = filepath.Join("..", "..", "..") // services/imports
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("go list ./cmd/...: %v", err)
-	}
 	const client = "github.com/aws/aws-sdk-go-v2/service/lambda"
-	mains := 0
-	for line := range strings.Lines(string(out)) {
-		fields := strings.Fields(line)
-		if len(fields) == 0 {
-			continue
+	for main, deps := range awscalltest.Deps(t, filepath.Join("..", "..", "..")) { // services/imports
+		if slices.Contains(deps, client) {
+			t.Errorf("%s links %s: queue invocations with lambdainvoke (package doc says why)", main, client)
 		}
-		mains++
-		if slices.Contains(fields[1:], client) {
-			t.Errorf("%s links %s: queue invocations with lambdainvoke (package doc says why)", fields[0], client)
+		linksInvoker := slices.ContainsFunc(deps, func(p string) bool { return strings.HasSuffix(p, "/internal/imports/lambdainvoke") })
+		if strings.HasSuffix(main, "/cmd/process-import") && !linksInvoker {
+			t.Errorf("%s does not link lambdainvoke: the check sees nothing", main)
 		}
-		linksInvoker := slices.ContainsFunc(fields[1:], func(p string) bool { return strings.HasSuffix(p, "/internal/imports/lambdainvoke") })
-		if strings.HasSuffix(fields[0], "/cmd/process-import") && !linksInvoker {
-			t.Errorf("%s does not link lambdainvoke: the check sees nothing", fields[0])
-		}
-	}
-	if mains == 0 {
-		t.Fatal("go list found no main package")
 	}
 }
 
