@@ -4,18 +4,22 @@
 //
 // Why: the SDK builds the shapes of all of a service's operations when the program starts,
 // whether it calls one or none (service/ssm/schemas: 1.0 ms and 1.4 MB; service/lambda/schemas:
-// 0.6 ms and 680 KB, against a whole SDK floor of 3.6 ms; README "Cold start"). What a caller of
-// this package writes by hand is its one request and the reading of its one answer, and its tests
-// hold both to the SDK client's. What is easy to get wrong stays the SDK's: the Signature Version 4
-// signer, the credentials, the retry policy and the HTTP client, all from aws.Config, and the
-// middleware that passes the invocation's X-Ray trace on. This package adds the endpoint (as the
-// SDK resolves it, from the same configuration sources), the retry loop and the decoding of an
-// error answer (awsJson1_1 and restJson1 carry it alike).
+// 0.6 ms and 680 KB, against a whole SDK floor of about 3.6 ms; `make bench` measures it). What a
+// caller of this package writes by hand is its one request and the reading of its one answer, and
+// its tests hold both to the SDK client's. What is easy to get wrong stays the SDK's: the
+// Signature Version 4 signer, the credentials, the retry policy and the HTTP client, all from
+// aws.Config, and the middleware that passes the invocation's X-Ray trace on. This package adds the
+// endpoint (as the SDK resolves it, from the same configuration sources), the retry loop and the
+// decoding of an error answer (awsJson1_1 and restJson1 carry it alike).
 //
 // What the SDK's clients do and this does not, none of which a call or two per invocation needs:
 // the retry quota and adaptive mode's client-side rate limiting (the retryer decides what is
-// retried and how long to wait, but no tokens are taken), clock-skew correction, and the endpoints
-// of partitions other than aws, aws-cn and aws-us-gov (name them in AWS_ENDPOINT_URL_<SERVICE>).
+// retried and how long to wait, X-Amz-Retry-After included, but no tokens are taken), clock-skew
+// correction, the endpoints of partitions other than aws, aws-cn and aws-us-gov and of
+// pseudo-regions such as "us-east-1-fips" (name them in AWS_ENDPOINT_URL_<SERVICE>), the SDK's
+// User-Agent and amz-sdk-* headers (CloudTrail shows Go's User-Agent), and whatever aws.Config's
+// APIOptions, interceptors, endpoint resolvers and DefaultsMode timeouts would add: a function
+// whose configuration sets them must set them here too. shared/coldstart sets none.
 //
 // Users: services/pricing/internal/ssmparam (SSM GetParameter) and
 // services/imports/internal/imports/lambdainvoke (Lambda Invoke).
@@ -32,6 +36,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -188,6 +193,12 @@ func (s Service) regional(region string, fips, dualStack bool) (string, error) {
 	if region == "" {
 		return "", fmt.Errorf("%s endpoint: no region", s.SigningName)
 	}
+	// The SDK maps pseudo-regions ("fips-us-gov-west-1", "us-east-1-fips") to FIPS endpoints and
+	// refuses names that are no host label; neither is a region Lambda runs a function in.
+	if strings.Contains(region, "fips") || !validLabel(region) {
+		return "", fmt.Errorf("%s endpoint: %q is not a region name: set AWS_REGION to one, or name the "+
+			"endpoint in %s", s.SigningName, region, s.envName())
+	}
 	domain, dualStackDomain := "amazonaws.com", "api.aws"
 	gov := strings.HasPrefix(region, "us-gov-")
 	switch {
@@ -205,6 +216,16 @@ func (s Service) regional(region string, fips, dualStack bool) (string, error) {
 		domain = dualStackDomain
 	}
 	return "https://" + name + "." + region + "." + domain, nil
+}
+
+// validLabel reports whether region can be a host label: letters, digits and inner hyphens.
+func validLabel(region string) bool {
+	for i, c := range region {
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' && i > 0 && i < len(region)-1) {
+			return false
+		}
+	}
+	return len(region) <= 63
 }
 
 // Request is one call.
@@ -237,11 +258,15 @@ type Error struct {
 	Code string
 	// Message is the service's message.
 	Message string
+	// RequestID is the service's id of the request (X-Amzn-RequestId): what AWS Support asks for.
+	RequestID string
+	// retryAfter is the answer's X-Amz-Retry-After, which the wait before the next attempt heeds.
+	retryAfter string
 }
 
 // Error says what the service answered.
 func (e *Error) Error() string {
-	return fmt.Sprintf("%s %s: %d %s: %s", e.Service, e.Operation, e.Status, e.Code, e.Message)
+	return fmt.Sprintf("%s %s: %d %s: %s (request id %s)", e.Service, e.Operation, e.Status, e.Code, e.Message, e.RequestID)
 }
 
 // ErrorCode is the service's error code, as retry.RetryableErrorCode and the throttle checks read
@@ -262,19 +287,39 @@ func (c *Client) Call(ctx context.Context, r Request) (Answer, error) {
 		if err == nil {
 			return answer, nil
 		}
-		if ctx.Err() != nil || !c.retryer.IsErrorRetryable(err) || attempt >= c.retryer.MaxAttempts() {
+		// The retryer decides by code and status: a 429 of any code is a throttle to it, as it is
+		// to the SDK for a code the service's model does not name.
+		if ctx.Err() != nil || !c.retryer.IsErrorRetryable(err) {
 			return Answer{}, err
+		}
+		if most := c.retryer.MaxAttempts(); most > 0 && attempt >= most { // 0: no limit
+			return Answer{}, fmt.Errorf("gave up after %d attempts, the retryer's most: %w", attempt, err)
 		}
 		delay, derr := c.retryer.RetryDelay(attempt, err)
 		if derr != nil {
 			return Answer{}, err
 		}
+		delay = heedRetryAfter(delay, err)
 		select {
 		case <-ctx.Done():
 			return Answer{}, errors.Join(err, ctx.Err())
 		case <-time.After(delay):
 		}
 	}
+}
+
+// heedRetryAfter is the wait before the next attempt as the SDK's retry middleware makes it: the
+// refusal's X-Amz-Retry-After (milliseconds), kept between the backoff and 5 s more.
+func heedRetryAfter(backoff time.Duration, err error) time.Duration {
+	var e *Error
+	if !errors.As(err, &e) || e.retryAfter == "" {
+		return backoff
+	}
+	ms, perr := strconv.ParseInt(e.retryAfter, 10, 64)
+	if perr != nil || ms < 0 {
+		return backoff
+	}
+	return min(max(time.Duration(ms)*time.Millisecond, backoff), backoff+5*time.Second)
 }
 
 // callOnce makes one attempt, signed by the SDK's signer.
@@ -364,5 +409,8 @@ func answerError(service, operation string, resp *http.Response, raw []byte) *Er
 			message = code
 		}
 	}
-	return &Error{Service: service, Operation: operation, Status: resp.StatusCode, Code: code, Message: message}
+	return &Error{
+		Service: service, Operation: operation, Status: resp.StatusCode, Code: code, Message: message,
+		RequestID: resp.Header.Get("X-Amzn-Requestid"), retryAfter: resp.Header.Get("X-Amz-Retry-After"),
+	}
 }

@@ -53,6 +53,8 @@ type Request struct {
 	Scope          string
 	SignedHeaders  []string
 	SignatureValid bool
+	// At is when the server received it.
+	At time.Time
 }
 
 // DropConnection, as an answer's status, closes the connection instead of answering.
@@ -74,7 +76,7 @@ func NewServer(t *testing.T, region, signingName, contentType string, answer Ans
 	s := &Server{}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, _ := io.ReadAll(r.Body)
-		rec := Request{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Header: r.Header.Clone(), Body: raw}
+		rec := Request{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Header: r.Header.Clone(), Body: raw, At: time.Now()}
 		rec.Scope, rec.SignedHeaders, rec.SignatureValid = verify(t, r, raw, signingName, region)
 		s.mu.Lock()
 		s.got = append(s.got, rec)

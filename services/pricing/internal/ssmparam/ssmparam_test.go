@@ -147,6 +147,9 @@ func TestReadsWhatSSMAnswersAsSSMClientDoes(t *testing.T) {
 		{name: "connection dropped, retried", answer: func(int) (int, http.Header, string) {
 			return awscalltest.DropConnection, nil, ""
 		}, wantDropped: true, wantAttempts: 3},
+		{name: "no code at all", answer: func(int) (int, http.Header, string) {
+			return 400, nil, `{"message":"something was wrong"}`
+		}, wantCode: "UnknownError", wantAttempts: 1},
 		{name: "code in the body's code field", answer: func(int) (int, http.Header, string) {
 			return 400, nil, `{"code":"ParameterVersionNotFound","Message":"no such version"}`
 		}, wantCode: "ParameterVersionNotFound", wantAttempts: 1},

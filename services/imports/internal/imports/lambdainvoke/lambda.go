@@ -3,6 +3,7 @@ package lambdainvoke
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -28,12 +29,15 @@ func New(cfg aws.Config) *Invoker {
 	return &Invoker{call: awscall.New(cfg, Service)}
 }
 
-// InvokeEvent queues payload (a JSON event, not empty: lambda.Client would send no body and no
-// Content-Type for an empty one) for function (a name, a partial or a full ARN, with or without a
-// qualifier) with the request lambda.Client makes for an Invoke of InvocationType Event, and
-// returns nil once Lambda has accepted it (202). Attempts follow the SDK's retry policy; ctx
-// bounds them all. Lambda's refusal is an *awscall.Error.
+// InvokeEvent queues payload, a JSON event, for function (a name, a partial or a full ARN, with
+// or without a qualifier) with the request lambda.Client makes for an Invoke of InvocationType
+// Event, and returns nil once Lambda has accepted it (202). An empty payload is refused: for one,
+// lambda.Client sends no body and no Content-Type, which this does not reproduce. Attempts follow
+// the SDK's retry policy; ctx bounds them all. Lambda's refusal is an *awscall.Error.
 func (i *Invoker) InvokeEvent(ctx context.Context, function string, payload []byte) error {
+	if len(payload) == 0 {
+		return errors.New("lambda Invoke: an empty payload (the continuer always sends a link)")
+	}
 	answer, err := i.call.Call(ctx, awscall.Request{
 		Operation: "Invoke",
 		Method:    http.MethodPost,

@@ -7,14 +7,17 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
@@ -35,8 +38,8 @@ const region = "eu-west-1"
 
 // mustSign are the headers an Invoke request must sign: what Lambda routes by (host), what it
 // authenticates (date, session token) and what decides what it does with the payload (its type,
-// and that it is queued, not run while the caller waits). lambda.Client signs more (its
-// amz-sdk-* headers, content-length): those are compared apart.
+// and that it is queued, not run while the caller waits). lambda.Client signs its amz-sdk-*
+// headers too: the signed headers are compared apart.
 var mustSign = []string{"content-type", "host", "x-amz-date", "x-amz-invocation-type", "x-amz-security-token"}
 
 // received is what the tests compare of one request.
@@ -248,6 +251,10 @@ func TestReadsWhatLambdaAnswersAsLambdaClientDoes(t *testing.T) {
 				if !errors.As(err, &ours) || ours.Code != tt.wantCode || ours.Message != apiErr.ErrorMessage() {
 					t.Errorf("InvokeEvent error %v; want code %s and message %q", err, tt.wantCode, apiErr.ErrorMessage())
 				}
+				var refID interface{ ServiceRequestID() string }
+				if !errors.As(refErr, &refID) || ours == nil || ours.RequestID != refID.ServiceRequestID() || !strings.Contains(err.Error(), ours.RequestID) {
+					t.Errorf("InvokeEvent error %v; want Lambda's request id, as lambda.Client reports it", err)
+				}
 			}
 			if n, want := len(requests(srv)), len(requests(ref)); n != want || n != tt.wantAttempts {
 				t.Errorf("%d attempts; lambda.Client made %d, want %d", n, want, tt.wantAttempts)
@@ -342,8 +349,11 @@ func TestRegionalEndpointIsLambdaClients(t *testing.T) {
 // its request, or with its refusal. The local runner and LocalStack name the endpoint this way.
 func TestEndpointFromTheEnvironmentIsLambdaClients(t *testing.T) {
 	tests := []struct {
-		name string
-		env  map[string]string
+		name   string
+		env    map[string]string
+		config string // a shared config file's content
+		// outside: a region lambda.Client calls and awscall refuses (it says to name the endpoint).
+		outside bool
 	}{
 		{name: "none set", env: map[string]string{"AWS_REGION": "eu-west-1"}},
 		{name: "every service's endpoint", env: map[string]string{"AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566"}},
@@ -352,10 +362,26 @@ func TestEndpointFromTheEnvironmentIsLambdaClients(t *testing.T) {
 		{name: "SSM's endpoint is not Lambda's", env: map[string]string{"AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL_SSM": "http://127.0.0.1:9000"}},
 		{name: "configured endpoints ignored", env: map[string]string{"AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ENDPOINT_URL_LAMBDA": "http://127.0.0.1:9001", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}},
 		{name: "FIPS with an endpoint", env: map[string]string{"AWS_REGION": "us-east-1", "AWS_USE_FIPS_ENDPOINT": "true", "AWS_ENDPOINT_URL_LAMBDA": "http://127.0.0.1:9001"}},
+		{name: "FIPS", env: map[string]string{"AWS_REGION": "us-east-1", "AWS_USE_FIPS_ENDPOINT": "TRUE"}},
+		{name: "GovCloud FIPS", env: map[string]string{"AWS_REGION": "us-gov-west-1", "AWS_USE_FIPS_ENDPOINT": "true"}},
+		{name: "China dual-stack", env: map[string]string{"AWS_REGION": "cn-north-1", "AWS_USE_DUALSTACK_ENDPOINT": "True"}},
+		{name: "Lambda's endpoint in the shared config", config: "[default]\nservices = local\n[services local]\nlambda =\n  endpoint_url = http://127.0.0.1:9002\n",
+			env: map[string]string{"AWS_REGION": "us-east-1"}},
+		{name: "another partition", env: map[string]string{"AWS_REGION": "us-iso-east-1"}, outside: true},
+		{name: "another partition, endpoint named", env: map[string]string{"AWS_REGION": "us-iso-east-1", "AWS_ENDPOINT_URL_LAMBDA": "https://lambda.us-iso-east-1.c2s.ic.gov"}},
+		{name: "a pseudo-region", env: map[string]string{"AWS_REGION": "us-east-1-fips"}, outside: true},
+		{name: "no region", env: map[string]string{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := awscalltest.ConfigFromEnv(t, tt.env)
+			env := maps.Clone(tt.env)
+			if tt.config != "" {
+				env["AWS_CONFIG_FILE"] = filepath.Join(t.TempDir(), "config")
+				if err := os.WriteFile(env["AWS_CONFIG_FILE"], []byte(tt.config), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cfg := awscalltest.ConfigFromEnv(t, env)
 			sent := &awscalltest.Capture{}
 			_, _ = lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.HTTPClient, o.Retryer = sent, aws.NopRetryer{} }).
 				Invoke(context.Background(), &lambda.InvokeInput{
@@ -364,6 +390,10 @@ func TestEndpointFromTheEnvironmentIsLambdaClients(t *testing.T) {
 
 			got, err := awscall.Endpoint(cfg, lambdainvoke.Service)
 			switch {
+			case tt.outside:
+				if sent.URL == "" || err == nil || !strings.Contains(err.Error(), "AWS_ENDPOINT_URL_LAMBDA") {
+					t.Errorf("lambda.Client calls %q, Endpoint = %q, %v; want an endpoint from lambda.Client and a refusal naming AWS_ENDPOINT_URL_LAMBDA", sent.URL, got, err)
+				}
 			case sent.URL == "":
 				if err == nil {
 					t.Errorf("lambda.Client refuses the configuration; Endpoint = %q", got)
@@ -372,6 +402,112 @@ func TestEndpointFromTheEnvironmentIsLambdaClients(t *testing.T) {
 				t.Errorf("Endpoint = %q, %v; lambda.Client calls %s", got, err, sent.URL)
 			}
 		})
+	}
+}
+
+// TestAnEndpointItCannotNameFailsTheCallNotTheColdStart: New always builds an Invoker, whose calls
+// then say why there is no endpoint; the chain's link fails and goes to the OnFailure queue.
+func TestAnEndpointItCannotNameFailsTheCallNotTheColdStart(t *testing.T) {
+	i := lambdainvoke.New(aws.Config{Region: "us-iso-east-1", Credentials: awscalltest.Credentials})
+	if err := i.InvokeEvent(context.Background(), "process-import", []byte(payload)); err == nil || !strings.Contains(err.Error(), "AWS_ENDPOINT_URL_LAMBDA") {
+		t.Errorf("InvokeEvent = %v; want the endpoint's refusal, naming AWS_ENDPOINT_URL_LAMBDA", err)
+	}
+}
+
+// TestAnEmptyPayloadIsRefused: lambda.Client sends an empty payload without a body or
+// Content-Type, which InvokeEvent does not reproduce, so it sends nothing.
+func TestAnEmptyPayloadIsRefused(t *testing.T) {
+	srv := newServer(t, region, accepted)
+	if err := lambdainvoke.New(awscalltest.Config(region, srv.URL)).InvokeEvent(context.Background(), "process-import", nil); err == nil {
+		t.Error("InvokeEvent with no payload = nil; want a refusal")
+	}
+	if n := len(requests(srv)); n != 0 {
+		t.Errorf("%d requests sent for an empty payload; want none", n)
+	}
+}
+
+// TestRetryAfterIsHeededAsByLambdaClient: a throttled answer's X-Amz-Retry-After (milliseconds)
+// sets the wait before the next attempt, however short the backoff; both clients wait at least
+// that long before trying again.
+func TestRetryAfterIsHeededAsByLambdaClient(t *testing.T) {
+	const wait = 300 * time.Millisecond
+	answer := func(n int) (int, http.Header, string) {
+		if n == 1 {
+			return http.StatusTooManyRequests, http.Header{
+				"X-Amzn-Errortype":  {"TooManyRequestsException"},
+				"X-Amz-Retry-After": {strconv.Itoa(int(wait.Milliseconds()))},
+			}, `{"Type":"User","message":"Rate Exceeded."}`
+		}
+		return accepted(n)
+	}
+	ref, srv := newServer(t, region, answer), newServer(t, region, answer)
+	if _, err := invoke(context.Background(), awscalltest.Config(region, ref.URL), "process-import", []byte(payload)); err != nil {
+		t.Fatalf("lambda.Client: %v", err)
+	}
+	if err := lambdainvoke.New(awscalltest.Config(region, srv.URL)).InvokeEvent(context.Background(), "process-import", []byte(payload)); err != nil {
+		t.Fatalf("InvokeEvent: %v", err)
+	}
+	for name, s := range map[string]*awscalltest.Server{"lambda.Client": ref, "lambdainvoke": srv} {
+		got := s.Requests()
+		if len(got) != 2 {
+			t.Fatalf("%s made %d attempts; want 2", name, len(got))
+		}
+		if gap := got[1].At.Sub(got[0].At); gap < wait {
+			t.Errorf("%s tried again %v after the throttle; X-Amz-Retry-After asked for %v", name, gap, wait)
+		}
+	}
+}
+
+// noLimit is a retryer whose MaxAttempts is 0: no limit, by aws.Retryer's contract.
+type noLimit struct{ aws.Retryer }
+
+func (noLimit) MaxAttempts() int { return 0 }
+
+// TestNoAttemptLimitMeansNoLimit: a retryer with MaxAttempts 0 retries until the call succeeds,
+// for both clients.
+func TestNoAttemptLimitMeansNoLimit(t *testing.T) {
+	answer := func(n int) (int, http.Header, string) {
+		if n <= 3 {
+			return http.StatusServiceUnavailable, http.Header{"X-Amzn-Errortype": {"ServiceException"}}, `{"message":"busy"}`
+		}
+		return accepted(n)
+	}
+	ref, srv := newServer(t, region, answer), newServer(t, region, answer)
+	refCfg, cfg := awscalltest.Config(region, ref.URL), awscalltest.Config(region, srv.URL)
+	for _, c := range []*aws.Config{&refCfg, &cfg} {
+		base := c.Retryer
+		c.Retryer = func() aws.Retryer { return noLimit{base()} }
+	}
+	if _, err := invoke(context.Background(), refCfg, "process-import", []byte(payload)); err != nil {
+		t.Fatalf("lambda.Client: %v: the case does not say what no limit means", err)
+	}
+	if err := lambdainvoke.New(cfg).InvokeEvent(context.Background(), "process-import", []byte(payload)); err != nil {
+		t.Errorf("InvokeEvent = %v; want it accepted on the fourth attempt", err)
+	}
+	if n, want := len(requests(srv)), len(requests(ref)); n != want || n != 4 {
+		t.Errorf("%d attempts; lambda.Client made %d, want 4", n, want)
+	}
+}
+
+// TestTheContextEndsTheWaitBetweenAttempts: a deadline that falls during the backoff ends the
+// call with the deadline's error, without another attempt.
+func TestTheContextEndsTheWaitBetweenAttempts(t *testing.T) {
+	srv := newServer(t, region, func(int) (int, http.Header, string) {
+		return http.StatusServiceUnavailable, http.Header{"X-Amzn-Errortype": {"ServiceException"}}, `{"message":"busy"}`
+	})
+	cfg := awscalltest.Config(region, srv.URL)
+	cfg.Retryer = func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Hour, nil })
+		})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := lambdainvoke.New(cfg).InvokeEvent(ctx, "process-import", []byte(payload)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("InvokeEvent = %v; want the context's deadline", err)
+	}
+	if n := len(requests(srv)); n != 1 {
+		t.Errorf("%d attempts; want 1 (the wait for the second outlasts the context)", n)
 	}
 }
 
