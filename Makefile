@@ -56,13 +56,13 @@ DURATION   ?= 3m
 
 .PHONY: soak
 soak: standins ## All six patterns at once under AWS's everyday faults, then their invariants checked (DURATION=3m, FAULTS=file); report in .cache/soak/report.md.
-	cd tests && DURATION=$(DURATION) FAULTS=$(SOAK_FAULTS) SOAK_CACHE=$(CACHE) go test -count=1 -v -run '^TestSoak$$' -timeout 60m ./soak/
+	cd tests && DURATION=$(DURATION) FAULTS=$(SOAK_FAULTS) SOAK_CACHE=$(CACHE) go test -count=1 -v -run '^TestSoak' -timeout 60m ./soak/
 
 ##@ Pieces of `make test`
 
 .PHONY: soak-short
 soak-short: standins ## The soak for one minute, with the committed seed and every fault kind on.
-	cd tests && DURATION=1m FAULTS=$(abspath tests/soak/faults.yaml) SOAK_CACHE=$(CACHE) go test -count=1 -run '^TestSoak$$' -timeout 20m ./soak/
+	cd tests && DURATION=1m FAULTS=$(abspath tests/soak/faults.yaml) SOAK_CACHE=$(CACHE) go test -count=1 -run '^TestSoak' -timeout 20m ./soak/
 
 .PHONY: vet
 vet: ## go vet in every module, and gofmt / go mod tidy leave no diff.
