@@ -15,11 +15,12 @@
 // What the SDK's clients do and this does not, none of which a call or two per invocation needs:
 // the retry quota and adaptive mode's client-side rate limiting (the retryer decides what is
 // retried and how long to wait, X-Amz-Retry-After included, but no tokens are taken), clock-skew
-// correction, the endpoints of partitions other than aws, aws-cn and aws-us-gov and of
-// pseudo-regions such as "us-east-1-fips" (name them in AWS_ENDPOINT_URL_<SERVICE>), the SDK's
-// User-Agent and amz-sdk-* headers (CloudTrail shows Go's User-Agent), and whatever aws.Config's
-// APIOptions, interceptors, endpoint resolvers and DefaultsMode timeouts would add: a function
-// whose configuration sets them must set them here too. shared/coldstart sets none.
+// correction, the endpoints of partitions other than aws, aws-cn and aws-us-gov (name them in
+// AWS_ENDPOINT_URL_<SERVICE>), pseudo-regions such as "us-east-1-fips" (refused: set the region
+// and AWS_USE_FIPS_ENDPOINT), the SDK's User-Agent and amz-sdk-* headers (CloudTrail shows Go's
+// User-Agent), and whatever aws.Config's APIOptions, interceptors, endpoint resolvers and
+// DefaultsMode timeouts would add: a function whose configuration sets them must set them here
+// too. shared/coldstart sets none.
 //
 // Users: services/pricing/internal/ssmparam (SSM GetParameter) and
 // services/imports/internal/imports/lambdainvoke (Lambda Invoke).
@@ -27,6 +28,7 @@ package awscall
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -102,7 +104,7 @@ func New(cfg aws.Config, s Service) *Client {
 	default:
 		c.retryer = retry.NewStandard()
 	}
-	if cfg.RetryMaxAttempts > 0 {
+	if cfg.RetryMaxAttempts != 0 { // as the SDK's clients: below 0, as 0 in MaxAttempts, no limit
 		c.retryer = retry.AddWithMaxAttempts(c.retryer, cfg.RetryMaxAttempts)
 	}
 	return c
@@ -131,6 +133,16 @@ type (
 // client refuses (FIPS or dual-stack with a configured endpoint) and the partitions it does not
 // know.
 func Endpoint(cfg aws.Config, s Service) (string, error) {
+	// The SDK maps pseudo-regions ("fips-us-gov-west-1", "us-east-1-fips") to the region with
+	// FIPS on, and refuses a region that is no host label, endpoint configured or not; the region
+	// is also in the signature's scope, where a pseudo-region would not do.
+	if strings.Contains(cfg.Region, "fips") {
+		return "", fmt.Errorf("%s endpoint: %q is a pseudo-region: set AWS_REGION to the region and "+
+			"AWS_USE_FIPS_ENDPOINT=true", s.SigningName, cfg.Region)
+	}
+	if cfg.Region != "" && !validLabel(cfg.Region) {
+		return "", fmt.Errorf("%s endpoint: %q is not a region name", s.SigningName, cfg.Region)
+	}
 	ctx := context.Background()
 	base := aws.ToString(cfg.BaseEndpoint)
 	// The client takes the service's own setting unless only AWS_ENDPOINT_URL is in the
@@ -193,12 +205,6 @@ func (s Service) regional(region string, fips, dualStack bool) (string, error) {
 	if region == "" {
 		return "", fmt.Errorf("%s endpoint: no region", s.SigningName)
 	}
-	// The SDK maps pseudo-regions ("fips-us-gov-west-1", "us-east-1-fips") to FIPS endpoints and
-	// refuses names that are no host label; neither is a region Lambda runs a function in.
-	if strings.Contains(region, "fips") || !validLabel(region) {
-		return "", fmt.Errorf("%s endpoint: %q is not a region name: set AWS_REGION to one, or name the "+
-			"endpoint in %s", s.SigningName, region, s.envName())
-	}
 	domain, dualStackDomain := "amazonaws.com", "api.aws"
 	gov := strings.HasPrefix(region, "us-gov-")
 	switch {
@@ -258,7 +264,8 @@ type Error struct {
 	Code string
 	// Message is the service's message.
 	Message string
-	// RequestID is the service's id of the request (X-Amzn-RequestId): what AWS Support asks for.
+	// RequestID is the service's id of the request (X-Amzn-RequestId, else X-Amz-RequestId, as
+	// the SDK reads it): what AWS Support asks for.
 	RequestID string
 	// retryAfter is the answer's X-Amz-Retry-After, which the wait before the next attempt heeds.
 	retryAfter string
@@ -266,7 +273,11 @@ type Error struct {
 
 // Error says what the service answered.
 func (e *Error) Error() string {
-	return fmt.Sprintf("%s %s: %d %s: %s (request id %s)", e.Service, e.Operation, e.Status, e.Code, e.Message, e.RequestID)
+	msg := fmt.Sprintf("%s %s: %d %s: %s", e.Service, e.Operation, e.Status, e.Code, e.Message)
+	if e.RequestID != "" {
+		msg += " (request id " + e.RequestID + ")"
+	}
+	return msg
 }
 
 // ErrorCode is the service's error code, as retry.RetryableErrorCode and the throttle checks read
@@ -351,8 +362,9 @@ func (c *Client) callOnce(ctx context.Context, r Request) (Answer, error) {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		// As the SDK wraps it, so that its retryer retries any failure to send or to read the
-		// answer (a keep-alive connection closed during a freeze), not only those it recognises.
+		// As the SDK wraps it, so that its retryer retries any failure to send or to get the
+		// answer's head (a keep-alive connection closed during a freeze), not only those it
+		// recognises. A failure to read the body after it is not retried.
 		return Answer{}, fmt.Errorf("%s: %w", name, &smithyhttp.RequestSendError{Err: err})
 	}
 	defer resp.Body.Close()
@@ -411,6 +423,7 @@ func answerError(service, operation string, resp *http.Response, raw []byte) *Er
 	}
 	return &Error{
 		Service: service, Operation: operation, Status: resp.StatusCode, Code: code, Message: message,
-		RequestID: resp.Header.Get("X-Amzn-Requestid"), retryAfter: resp.Header.Get("X-Amz-Retry-After"),
+		RequestID:  cmp.Or(resp.Header.Get("X-Amzn-Requestid"), resp.Header.Get("X-Amz-Requestid")),
+		retryAfter: resp.Header.Get("X-Amz-Retry-After"),
 	}
 }

@@ -173,10 +173,11 @@ func EndpointSettings(fips, dualStack bool) []any {
 }
 
 // ConfigFromEnv loads the SDK configuration as a function's cold start does, from an environment
-// holding env and no other AWS_ variable (no shared config files; static credentials).
+// holding env and no other AWS_ variable (no shared config files; static credentials), and outside
+// Lambda (no _X_AMZN_TRACE_ID either).
 func ConfigFromEnv(t *testing.T, env map[string]string) aws.Config {
 	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "AWS_") {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "AWS_") || k == "_X_AMZN_TRACE_ID" {
 			t.Setenv(k, "") // restored after the test
 			os.Unsetenv(k)
 		}

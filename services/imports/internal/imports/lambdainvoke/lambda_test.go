@@ -352,8 +352,8 @@ func TestEndpointFromTheEnvironmentIsLambdaClients(t *testing.T) {
 		name   string
 		env    map[string]string
 		config string // a shared config file's content
-		// outside: a region lambda.Client calls and awscall refuses (it says to name the endpoint).
-		outside bool
+		// outside: a region lambda.Client calls and awscall refuses, saying what to set instead.
+		outside string
 	}{
 		{name: "none set", env: map[string]string{"AWS_REGION": "eu-west-1"}},
 		{name: "every service's endpoint", env: map[string]string{"AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566"}},
@@ -367,9 +367,13 @@ func TestEndpointFromTheEnvironmentIsLambdaClients(t *testing.T) {
 		{name: "China dual-stack", env: map[string]string{"AWS_REGION": "cn-north-1", "AWS_USE_DUALSTACK_ENDPOINT": "True"}},
 		{name: "Lambda's endpoint in the shared config", config: "[default]\nservices = local\n[services local]\nlambda =\n  endpoint_url = http://127.0.0.1:9002\n",
 			env: map[string]string{"AWS_REGION": "us-east-1"}},
-		{name: "another partition", env: map[string]string{"AWS_REGION": "us-iso-east-1"}, outside: true},
+		{name: "another partition", env: map[string]string{"AWS_REGION": "us-iso-east-1"}, outside: "AWS_ENDPOINT_URL_LAMBDA"},
+		{name: "another partition (ISOB)", env: map[string]string{"AWS_REGION": "us-isob-east-1"}, outside: "AWS_ENDPOINT_URL_LAMBDA"},
+		{name: "another partition (ISOE)", env: map[string]string{"AWS_REGION": "eu-isoe-west-1"}, outside: "AWS_ENDPOINT_URL_LAMBDA"},
+		{name: "another partition (EU sovereign cloud)", env: map[string]string{"AWS_REGION": "eusc-de-east-1"}, outside: "AWS_ENDPOINT_URL_LAMBDA"},
 		{name: "another partition, endpoint named", env: map[string]string{"AWS_REGION": "us-iso-east-1", "AWS_ENDPOINT_URL_LAMBDA": "https://lambda.us-iso-east-1.c2s.ic.gov"}},
-		{name: "a pseudo-region", env: map[string]string{"AWS_REGION": "us-east-1-fips"}, outside: true},
+		{name: "a pseudo-region", env: map[string]string{"AWS_REGION": "us-east-1-fips"}, outside: "AWS_USE_FIPS_ENDPOINT"},
+		{name: "a pseudo-region with an endpoint", env: map[string]string{"AWS_REGION": "us-east-1-fips", "AWS_ENDPOINT_URL_LAMBDA": "http://127.0.0.1:9001"}},
 		{name: "no region", env: map[string]string{}},
 	}
 	for _, tt := range tests {
@@ -390,9 +394,9 @@ func TestEndpointFromTheEnvironmentIsLambdaClients(t *testing.T) {
 
 			got, err := awscall.Endpoint(cfg, lambdainvoke.Service)
 			switch {
-			case tt.outside:
-				if sent.URL == "" || err == nil || !strings.Contains(err.Error(), "AWS_ENDPOINT_URL_LAMBDA") {
-					t.Errorf("lambda.Client calls %q, Endpoint = %q, %v; want an endpoint from lambda.Client and a refusal naming AWS_ENDPOINT_URL_LAMBDA", sent.URL, got, err)
+			case tt.outside != "":
+				if sent.URL == "" || err == nil || !strings.Contains(err.Error(), tt.outside) {
+					t.Errorf("lambda.Client calls %q, Endpoint = %q, %v; want an endpoint from lambda.Client and a refusal naming %s", sent.URL, got, err, tt.outside)
 				}
 			case sent.URL == "":
 				if err == nil {
@@ -463,8 +467,8 @@ type noLimit struct{ aws.Retryer }
 
 func (noLimit) MaxAttempts() int { return 0 }
 
-// TestNoAttemptLimitMeansNoLimit: a retryer with MaxAttempts 0 retries until the call succeeds,
-// for both clients.
+// TestNoAttemptLimitMeansNoLimit: a retryer with MaxAttempts 0, or a RetryMaxAttempts below 0,
+// retries until the call succeeds, for both clients.
 func TestNoAttemptLimitMeansNoLimit(t *testing.T) {
 	answer := func(n int) (int, http.Header, string) {
 		if n <= 3 {
@@ -472,20 +476,29 @@ func TestNoAttemptLimitMeansNoLimit(t *testing.T) {
 		}
 		return accepted(n)
 	}
-	ref, srv := newServer(t, region, answer), newServer(t, region, answer)
-	refCfg, cfg := awscalltest.Config(region, ref.URL), awscalltest.Config(region, srv.URL)
-	for _, c := range []*aws.Config{&refCfg, &cfg} {
-		base := c.Retryer
-		c.Retryer = func() aws.Retryer { return noLimit{base()} }
-	}
-	if _, err := invoke(context.Background(), refCfg, "process-import", []byte(payload)); err != nil {
-		t.Fatalf("lambda.Client: %v: the case does not say what no limit means", err)
-	}
-	if err := lambdainvoke.New(cfg).InvokeEvent(context.Background(), "process-import", []byte(payload)); err != nil {
-		t.Errorf("InvokeEvent = %v; want it accepted on the fourth attempt", err)
-	}
-	if n, want := len(requests(srv)), len(requests(ref)); n != want || n != 4 {
-		t.Errorf("%d attempts; lambda.Client made %d, want 4", n, want)
+	for name, unlimit := range map[string]func(*aws.Config){
+		"the retryer's MaxAttempts 0": func(c *aws.Config) {
+			base := c.Retryer
+			c.Retryer = func() aws.Retryer { return noLimit{base()} }
+		},
+		// AWS_MAX_ATTEMPTS=-1 reads so: the SDK's clients wrap the retryer for any value but 0.
+		"RetryMaxAttempts below 0": func(c *aws.Config) { c.RetryMaxAttempts = -1 },
+	} {
+		t.Run(name, func(t *testing.T) {
+			ref, srv := newServer(t, region, answer), newServer(t, region, answer)
+			refCfg, cfg := awscalltest.Config(region, ref.URL), awscalltest.Config(region, srv.URL)
+			unlimit(&refCfg)
+			unlimit(&cfg)
+			if _, err := invoke(context.Background(), refCfg, "process-import", []byte(payload)); err != nil {
+				t.Fatalf("lambda.Client: %v: the case does not say what no limit means", err)
+			}
+			if err := lambdainvoke.New(cfg).InvokeEvent(context.Background(), "process-import", []byte(payload)); err != nil {
+				t.Errorf("InvokeEvent = %v; want it accepted on the fourth attempt", err)
+			}
+			if n, want := len(requests(srv)), len(requests(ref)); n != want || n != 4 {
+				t.Errorf("%d attempts; lambda.Client made %d, want 4", n, want)
+			}
+		})
 	}
 }
 
