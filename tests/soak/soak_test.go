@@ -315,9 +315,9 @@ func (r report) String() string {
 	return b.String()
 }
 
-// acceptanceViolation says why a pattern that the stack accepted accepted of attempted operations
-// of proves too little, or "" when it accepted at least half: promises checked on no work hold
-// vacuously, and on a remnant of it say little.
+// acceptanceViolation says why a pattern proves too little when the stack accepted only accepted
+// of its attempted operations, or "" when it accepted at least half: promises checked on no work
+// hold vacuously, and on a remnant of it say little.
 func acceptanceViolation(accepted, attempted int) string {
 	switch {
 	case accepted == 0:

@@ -223,8 +223,9 @@ func runBatch(b *testing.B, db fanout.DynamoDBAPI, table, batchID string, n, dur
 // order from the last), and reports the pair whose ratio is the median: each batch's wall time,
 // their ratio, and the 50 ms batch against its ideal: the work alone, 1,000 × 50 ms over the 100
 // items in flight, 0.5 s. The 0 ms batch is the floor, the rate at which the batch record takes
-// the results. The production worker runs workerPairs pairs an iteration: one pair moved by a
-// quarter from run to run on the shared machine (0.95 to 1.30), a median of five much less.
+// the results. The production worker runs workerPairs pairs an iteration (the upper middle pair
+// when the count is even): one pair's ratio moved from 0.95 to 1.30 across runs on the shared
+// machine.
 //
 // It runs the production worker (records side by side, each invocation's results recorded in one
 // transaction), the worker as it was (one record after another: 10.0 s of work alone at 50 ms), and
