@@ -36,7 +36,7 @@ const (
 	// SQSDuplicate delivers a batch to two consumers at once (two concurrent invocations).
 	SQSDuplicate Kind = "sqs-duplicate"
 	// SQSRedeliver delivers a batch again once it was processed, as when the visibility timeout
-	// ran out before the delete.
+	// ran out before the delete, each record's ApproximateReceiveCount one higher.
 	SQSRedeliver Kind = "sqs-redeliver"
 	// AsyncDuplicate delivers an asynchronous invocation twice.
 	AsyncDuplicate Kind = "async-duplicate"

@@ -1,14 +1,21 @@
 package faults
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/go-serverless/reference/infra/local/internal/lambdapool"
 )
@@ -268,5 +275,53 @@ func TestInvokerDuplicateOutcomeIsTheOneAWSActsOn(t *testing.T) {
 				t.Errorf("the source sees failed = %v; want %v", got, tt.wantFailed)
 			}
 		})
+	}
+}
+
+// payloadRecorder records the payload of every invocation.
+type payloadRecorder struct {
+	mu       sync.Mutex
+	payloads [][]byte
+}
+
+func (p *payloadRecorder) Invoke(_ context.Context, _ string, payload []byte) (lambdapool.Result, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.payloads = append(p.payloads, payload)
+	return lambdapool.Result{Payload: []byte(`{}`)}, nil
+}
+
+// TestSQSRedeliveryIsAnotherReceive: SQS counts every receive, so the batch delivered again
+// carries each record's ApproximateReceiveCount one higher, and nothing else changed.
+func TestSQSRedeliveryIsAnotherReceive(t *testing.T) {
+	event := func(counts ...int) events.SQSEvent {
+		var e events.SQSEvent
+		for i, n := range counts {
+			e.Records = append(e.Records, events.SQSMessage{
+				MessageId: fmt.Sprintf("m-%d", i), ReceiptHandle: fmt.Sprintf("rh-%d", i), Body: `{"jobId":"j-1"}`,
+				Attributes:        map[string]string{"ApproximateReceiveCount": strconv.Itoa(n), "SentTimestamp": "1765000000000"},
+				MessageAttributes: map[string]events.SQSMessageAttribute{"correlationId": {DataType: "String", StringValue: aws.String("c-1")}},
+				EventSource:       "aws:sqs", EventSourceARN: "arn:aws:sqs:eu-west-1:123456789012:work", AWSRegion: "eu-west-1",
+			})
+		}
+		return e
+	}
+	first, _ := json.Marshal(event(1, 2))
+	next := &payloadRecorder{}
+	if _, err := injector(Rule{Kind: SQSRedeliver, Probability: 1}).Invoker(next, SourceSQS).Invoke(context.Background(), "local-Worker", first); err != nil {
+		t.Fatal(err)
+	}
+	if len(next.payloads) != 2 {
+		t.Fatalf("%d deliveries; want 2", len(next.payloads))
+	}
+	var got events.SQSEvent
+	if err := json.Unmarshal(next.payloads[1], &got); err != nil {
+		t.Fatalf("the second delivery is no SQS event: %v", err)
+	}
+	if want := event(2, 3); !reflect.DeepEqual(got, want) {
+		t.Errorf("second delivery\n%+v\nwant\n%+v", got, want)
+	}
+	if !bytes.Equal(next.payloads[0], first) {
+		t.Errorf("first delivery %s; want the batch as received", next.payloads[0])
 	}
 }

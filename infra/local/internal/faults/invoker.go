@@ -1,9 +1,11 @@
 package faults
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -63,9 +65,41 @@ func (v *invoker) Invoke(ctx context.Context, function string, payload []byte) (
 			if _, err := v.once(ctx, function, payload); err != nil && ctx.Err() != nil {
 				return lambdapool.Result{}, err
 			}
+			if d.Kind == SQSRedeliver {
+				payload = receivedAgain(payload)
+			}
 		}
 	}
 	return v.once(ctx, function, payload)
+}
+
+// receivedAgain is an SQS event as its next receive delivers it: SQS counts every receive, so each
+// record's ApproximateReceiveCount is one higher (jobs records it as the attempt; a redrive policy
+// counts it). Anything else in the event is kept as it was; a payload that is no SQS event, as
+// it is.
+func receivedAgain(payload []byte) []byte {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	var event map[string]any
+	if dec.Decode(&event) != nil {
+		return payload
+	}
+	records, _ := event["Records"].([]any)
+	for _, r := range records {
+		record, _ := r.(map[string]any)
+		attributes, _ := record["attributes"].(map[string]any)
+		count, ok := attributes["ApproximateReceiveCount"].(string)
+		n, err := strconv.Atoi(count)
+		if !ok || err != nil {
+			continue
+		}
+		attributes["ApproximateReceiveCount"] = strconv.Itoa(n + 1)
+	}
+	again, err := json.Marshal(event)
+	if err != nil {
+		return payload
+	}
+	return again
 }
 
 // concurrently runs two invocations of the same payload at once. Which outcome the source sees
