@@ -25,6 +25,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/go-serverless/reference/shared/awscall"
 )
 
 // Credentials sign every request of the tests, with a session token as Lambda's have.
@@ -170,6 +172,31 @@ func EndpointSettings(fips, dualStack bool) []any {
 		d = aws.DualStackEndpointStateEnabled
 	}
 	return []any{config.EnvConfig{UseFIPSEndpoint: f, UseDualStackEndpoint: d}}
+}
+
+// Regions are region names of every shape in the aws, aws-cn and aws-us-gov partitions.
+var Regions = []string{
+	"us-east-1", "eu-west-1", "ap-southeast-2", "ap-southeast-7", "mx-central-1", "il-central-1",
+	"cn-north-1", "cn-northwest-1", "us-gov-west-1", "us-gov-east-1",
+}
+
+// CompareRegionalEndpoints compares awscall.Endpoint for s with resolve, the SDK client's own
+// endpoint resolver, in every region of Regions with FIPS and dual-stack on and off.
+func CompareRegionalEndpoints(t *testing.T, s awscall.Service, resolve func(region string, fips, dualStack bool) (string, error)) {
+	for _, region := range Regions {
+		for _, fips := range []bool{false, true} {
+			for _, dualStack := range []bool{false, true} {
+				want, err := resolve(region, fips, dualStack)
+				if err != nil {
+					t.Fatalf("the SDK's resolver, %s, FIPS %v, dual-stack %v: %v", region, fips, dualStack, err)
+				}
+				cfg := aws.Config{Region: region, ConfigSources: EndpointSettings(fips, dualStack)}
+				if got, err := awscall.Endpoint(cfg, s); err != nil || got != want {
+					t.Errorf("Endpoint(%s, FIPS %v, dual-stack %v) = %q, %v; the SDK's client calls %s", region, fips, dualStack, got, err, want)
+				}
+			}
+		}
+	}
 }
 
 // ConfigFromEnv loads the SDK configuration as a function's cold start does, from an environment

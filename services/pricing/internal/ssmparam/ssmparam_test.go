@@ -234,24 +234,12 @@ func TestTheContextBoundsEveryAttempt(t *testing.T) {
 // in every region kind of the three partitions, with and without FIPS and dual-stack.
 func TestRegionalEndpointIsSSMClients(t *testing.T) {
 	resolver := ssm.NewDefaultEndpointResolverV2()
-	regions := []string{"us-east-1", "eu-west-1", "ap-southeast-7", "mx-central-1", "cn-north-1", "cn-northwest-1", "us-gov-west-1", "us-gov-east-1"}
-	for _, r := range regions {
-		for _, fips := range []bool{false, true} {
-			for _, dualStack := range []bool{false, true} {
-				want, err := resolver.ResolveEndpoint(context.Background(), ssm.EndpointParameters{
-					Region: aws.String(r), UseFIPS: aws.Bool(fips), UseDualStack: aws.Bool(dualStack),
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				cfg := aws.Config{Region: r, ConfigSources: awscalltest.EndpointSettings(fips, dualStack)}
-				got, err := awscall.Endpoint(cfg, ssmparam.Service)
-				if err != nil || got != want.URI.String() {
-					t.Errorf("Endpoint(%s, FIPS %v, dual-stack %v) = %q, %v; ssm.Client calls %s", r, fips, dualStack, got, err, want.URI.String())
-				}
-			}
-		}
-	}
+	awscalltest.CompareRegionalEndpoints(t, ssmparam.Service, func(region string, fips, dualStack bool) (string, error) {
+		e, err := resolver.ResolveEndpoint(context.Background(), ssm.EndpointParameters{
+			Region: aws.String(region), UseFIPS: aws.Bool(fips), UseDualStack: aws.Bool(dualStack),
+		})
+		return e.URI.String(), err
+	})
 }
 
 // TestEndpointFromTheEnvironmentIsSSMClients loads the SDK configuration from the environment, as

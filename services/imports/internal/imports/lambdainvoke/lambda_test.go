@@ -324,24 +324,12 @@ func TestTheContextBoundsEveryAttempt(t *testing.T) {
 // GovCloud is where Lambda's rules differ from SSM's: its FIPS endpoint is lambda-fips there too.
 func TestRegionalEndpointIsLambdaClients(t *testing.T) {
 	resolver := lambda.NewDefaultEndpointResolverV2()
-	regions := []string{"us-east-1", "eu-west-1", "ap-southeast-2", "il-central-1", "cn-north-1", "cn-northwest-1", "us-gov-west-1", "us-gov-east-1"}
-	for _, r := range regions {
-		for _, fips := range []bool{false, true} {
-			for _, dualStack := range []bool{false, true} {
-				want, err := resolver.ResolveEndpoint(context.Background(), lambda.EndpointParameters{
-					Region: aws.String(r), UseFIPS: aws.Bool(fips), UseDualStack: aws.Bool(dualStack),
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				cfg := aws.Config{Region: r, ConfigSources: awscalltest.EndpointSettings(fips, dualStack)}
-				got, err := awscall.Endpoint(cfg, lambdainvoke.Service)
-				if err != nil || got != want.URI.String() {
-					t.Errorf("Endpoint(%s, FIPS %v, dual-stack %v) = %q, %v; lambda.Client calls %s", r, fips, dualStack, got, err, want.URI.String())
-				}
-			}
-		}
-	}
+	awscalltest.CompareRegionalEndpoints(t, lambdainvoke.Service, func(region string, fips, dualStack bool) (string, error) {
+		e, err := resolver.ResolveEndpoint(context.Background(), lambda.EndpointParameters{
+			Region: aws.String(region), UseFIPS: aws.Bool(fips), UseDualStack: aws.Bool(dualStack),
+		})
+		return e.URI.String(), err
+	})
 }
 
 // TestEndpointFromTheEnvironmentIsLambdaClients loads the SDK configuration from the environment,
