@@ -76,6 +76,12 @@ type Config struct {
 	Seed uint64 `yaml:"seed"`
 	// Faults are the rules, tried in order; the first that matches and fires decides.
 	Faults []Rule `yaml:"faults"`
+	// MaxFaultedReceives, when above 0, spares an SQS message from function and delivery faults
+	// once that many of its receives met one: its later receives run as they come. On AWS any
+	// receive may meet a fault, and a message whose every receive did lands in the dead-letter
+	// queue; a run that checks promises (the soak) caps it below the queues' maxReceiveCount, so
+	// that a message in a dead-letter queue is a broken promise, not bad luck.
+	MaxFaultedReceives int `yaml:"maxFaultedReceives"`
 }
 
 // Rule is one fault, how often and where.
@@ -116,6 +122,9 @@ func Parse(data []byte) (Config, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil {
 		return Config{}, fmt.Errorf("decode: %w", err)
+	}
+	if cfg.MaxFaultedReceives < 0 {
+		return Config{}, fmt.Errorf("maxFaultedReceives %d; want 0 (no cap) or more", cfg.MaxFaultedReceives)
 	}
 	for i, r := range cfg.Faults {
 		if !slices.Contains(Kinds, r.Kind) {

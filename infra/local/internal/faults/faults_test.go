@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,6 +54,7 @@ func TestParseRefusesWhatWouldTurnAFaultSilentlyOff(t *testing.T) {
 		"faults: [{kind: throttling, probabilty: 0.1}]",
 		"faults: [{kind: latency, probability: 0.1, delay: -1s}]",
 		"sead: 1",
+		"maxFaultedReceives: -1",
 	} {
 		if _, err := Parse([]byte(doc)); err == nil {
 			t.Errorf("Parse(%q) accepted it; want an error", doc)
@@ -323,5 +325,51 @@ func TestSQSRedeliveryIsAnotherReceive(t *testing.T) {
 	}
 	if !bytes.Equal(next.payloads[0], first) {
 		t.Errorf("first delivery %s; want the batch as received", next.payloads[0])
+	}
+}
+
+// TestAMessageMeetsFaultsOnAtMostMaxFaultedReceives: with the cap, an SQS message whose receives
+// met a fault that many times is delivered as it comes from then on; other messages still meet
+// faults, and without the cap every receive may.
+func TestAMessageMeetsFaultsOnAtMostMaxFaultedReceives(t *testing.T) {
+	batch := func(ids ...string) []byte {
+		var e events.SQSEvent
+		for _, id := range ids {
+			e.Records = append(e.Records, events.SQSMessage{MessageId: id, Body: "{}"})
+		}
+		doc, _ := json.Marshal(e)
+		return doc
+	}
+	throttleAll := Config{Seed: 1, Faults: []Rule{{Kind: LambdaThrottle, Probability: 1}}}
+	receive := func(in *Injector, source Source, payload []byte) bool {
+		_, err := in.Invoker(&fakeInvoker{}, source).Invoke(context.Background(), "local-Worker", payload)
+		return errors.Is(err, lambdapool.ErrThrottled)
+	}
+
+	capped := throttleAll
+	capped.MaxFaultedReceives = 2
+	in := New(capped, nil, nil, nil)
+	var got []bool
+	for range 4 {
+		got = append(got, receive(in, SourceSQS, batch("m-1")))
+	}
+	if want := []bool{true, true, false, false}; !slices.Equal(got, want) {
+		t.Errorf("receives of m-1 throttled: %v; want %v", got, want)
+	}
+	if !receive(in, SourceSQS, batch("m-2")) {
+		t.Error("another message's first receive met no fault; want it throttled")
+	}
+	if receive(in, SourceSQS, batch("m-2", "m-1")) {
+		t.Error("a batch holding m-1 met a fault; want it spared")
+	}
+	if !receive(in, SourceHTTP, nil) {
+		t.Error("an HTTP invocation met no fault; want the cap to apply to SQS messages only")
+	}
+
+	uncapped := New(throttleAll, nil, nil, nil)
+	for i := range 4 {
+		if !receive(uncapped, SourceSQS, batch("m-1")) {
+			t.Errorf("without a cap, receive %d of m-1 met no fault; want every one throttled", i+1)
+		}
 	}
 }

@@ -45,6 +45,9 @@ type Injector struct {
 	mu     sync.Mutex
 	rng    *rand.Rand
 	counts map[Kind]int64
+	// faultedReceives counts, by SQS message id, the receives that met a fault (with
+	// Config.MaxFaultedReceives).
+	faultedReceives map[string]int
 }
 
 // New returns an Injector for cfg. logicalIDs maps each function's local name to its logical ID;
@@ -56,7 +59,29 @@ func New(cfg Config, logicalIDs map[string]string, log *slog.Logger, observer Ob
 	return &Injector{
 		cfg: cfg, log: log, observer: observer, logicalIDs: logicalIDs,
 		rng:    rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
-		counts: map[Kind]int64{},
+		counts: map[Kind]int64{}, faultedReceives: map[string]int{},
+	}
+}
+
+// spared reports whether a delivery of the messages ids is spared from faults: one of them has
+// met faults on Config.MaxFaultedReceives receives already.
+func (in *Injector) spared(ids []string) bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for _, id := range ids {
+		if in.faultedReceives[id] >= in.cfg.MaxFaultedReceives {
+			return true
+		}
+	}
+	return false
+}
+
+// faultedReceive counts a receive of the messages ids that met a fault.
+func (in *Injector) faultedReceive(ids []string) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for _, id := range ids {
+		in.faultedReceives[id]++
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-serverless/reference/infra/local/internal/lambdapool"
@@ -50,14 +51,58 @@ type invoker struct {
 	in     *Injector
 	next   Invoker
 	source Source
+	// faulted, when not nil, is set when this delivery meets a fault.
+	faulted *atomic.Bool
 }
 
-// Invoke runs function once, or twice for a delivery fault, each run subject to function faults.
+// Invoke delivers payload to function, subject to faults; an SQS message that met faults on
+// Config.MaxFaultedReceives receives already is delivered as it comes.
 func (v *invoker) Invoke(ctx context.Context, function string, payload []byte) (lambdapool.Result, error) {
+	if v.source != SourceSQS || v.in.cfg.MaxFaultedReceives == 0 {
+		return v.deliver(ctx, function, payload)
+	}
+	ids := messageIDs(payload)
+	if v.in.spared(ids) {
+		return v.next.Invoke(ctx, function, payload)
+	}
+	receive := *v
+	receive.faulted = new(atomic.Bool)
+	res, err := receive.deliver(ctx, function, payload)
+	if receive.faulted.Load() {
+		v.in.faultedReceive(ids)
+	}
+	return res, err
+}
+
+// messageIDs are the ids of an SQS event's records.
+func messageIDs(payload []byte) []string {
+	var event struct {
+		Records []struct {
+			MessageID string `json:"messageId"`
+		}
+	}
+	_ = json.Unmarshal(payload, &event) // no records: nothing to count
+	ids := make([]string, 0, len(event.Records))
+	for _, r := range event.Records {
+		ids = append(ids, r.MessageID)
+	}
+	return ids
+}
+
+// injected counts and logs a fault this delivery met.
+func (v *invoker) injected(d Decision, t Target, detail ...any) {
+	v.in.injected(d, t, detail...)
+	if v.faulted != nil {
+		v.faulted.Store(true)
+	}
+}
+
+// deliver runs function once, or twice for a delivery fault, each run subject to function faults.
+func (v *invoker) deliver(ctx context.Context, function string, payload []byte) (lambdapool.Result, error) {
 	t := v.target(function)
 	if kinds := deliveryKinds[v.source]; len(kinds) > 0 {
 		if d, ok := v.in.decide(t, kinds...); ok {
-			v.in.injected(d, t)
+			v.injected(d, t)
 			if d.Kind == SQSDuplicate || d.Kind == AsyncDuplicate {
 				return v.concurrently(ctx, function, payload, d.Kind == AsyncDuplicate)
 			}
@@ -137,10 +182,10 @@ func (v *invoker) once(ctx context.Context, function string, payload []byte) (la
 	}
 	switch d.Kind {
 	case LambdaThrottle:
-		v.in.injected(d, t)
+		v.injected(d, t)
 		return lambdapool.Result{}, fmt.Errorf("invoke %s: %w (fault injected)", function, lambdapool.ErrThrottled)
 	case InitFailure:
-		v.in.injected(d, t)
+		v.injected(d, t)
 		return failed("Runtime.InitError", "RequestId: fault-injected Error: Runtime exited during init (fault injected)"), nil
 	}
 	// Cut the invocation after d.Delay: the pool kills an environment whose caller gives up.
@@ -151,7 +196,7 @@ func (v *invoker) once(ctx context.Context, function string, payload []byte) (la
 	if timer.Stop() || ctx.Err() != nil || err == nil {
 		return res, err // the invocation ended before the cut: no fault
 	}
-	v.in.injected(d, t, "after", d.Delay.String())
+	v.injected(d, t, "after", d.Delay.String())
 	if d.Kind == FunctionTimeout {
 		return failed("Sandbox.Timedout", fmt.Sprintf("RequestId: fault-injected Error: Task timed out after %.2f seconds (fault injected)", d.Delay.Seconds())), nil
 	}
