@@ -77,10 +77,11 @@ type Config struct {
 	// Faults are the rules, tried in order; the first that matches and fires decides.
 	Faults []Rule `yaml:"faults"`
 	// MaxFaultedReceives, when above 0, spares an SQS message from function and delivery faults
-	// once that many of its receives met one: its later receives run as they come. On AWS any
-	// receive may meet a fault, and a message whose every receive did lands in the dead-letter
-	// queue; a run that checks promises (the soak) caps it below the queues' maxReceiveCount, so
-	// that a message in a dead-letter queue is a broken promise, not bad luck.
+	// once that many of its deliveries met one: later deliveries of it, and of any batch holding
+	// it, run as they come, without a draw. On AWS any receive may meet a fault, and a message
+	// whose every receive did lands in the dead-letter queue; a run that checks promises (the
+	// soak) caps it below the queues' maxReceiveCount, so that such a message is less likely bad
+	// luck than a broken promise. Service faults are not capped.
 	MaxFaultedReceives int `yaml:"maxFaultedReceives"`
 }
 

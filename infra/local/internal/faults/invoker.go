@@ -51,12 +51,17 @@ type invoker struct {
 	in     *Injector
 	next   Invoker
 	source Source
-	// faulted, when not nil, is set when this delivery meets a fault.
+	// faulted, when not nil, is set when this delivery meets a fault, and the delivery of the
+	// SQS messages ids is counted then (not after it: two deliveries of one message in flight at
+	// once must not both pass the cap).
 	faulted *atomic.Bool
+	ids     []string
 }
 
 // Invoke delivers payload to function, subject to faults; an SQS message that met faults on
-// Config.MaxFaultedReceives receives already is delivered as it comes.
+// Config.MaxFaultedReceives deliveries already is delivered as it comes, with no draw. Each invoke
+// attempt counts as a delivery (the SQS source retries a throttled batch within one receive), so
+// a message may be spared before two of its receives have failed: never later.
 func (v *invoker) Invoke(ctx context.Context, function string, payload []byte) (lambdapool.Result, error) {
 	if v.source != SourceSQS || v.in.cfg.MaxFaultedReceives == 0 {
 		return v.deliver(ctx, function, payload)
@@ -66,12 +71,8 @@ func (v *invoker) Invoke(ctx context.Context, function string, payload []byte) (
 		return v.next.Invoke(ctx, function, payload)
 	}
 	receive := *v
-	receive.faulted = new(atomic.Bool)
-	res, err := receive.deliver(ctx, function, payload)
-	if receive.faulted.Load() {
-		v.in.faultedReceive(ids)
-	}
-	return res, err
+	receive.faulted, receive.ids = new(atomic.Bool), ids
+	return receive.deliver(ctx, function, payload)
 }
 
 // messageIDs are the ids of an SQS event's records.
@@ -92,8 +93,8 @@ func messageIDs(payload []byte) []string {
 // injected counts and logs a fault this delivery met.
 func (v *invoker) injected(d Decision, t Target, detail ...any) {
 	v.in.injected(d, t, detail...)
-	if v.faulted != nil {
-		v.faulted.Store(true)
+	if v.faulted != nil && v.faulted.CompareAndSwap(false, true) {
+		v.in.faultedReceive(v.ids)
 	}
 }
 
