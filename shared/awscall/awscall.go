@@ -22,8 +22,8 @@
 // DefaultsMode timeouts would add: a function whose configuration sets them must set them here
 // too. shared/coldstart sets none.
 //
-// Users: services/pricing/internal/ssmparam (SSM GetParameter) and
-// services/imports/internal/imports/lambdainvoke (Lambda Invoke).
+// A caller names its Service and writes its request (pricing's ssmparam: SSM GetParameter;
+// imports' lambdainvoke: Lambda Invoke); awscalltest holds it to the SDK client it replaces.
 package awscall
 
 import (
